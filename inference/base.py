@@ -1,0 +1,193 @@
+"""The one small async interface every engine implements: stream tokens, cancel, report stats.
+
+An engine turns a `GenerationRequest` into a `Generation`: an async iterator of text deltas that
+can be cancelled at any time and carries `GenerationStats` once it ends. The embedded
+(transformers) engine and the OpenAI-compatible HTTP engine both implement it, so `completion/`,
+`codechat/` and `lsp_server/` never know which one they talk to.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+#: What the output is for. It drives the speculative strategy: "edit" outputs copy the input
+#: (prompt lookup wins), "fim" is short and novel (a draft model, when one pays off).
+TaskKind = Literal["fim", "chat", "edit"]
+
+#: Speculative strategies an engine may use. "auto" lets the engine choose and adapt.
+Strategy = Literal["auto", "plain", "prompt_lookup", "draft"]
+
+
+class EngineError(RuntimeError):
+    """A failure the user should see as a clear message (backend down, model dir broken, ...)."""
+
+
+class GenerationCancelled(Exception):
+    """Raised from a cancelled `Generation` iterator."""
+
+
+@dataclass
+class GenerationRequest:
+    """One generation. Exactly one of `prompt` (raw text) or `messages` (chat) is set."""
+
+    prompt: str | None = None
+    messages: list[dict[str, str]] | None = None
+    max_tokens: int = 64
+    temperature: float = 0.0
+    stop: list[str] = field(default_factory=list)
+    kind: TaskKind = "fim"
+    strategy: Strategy = "auto"
+    #: Key of the KV-prefix cache slot (usually the document URI): the next request with the
+    #: same key only prefills the tokens after the longest common prefix.
+    cache_key: str | None = None
+    #: Extra text (open documents) that n-gram prompt lookup may copy from, besides the prompt.
+    lookup_text: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("GenerationRequest needs exactly one of prompt or messages")
+        if self.max_tokens < 1:
+            raise ValueError("max_tokens must be >= 1")
+
+
+@dataclass
+class GenerationStats:
+    """Per-request numbers, shown in the editor's status line and the logs."""
+
+    engine: str = ""
+    strategy: str = "plain"
+    prompt_tokens: int = 0
+    prefix_tokens_reused: int = 0
+    generated_tokens: int = 0
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0
+    target_forward_passes: int = 0
+    ttft_ms: float = 0.0
+    total_ms: float = 0.0
+    finish_reason: str = ""  # "stop" | "length" | "cancelled" | "error"
+
+    @property
+    def acceptance_rate(self) -> float:
+        return self.accepted_tokens / self.drafted_tokens if self.drafted_tokens else 0.0
+
+    @property
+    def tokens_per_second(self) -> float:
+        decode_ms = self.total_ms - self.ttft_ms
+        if self.generated_tokens <= 1 or decode_ms <= 0:
+            return 0.0
+        return (self.generated_tokens - 1) / (decode_ms / 1000.0)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["acceptance_rate"] = round(self.acceptance_rate, 4)
+        d["tokens_per_second"] = round(self.tokens_per_second, 2)
+        d["ttft_ms"] = round(self.ttft_ms, 2)
+        d["total_ms"] = round(self.total_ms, 2)
+        return d
+
+
+@dataclass
+class EngineInfo:
+    """What prompt builders need to know about the model behind an engine."""
+
+    name: str
+    model: str
+    #: Special tokens of the tokenizer (FIM template detection reads these).
+    special_tokens: list[str] = field(default_factory=list)
+    has_chat_template: bool = False
+    max_context_tokens: int = 4096
+
+
+class Generation(abc.ABC):
+    """A running generation: iterate for text deltas, `cancel()` to stop, `stats` at the end."""
+
+    def __init__(self, engine: str) -> None:
+        self.stats = GenerationStats(engine=engine)
+        self._started = time.perf_counter()
+
+    @abc.abstractmethod
+    def __aiter__(self) -> AsyncIterator[str]: ...
+
+    @abc.abstractmethod
+    def cancel(self) -> None:
+        """Stop as soon as possible (the embedded engine: within one decode step)."""
+
+    async def text(self) -> str:
+        """Collect the whole output."""
+        return "".join([chunk async for chunk in self])
+
+
+class Engine(abc.ABC):
+    """An inference backend. Implementations: `inference.local`, `inference.openai`."""
+
+    @property
+    @abc.abstractmethod
+    def info(self) -> EngineInfo: ...
+
+    @abc.abstractmethod
+    def start(self, request: GenerationRequest) -> Generation:
+        """Begin generating; never blocks the event loop."""
+
+    @abc.abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Token count with the model's tokenizer (context budgets use it)."""
+
+    def render_chat(self, messages: list[dict[str, str]]) -> str | None:
+        """The chat prompt as raw text, if the engine renders it client-side (else None)."""
+        return None
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (threads, HTTP clients)."""
+
+
+class QueueGeneration(Generation):
+    """A `Generation` fed from a worker (thread or task) through an asyncio queue.
+
+    The worker calls `push(text)` / `finish()` / `fail(exc)` thread-safely; `cancelled` is a flag
+    the worker polls once per decode step.
+    """
+
+    _DONE = object()
+
+    def __init__(self, engine: str, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        super().__init__(engine)
+        self._loop = loop or asyncio.get_running_loop()
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self.cancelled = False
+        self._error: BaseException | None = None
+
+    def _put(self, item: object) -> None:
+        try:
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+        except RuntimeError:  # loop closed (server shutting down): nobody is listening
+            pass
+
+    def push(self, text: str) -> None:
+        if text:
+            self._put(text)
+
+    def finish(self) -> None:
+        self._put(self._DONE)
+
+    def fail(self, exc: BaseException) -> None:
+        self._error = exc
+        self._put(self._DONE)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    async def __aiter__(self) -> AsyncIterator[str]:  # type: ignore[override]
+        while True:
+            item = await self._queue.get()
+            if item is self._DONE:
+                break
+            yield item  # type: ignore[misc]
+        if self._error is not None:
+            raise self._error
+        if self.cancelled:
+            raise GenerationCancelled()

@@ -1,0 +1,187 @@
+"""`LocalEngine`: the default, in-process engine (transformers + torch).
+
+Generation runs on one worker thread, off the event loop. Requests for the same document replace
+each other (only the newest runs), cancellation is checked once per decode step, and each
+document keeps its KV cache so the next keystroke reuses the common token prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from pathlib import Path
+
+from inference.base import (
+    Engine,
+    EngineError,
+    EngineInfo,
+    Generation,
+    GenerationRequest,
+    QueueGeneration,
+)
+from inference.local.decoding import DecodeParams, Decoder
+from inference.local.kv_cache import PrefixCacheStore
+from inference.local.loading import LoadedModel, load_model_dir
+from inference.local.strategy import StrategySelector
+from inference.stop import StopTextStream
+
+log = logging.getLogger(__name__)
+
+
+class LocalEngine(Engine):
+    def __init__(
+        self,
+        target: LoadedModel,
+        draft: LoadedModel | None = None,
+        num_speculative: int = 8,
+        cache_capacity: int = 4,
+    ) -> None:
+        if draft is not None and draft.tokenizer.get_vocab() != target.tokenizer.get_vocab():
+            raise EngineError("draft model must share the target's tokenizer (vocabularies differ)")
+        self.target = target
+        self.draft = draft
+        self.tokenizer = target.tokenizer
+        self.num_speculative = num_speculative
+        self.selector = StrategySelector(has_draft=draft is not None)
+        self._caches = PrefixCacheStore(cache_capacity)
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tandem-gen")
+        self._latest: dict[str, QueueGeneration] = {}
+        self._lock = threading.Lock()
+        self._decoder = Decoder(target.model, draft.model if draft else None, target.device)
+        eos = self.tokenizer.eos_token_id
+        self._eos_ids = {eos} if eos is not None else set()
+        gen_cfg = getattr(target.model, "generation_config", None)
+        extra = getattr(gen_cfg, "eos_token_id", None)
+        if isinstance(extra, int):
+            self._eos_ids.add(extra)
+        elif isinstance(extra, list):
+            self._eos_ids.update(extra)
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: str | Path,
+        draft_dir: str | Path | None = None,
+        device: str = "auto",
+        num_speculative: int = 8,
+    ) -> LocalEngine:
+        target = load_model_dir(model_dir, device=device)
+        draft = load_model_dir(draft_dir, device=target.device) if draft_dir else None
+        return cls(target, draft, num_speculative=num_speculative)
+
+    @property
+    def info(self) -> EngineInfo:
+        tok = self.tokenizer
+        specials = list(tok.all_special_tokens) + [
+            t.content if hasattr(t, "content") else str(t)
+            for t in getattr(tok, "added_tokens_decoder", {}).values()
+        ]
+        return EngineInfo(
+            name="local",
+            model=str(self.target.path),
+            special_tokens=sorted(set(specials)),
+            has_chat_template=bool(getattr(tok, "chat_template", None)),
+            max_context_tokens=int(
+                getattr(self.target.model.config, "max_position_embeddings", 4096) or 4096
+            ),
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def render_chat(self, messages: list[dict[str, str]]) -> str | None:
+        if not getattr(self.tokenizer, "chat_template", None):
+            return None
+        return self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+
+    def start(self, request: GenerationRequest) -> Generation:
+        gen = QueueGeneration("local", asyncio.get_running_loop())
+        if request.cache_key is not None:
+            with self._lock:
+                older = self._latest.get(request.cache_key)
+                if older is not None:
+                    older.cancel()  # only the newest request per document runs
+                self._latest[request.cache_key] = gen
+        self._pool.submit(self._run, request, gen)
+        return gen
+
+    def _prompt_text(self, request: GenerationRequest) -> str:
+        if request.prompt is not None:
+            return request.prompt
+        rendered = self.render_chat(request.messages or [])
+        if rendered is None:
+            raise EngineError(
+                "this model has no chat template; configure `tandem.promptFormat` for chat"
+            )
+        return rendered
+
+    def _run(self, request: GenerationRequest, gen: QueueGeneration) -> None:
+        stats = gen.stats
+        t0 = time.perf_counter()
+        try:
+            if gen.cancelled:
+                stats.finish_reason = "cancelled"
+                gen.finish()
+                return
+            prompt_ids = self.tokenizer.encode(self._prompt_text(request), add_special_tokens=False)
+            if not prompt_ids:
+                prompt_ids = [next(iter(self._eos_ids))] if self._eos_ids else [0]
+            lookup_ids = (
+                self.tokenizer.encode(request.lookup_text, add_special_tokens=False)
+                if request.lookup_text
+                else []
+            )
+            strategy = self.selector.choose(request.kind, request.strategy)
+            params = DecodeParams(
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                eos_ids=self._eos_ids,
+                strategy=strategy,
+                lookup_tokens=lookup_ids,
+                num_speculative=self.num_speculative,
+            )
+            out_ids: list[int] = []
+            stream = StopTextStream(request.stop)
+
+            def emit(tokens: list[int]) -> bool:
+                out_ids.extend(tokens)
+                gen.push(stream.update(self.tokenizer.decode(out_ids, skip_special_tokens=True)))
+                return not stream.stopped
+
+            previous = self._caches.take(request.cache_key)
+            entry = self._decoder.run(
+                prompt_ids, params, stats, previous, lambda: gen.cancelled, emit
+            )
+            self._caches.put(request.cache_key, entry)
+            gen.push(stream.flush())
+            stats.total_ms = (time.perf_counter() - t0) * 1000
+            if stats.finish_reason != "cancelled":
+                decode_ms = stats.total_ms - stats.ttft_ms
+                self.selector.record(
+                    request.kind, stats.strategy, decode_ms, stats.generated_tokens - 1
+                )
+            gen.finish()
+        except Exception as exc:  # report, never kill the worker thread
+            log.exception("generation failed")
+            stats.finish_reason = "error"
+            stats.total_ms = (time.perf_counter() - t0) * 1000
+            gen.fail(
+                exc if isinstance(exc, EngineError) else EngineError(f"generation failed: {exc}")
+            )
+        finally:
+            if request.cache_key is not None:
+                with self._lock:
+                    if self._latest.get(request.cache_key) is gen:
+                        del self._latest[request.cache_key]
+
+    async def close(self) -> None:
+        with self._lock:
+            for g in self._latest.values():
+                g.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._caches.clear()

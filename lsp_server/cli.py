@@ -1,0 +1,76 @@
+"""The `tandem` command: `lsp` (the server), `demo`, `bench`, `serve`, `train-demo`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def _lsp(args: argparse.Namespace) -> int:
+    from lsp_server.app import create_server
+    from lsp_server.server import configure_logging
+
+    server = create_server()
+    configure_logging(server, args.log_level)
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        logging.getLogger("lsp_server").info("listening on %s:%s", host or "127.0.0.1", port)
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from lsp_server.demo import main as demo_main
+
+    return demo_main(args)
+
+
+def _passthrough(module: str, func: str = "main"):
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return importlib.import_module(module).__getattribute__(func)(args.rest)
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tandem", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
+    lsp.add_argument("--stdio", action="store_true", help="use stdio (the default)")
+    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    lsp.add_argument("--log-level", default=os.environ.get("TANDEM_LOG_LEVEL", "INFO"))
+    lsp.set_defaults(func=_lsp)
+
+    demo = sub.add_parser("demo", help="drive `tandem lsp` through a real LSP client (make run)")
+    demo.add_argument("--model", help="model dir (default: the shipped demo model)")
+    demo.add_argument("--draft-model", help="draft model dir")
+    demo.set_defaults(func=_demo)
+
+    for name, module, help_ in [
+        ("bench", "lsp_server.bench", "benchmarks: spec, latency, infill, codechat"),
+        ("serve", "inference.serve", "start a vLLM OpenAI-compatible server (see --help)"),
+        ("train-demo", "inference.training.cli", "retrain the shipped demo model pair"),
+    ]:
+        sp = sub.add_parser(name, help=help_, add_help=False)
+        sp.add_argument("rest", nargs=argparse.REMAINDER)
+        sp.set_defaults(func=_passthrough(module))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Safe access to open documents: unknown, huge and binary documents give a clear reason."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+
+class DocumentUnavailable(Exception):
+    """The request cannot be served for this document; the message says why."""
+
+
+@dataclass
+class DocumentSnapshot:
+    uri: str
+    language_id: str
+    version: int | None
+    text: str
+
+
+def language_of(uri: str, language_id: str | None) -> str:
+    if language_id:
+        return language_id
+    ext = uri.rsplit(".", 1)[-1].lower() if "." in uri.rsplit("/", 1)[-1] else ""
+    return {
+        "py": "python", "js": "javascript", "ts": "typescript", "go": "go", "rs": "rust",
+        "java": "java", "c": "c", "h": "c", "cpp": "cpp", "cc": "cpp", "hpp": "cpp",
+        "lua": "lua", "rb": "ruby", "md": "markdown",
+    }.get(ext, "plaintext")  # fmt: skip
+
+
+def snapshot(workspace, uri: str, max_bytes: int) -> DocumentSnapshot:
+    """The current text of an open document, or DocumentUnavailable."""
+    if uri not in workspace.text_documents:
+        raise DocumentUnavailable(f"document is not open: {uri} (send textDocument/didOpen first)")
+    doc = workspace.get_text_document(uri)
+    text = doc.source
+    size = len(text.encode("utf-8", errors="surrogatepass"))
+    if size > max_bytes:
+        raise DocumentUnavailable(
+            f"document is too large for AI completion ({size} bytes > {max_bytes}); "
+            "raise `tandem.maxDocumentBytes` to allow it"
+        )
+    if "\x00" in text:
+        raise DocumentUnavailable("document looks binary (contains NUL bytes); skipped")
+    return DocumentSnapshot(uri, language_of(uri, doc.language_id), doc.version, text)
+
+
+class RecentDocuments:
+    """Most-recently opened/edited URIs first: cross-file context prefers what the user touched."""
+
+    def __init__(self, capacity: int = 20) -> None:
+        self._order: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def touch(self, uri: str) -> None:
+        self._order[uri] = None
+        self._order.move_to_end(uri, last=False)
+        while len(self._order) > self._capacity:
+            self._order.popitem(last=True)
+
+    def forget(self, uri: str) -> None:
+        self._order.pop(uri, None)
+
+    def others(self, uri: str) -> list[str]:
+        return [u for u in self._order if u != uri]

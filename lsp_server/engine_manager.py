@@ -1,0 +1,99 @@
+"""Owns the engine: builds it from settings off the event loop, swaps it when settings change,
+and turns load failures into a clear, remembered error instead of a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from inference.base import Engine, EngineError
+from lsp_server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _engine_key(s: Settings) -> tuple:
+    if s.engine == "openai":
+        return ("openai", tuple(s.endpoint), s.api_key, s.model_name, s.tokenizer, s.fim_template)
+    return ("local", s.model, s.draft_model, s.device, s.num_speculative_tokens)
+
+
+def build_engine(s: Settings) -> tuple[Engine, str | None]:
+    """Blocking: construct the engine for `s`. Returns (engine, notice for the user or None)."""
+    if s.engine == "openai":
+        try:
+            from inference.openai import OpenAIEngine
+        except ImportError as exc:  # pragma: no cover - package always ships it
+            raise EngineError(f"openai engine unavailable: {exc}") from exc
+        return (
+            OpenAIEngine(
+                endpoints=list(s.endpoint),
+                api_key=s.api_key,
+                model=s.model_name,
+                tokenizer_dir=s.tokenizer,
+                fim_template=s.fim_template,
+            ),
+            None,
+        )
+    from inference.local import LocalEngine
+
+    notice = None
+    model, draft = s.model, s.draft_model
+    if not model:
+        from inference.defaults import default_model
+
+        d = default_model()
+        model, notice = str(d.target), d.notice
+        draft = draft or (str(d.draft) if d.draft else None)
+    engine = LocalEngine.load(
+        model, draft, device=s.device, num_speculative=s.num_speculative_tokens
+    )
+    return engine, notice
+
+
+class EngineManager:
+    def __init__(self, builder: Callable[[Settings], tuple[Engine, str | None]] = build_engine):
+        self._builder = builder
+        self._engine: Engine | None = None
+        self._key: tuple | None = None
+        self._error: str | None = None
+        self._lock = asyncio.Lock()
+        self.notice: str | None = None
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    async def get(self, settings: Settings) -> Engine:
+        """The engine for these settings, (re)built if needed; raises EngineError with the reason."""
+        key = _engine_key(settings)
+        async with self._lock:
+            if self._engine is not None and key == self._key:
+                return self._engine
+            if self._error is not None and key == self._key:
+                raise EngineError(self._error)
+            old, self._engine, self._key, self._error = self._engine, None, key, None
+            if old is not None:
+                await old.close()
+            try:
+                self._engine, self.notice = await asyncio.to_thread(self._builder, settings)
+            except EngineError as exc:
+                self._error = str(exc)
+                raise
+            except Exception as exc:  # any loader failure becomes a message, not a crash
+                log.exception("engine failed to load")
+                self._error = f"engine failed to load: {type(exc).__name__}: {exc}"
+                raise EngineError(self._error) from exc
+            return self._engine
+
+    def reset_error(self) -> None:
+        """Forget a remembered load error (settings changed, or the user asked to retry)."""
+        self._error = None
+        if self._engine is None:
+            self._key = None
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.close()
+            self._engine = None

@@ -1,0 +1,1 @@
+"""One module per LSP feature; each declares its capabilities from the client's."""

@@ -1,0 +1,222 @@
+"""textDocument/inlineCompletion and the textDocument/completion fallback.
+
+Both go through one service: document snapshot → typeahead → engine → completion pipeline. Which
+of the two the server advertises follows the client's capabilities (`completionMode` overrides).
+A newer request for the same document cancels the running one, as does $/cancelRequest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from dataclasses import dataclass
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
+
+from completion import CompletionContext, finalize, prepare
+from completion.templates import UnknownFimTemplate, detect_template
+from completion.typeahead import TypeaheadCache
+from completion.types import OpenDocument
+from inference.base import EngineError, GenerationCancelled, GenerationRequest
+from lsp_server.documents import DocumentUnavailable, snapshot
+from lsp_server.positions import PositionError, split_lines, to_index, to_position
+from lsp_server.server import TandemServer
+
+log = logging.getLogger(__name__)
+_WORD = re.compile(r"[\w$]+$")
+_typeahead = TypeaheadCache()
+
+
+@dataclass
+class Suggestion:
+    text: str
+    line: int
+    column: int  # code points
+    lines: list[str]
+
+
+def register_for_client(ls: TandemServer, caps: types.ClientCapabilities) -> None:
+    """Advertise inline completion to clients that have it, plain completion to the rest."""
+    mode = ls.settings.completion_mode
+    has_inline = bool(caps.text_document and caps.text_document.inline_completion)
+    inline = mode in ("inline", "both") or (mode == "auto" and has_inline)
+    plain = mode in ("completion", "both") or (mode == "auto" and not has_inline)
+    if inline:
+        ls.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())(
+            inline_completion
+        )
+    if plain:
+        ls.feature(
+            types.TEXT_DOCUMENT_COMPLETION,
+            types.CompletionOptions(
+                trigger_characters=[".", "(", " ", "\n"], resolve_provider=False
+            ),
+        )(completion)
+
+
+async def inline_completion(
+    ls: TandemServer, params: types.InlineCompletionParams
+) -> types.InlineCompletionList | None:
+    s = await suggest(ls, params.text_document.uri, params.position, "inline")
+    if s is None:
+        return None
+    enc = ls.workspace.position_encoding
+    pos = to_position(s.lines, s.line, s.column, enc)
+    return types.InlineCompletionList(
+        items=[types.InlineCompletionItem(insert_text=s.text, range=types.Range(pos, pos))]
+    )
+
+
+async def completion(
+    ls: TandemServer, params: types.CompletionParams
+) -> types.CompletionList | None:
+    s = await suggest(ls, params.text_document.uri, params.position, "completion")
+    if s is None:
+        return None
+    enc = ls.workspace.position_encoding
+    before = s.lines[s.line][: s.column]
+    word = _WORD.search(before)
+    start_col = word.start() if word else s.column
+    typed = before[start_col:]
+    new_text = typed + s.text
+    label = new_text.split("\n", 1)[0].strip() or new_text.strip()
+    item = types.CompletionItem(
+        label=label[:80] + ("…" if len(label) > 80 or "\n" in new_text.strip() else ""),
+        kind=types.CompletionItemKind.Text,
+        detail="Tandem",
+        documentation=types.MarkupContent(
+            kind=types.MarkupKind.Markdown, value=f"```\n{new_text}\n```"
+        ),
+        filter_text=new_text,
+        sort_text="0",
+        preselect=True,
+        insert_text_format=types.InsertTextFormat.PlainText,
+        text_edit=types.TextEdit(
+            range=types.Range(
+                start=to_position(s.lines, s.line, start_col, enc),
+                end=to_position(s.lines, s.line, s.column, enc),
+            ),
+            new_text=new_text,
+        ),
+    )
+    return types.CompletionList(is_incomplete=True, items=[item])
+
+
+async def suggest(
+    ls: TandemServer, uri: str, position: types.Position, kind: str
+) -> Suggestion | None:
+    """The text to insert at `position`, or None (with the reason logged / in the status)."""
+    t0 = time.perf_counter()
+    settings = ls.settings
+    try:
+        doc = snapshot(ls.workspace, uri, settings.max_document_bytes)
+    except DocumentUnavailable as exc:
+        log.warning("%s: %s", kind, exc)
+        ls.send_status("ready", str(exc))
+        return None
+    if not settings.enabled_for(doc.language_id):
+        ls.send_status("disabled", f"disabled for {doc.language_id}")
+        return None
+    lines = split_lines(doc.text)
+    try:
+        line, column = to_index(lines, position, ls.workspace.position_encoding)
+    except PositionError as exc:
+        raise JsonRpcInvalidParams(f"position out of range: {exc}") from exc
+    ctx = CompletionContext(
+        uri=uri,
+        language_id=doc.language_id,
+        text=doc.text,
+        line=line,
+        character=column,
+        other_documents=_other_documents(ls, uri),
+    )
+
+    cached = _typeahead.lookup(uri, ctx.prefix)
+    if cached:
+        _report(ls, kind, t0, cached=True, stats=None)
+        return Suggestion(cached, line, column, lines)
+
+    previous = ls.inflight.pop(uri, None)
+    if previous is not None and not previous.done():
+        previous.cancel()  # only the newest request per document runs
+    task = asyncio.ensure_future(_generate(ls, ctx))
+    ls.inflight[uri] = task
+    try:
+        text, stats = await task
+    except asyncio.CancelledError:
+        task.cancel()
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # $/cancelRequest or shutdown: pygls answers RequestCancelled
+        return None  # superseded by a newer request for the same document
+    except (EngineError, UnknownFimTemplate) as exc:
+        ls.send_status("error", str(exc))
+        log.error("%s failed: %s", kind, exc)
+        return None
+    finally:
+        if ls.inflight.get(uri) is task:
+            del ls.inflight[uri]
+    if text is None:  # superseded by a newer request
+        return None
+    _report(ls, kind, t0, cached=False, stats=stats)
+    if not text:
+        return None
+    _typeahead.remember(uri, ctx.prefix, text)
+    return Suggestion(text, line, column, lines)
+
+
+async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[str | None, dict]:
+    settings = ls.settings
+    engine = await ls.engines.get(settings)
+    template = detect_template(engine.info.special_tokens, settings.fim_template)
+    budget = min(settings.max_prompt_tokens, engine.info.max_context_tokens - settings.max_tokens)
+    plan = prepare(ctx, template, engine.count_tokens, budget, settings.max_tokens)
+    gen = engine.start(
+        GenerationRequest(
+            prompt=plan.prompt,
+            stop=plan.stop,
+            max_tokens=plan.max_tokens,
+            temperature=settings.temperature,
+            kind="fim",
+            strategy=settings.speculative,
+            cache_key=ctx.uri,
+            lookup_text=plan.lookup_text,
+        )
+    )
+    try:
+        raw = await gen.text()
+    except GenerationCancelled:
+        return None, gen.stats.to_dict()
+    except asyncio.CancelledError:
+        gen.cancel()
+        raise
+    return finalize(raw, ctx, plan), gen.stats.to_dict()
+
+
+def _other_documents(ls: TandemServer, uri: str, limit: int = 5) -> list[OpenDocument]:
+    docs: list[OpenDocument] = []
+    for other in ls.recent.others(uri):
+        try:
+            snap = snapshot(ls.workspace, other, ls.settings.max_document_bytes)
+        except DocumentUnavailable:
+            continue
+        docs.append(OpenDocument(snap.uri, snap.language_id, snap.text))
+        if len(docs) >= limit:
+            break
+    return docs
+
+
+def _report(ls: TandemServer, kind: str, t0: float, cached: bool, stats: dict | None) -> None:
+    latency = (time.perf_counter() - t0) * 1000
+    request = {"kind": kind, "latencyMs": round(latency, 2), "cached": cached, "stats": stats or {}}
+    if stats:
+        log.info(
+            "%s %.0f ms: %s, %d tokens, %.0f tok/s, acceptance %.0f%%, reused %d prompt tokens",
+            kind, latency, stats.get("strategy"), stats.get("generated_tokens", 0),
+            stats.get("tokens_per_second", 0.0), 100 * stats.get("acceptance_rate", 0.0),
+            stats.get("prefix_tokens_reused", 0),
+        )  # fmt: skip
+    ls.send_status("ready", "", request)

@@ -1,0 +1,102 @@
+"""initialize / initialized / configuration / document tracking / shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from lsprotocol import types
+
+from lsp_server.features import completions
+from lsp_server.server import TandemServer
+from lsp_server.settings import SECTION
+
+log = logging.getLogger(__name__)
+
+
+def register(server: TandemServer) -> None:
+    @server.feature(types.INITIALIZE)
+    def on_initialize(ls: TandemServer, params: types.InitializeParams) -> None:
+        ls.loop_or_none = asyncio.get_running_loop()
+        ls.settings, warnings = ls.settings.merged(params.initialization_options)
+        completions.register_for_client(ls, params.capabilities)
+        for w in warnings:
+            log.warning("initializationOptions: %s", w)
+
+    @server.feature(types.INITIALIZED)
+    async def on_initialized(ls: TandemServer, params: types.InitializedParams) -> None:
+        ls.initialized = True
+        await pull_configuration(ls)
+        asyncio.ensure_future(warm_up(ls))
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def on_config(ls: TandemServer, params: types.DidChangeConfigurationParams) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and settings:
+            apply_settings(ls, settings)
+        else:  # "pull" style clients send null and expect us to ask
+            await pull_configuration(ls)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def on_open(ls: TandemServer, params: types.DidOpenTextDocumentParams) -> None:
+        ls.recent.touch(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def on_change(ls: TandemServer, params: types.DidChangeTextDocumentParams) -> None:
+        ls.recent.touch(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def on_close(ls: TandemServer, params: types.DidCloseTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        ls.recent.forget(uri)
+        task = ls.inflight.pop(uri, None)
+        if task is not None:
+            task.cancel()
+
+    @server.feature(types.SHUTDOWN)
+    async def on_shutdown(ls: TandemServer, *args) -> None:
+        for task in list(ls.inflight.values()):
+            task.cancel()
+        ls.inflight.clear()
+        await ls.engines.close()
+
+
+def apply_settings(ls: TandemServer, raw: dict) -> None:
+    new, warnings = ls.settings.merged(raw)
+    for w in warnings:
+        log.warning("settings: %s", w)
+    if new != ls.settings:
+        ls.settings = new
+        ls.engines.reset_error()
+        log.info("settings updated")
+        asyncio.ensure_future(warm_up(ls))
+
+
+async def pull_configuration(ls: TandemServer) -> None:
+    caps = ls.client_capabilities.workspace
+    if not (caps and caps.configuration):
+        return
+    try:
+        result = await ls.request_client(
+            types.WORKSPACE_CONFIGURATION,
+            types.ConfigurationParams(items=[types.ConfigurationItem(section=SECTION)]),
+        )
+    except Exception as exc:  # timeout, or a client that answers oddly
+        log.info("workspace/configuration not answered (%s); using current settings", exc)
+        return
+    if result and isinstance(result[0], dict) and result[0]:
+        apply_settings(ls, result[0])
+
+
+async def warm_up(ls: TandemServer) -> None:
+    """Load the engine in the background so the first keystroke doesn't pay for it."""
+    ls.send_status("loading", "loading model")
+    try:
+        engine = await ls.engines.get(ls.settings)
+    except Exception as exc:
+        ls.notify_user(str(exc), types.MessageType.Error)
+        ls.send_status("error", str(exc))
+        return
+    if ls.engines.notice:
+        ls.notify_user(ls.engines.notice, types.MessageType.Info)
+    ls.send_status("ready", f"{engine.info.name}: {engine.info.model}")

@@ -1,0 +1,136 @@
+"""All of Tandem's settings, in one place, with documented defaults.
+
+Editors send them as `initializationOptions`, answer `workspace/configuration` for the section
+`tandem`, or push them with `workspace/didChangeConfiguration`. Keys are camelCase on the wire
+(`draftModel`) and snake_case here (`draft_model`). Unknown keys and wrong types are reported
+back to the user and otherwise ignored, so a typo never takes the server down.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SECTION = "tandem"
+
+
+@dataclass
+class Settings:
+    #: Local Hugging Face model directory (target). None: the shipped demo model.
+    model: str | None = None
+    #: Local draft model directory sharing the target's tokenizer (speculative decoding).
+    draft_model: str | None = None
+    #: "local": embedded transformers engine. "openai": any OpenAI-compatible server (vLLM, ...).
+    engine: Literal["local", "openai"] = "local"
+    #: Base URL(s) of the OpenAI-compatible server(s), tried in order (failover).
+    endpoint: list[str] = field(default_factory=lambda: ["http://127.0.0.1:8000/v1"])
+    api_key: str | None = None
+    #: Model name on the OpenAI-compatible server (None: ask the server's /v1/models).
+    model_name: str | None = None
+    #: Local tokenizer dir for the openai engine (exact token counts and FIM tokens).
+    tokenizer: str | None = None
+    #: Most tokens one completion may generate.
+    max_tokens: int = 64
+    #: Most tokens a CodeChat answer may generate.
+    chat_max_tokens: int = 768
+    #: 0 = greedy (deterministic, exact speculative decoding).
+    temperature: float = 0.0
+    #: Per-language switch: {"*": true, "markdown": false}.
+    enable: dict[str, bool] = field(default_factory=lambda: {"*": True})
+    #: FIM template name; None = detect from the tokenizer's special tokens.
+    fim_template: str | None = None
+    #: Token budget of a FIM prompt (prefix + suffix + cross-file context).
+    max_prompt_tokens: int = 1536
+    #: "auto" | "plain" | "prompt_lookup" | "draft".
+    speculative: Literal["auto", "plain", "prompt_lookup", "draft"] = "auto"
+    #: Initial number of speculative tokens per step (adapts at run time).
+    num_speculative_tokens: int = 8
+    #: "auto" | "cpu" | "cuda" | "cuda:1" ...
+    device: str = "auto"
+    #: "auto": inline if the client supports it, else textDocument/completion. Or "inline",
+    #: "completion", "both".
+    completion_mode: Literal["auto", "inline", "completion", "both"] = "auto"
+    #: Documents larger than this are not sent to the model.
+    max_document_bytes: int = 1_000_000
+    #: Bound on every server→client request (applyEdit, showDocument, configuration).
+    client_request_timeout_s: float = 10.0
+    #: CodeChat prompt format: "auto" (chat template), "chatml", "deepseek", "alpaca"
+    #: (### Instruction / ### Response), "question" (### Question / ### Response).
+    prompt_format: str = "auto"
+
+    @classmethod
+    def field_names(cls) -> set[str]:
+        return {f.name for f in dataclasses.fields(cls)}
+
+    def merged(self, raw: dict[str, Any] | None) -> tuple[Settings, list[str]]:
+        """A copy with `raw` (camelCase or snake_case keys) applied; plus warnings."""
+        data = dataclasses.asdict(self)
+        warnings: list[str] = []
+        if raw is None:
+            return Settings(**data), warnings
+        if not isinstance(raw, dict):
+            return Settings(**data), [f"settings must be an object, got {type(raw).__name__}"]
+        raw = raw.get(SECTION, raw) if isinstance(raw.get(SECTION), dict) else raw
+        defaults = Settings()
+        for key, value in raw.items():
+            name = _snake(key)
+            if name not in self.field_names():
+                warnings.append(f"unknown setting {key!r} ignored")
+                continue
+            try:
+                data[name] = _coerce(name, value, getattr(defaults, name))
+            except (TypeError, ValueError) as exc:
+                warnings.append(f"setting {key!r}: {exc}; keeping {data[name]!r}")
+        return Settings(**data), warnings
+
+    def enabled_for(self, language_id: str) -> bool:
+        return bool(self.enable.get(language_id, self.enable.get("*", True)))
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower()
+
+
+_CHOICES = {
+    "engine": {"local", "openai"},
+    "speculative": {"auto", "plain", "prompt_lookup", "draft"},
+    "completion_mode": {"auto", "inline", "completion", "both"},
+}
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    if value is None:
+        return None if default is None or name in {"model", "draft_model"} else default
+    if name == "endpoint":
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return value
+        raise TypeError("expected a URL or a list of URLs")
+    if name == "enable":
+        if isinstance(value, bool):
+            return {"*": value}
+        if isinstance(value, dict) and all(isinstance(v, bool) for v in value.values()):
+            return {"*": True, **value}
+        raise TypeError("expected true/false or {languageId: bool}")
+    if name in _CHOICES:
+        if value not in _CHOICES[name]:
+            raise ValueError(f"expected one of {sorted(_CHOICES[name])}")
+        return value
+    if isinstance(default, bool) or isinstance(value, bool):
+        if not isinstance(value, bool):
+            raise TypeError("expected true/false")
+        return value
+    if isinstance(default, int):
+        if not isinstance(value, int) or value < 1:
+            raise TypeError("expected a positive integer")
+        return value
+    if isinstance(default, float):
+        if not isinstance(value, int | float) or value < 0:
+            raise TypeError("expected a non-negative number")
+        return float(value)
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
