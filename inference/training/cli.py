@@ -95,6 +95,12 @@ def cmd_evaluate(a: argparse.Namespace) -> None:
     print(json.dumps(res, indent=1))
 
 
+def cmd_card(a: argparse.Namespace) -> None:
+    from inference.training.card import write_card
+
+    print(write_card(a.out_dir))
+
+
 def cmd_all(a: argparse.Namespace) -> None:
     cmd_corpus(a)
     cmd_tokenizer(a)
@@ -102,6 +108,7 @@ def cmd_all(a: argparse.Namespace) -> None:
         a.size, a.time_budget_min = size, budget
         cmd_train(a)
     cmd_evaluate(a)
+    cmd_card(a)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -152,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     eval_opts(q)
     q.set_defaults(fn=cmd_evaluate)
+    q = sub.add_parser("card", help="render the model card README.md from metrics.json")
+    q.set_defaults(fn=cmd_card)
     q = sub.add_parser("all", help="everything, reproducibly, from a fresh clone")
     corpus_opts(q)
     tok_opts(q)

@@ -109,8 +109,11 @@ def exact_line(model, tok, ids: SpecialIds, samples: list[FimSplit]) -> dict:
 
 
 @torch.no_grad()
-def decode_speed(model, prompt_len: int = 256, new: int = 64, reps: int = 3) -> dict:
-    """Batch-1 fp32 greedy decode on CPU: ms per generated token and prefill (TTFT) ms."""
+def decode_speed(model, prompt_len: int = 256, new: int = 64, reps: int = 5) -> dict:
+    """Batch-1 fp32 greedy decode on CPU: ms per generated token and prefill (TTFT) ms.
+
+    Best of `reps` runs, because the CPU is shared and contention only ever adds time.
+    """
     x = torch.randint(10, model.config.vocab_size, (1, prompt_len))
     per_tok, ttft = [], []
     for _ in range(reps + 1):  # first rep is warm-up
@@ -173,6 +176,13 @@ def evaluate_all(out_dir: Path, run_dir: Path, n_lines: int = 200, seed: int = 0
     counts = run_dir / "data" / "counts.json"
     if counts.exists():
         res["corpus_tokens"] = json.loads(counts.read_text())
+    index = run_dir / "corpus.json"
+    if index.exists():
+        files = json.loads(index.read_text())["files"]
+        res["corpus_files"] = {
+            "train": sum(not f["heldout"] for f in files),
+            "heldout": sum(f["heldout"] for f in files),
+        }
     for size in ("target", "draft"):
         d = out_dir / size
         if not (d / "config.json").exists():
