@@ -1,0 +1,553 @@
+"""`OpenAIEngine`: the `Engine` interface over an OpenAI-compatible HTTP server (vLLM first).
+
+Raw prompts (FIM prompts rendered by `completion/`) go to `/v1/completions`, chat messages to
+`/v1/chat/completions`, both streamed as server-sent events. Failure policy, in one place:
+
+* connect errors (refused, DNS, connect timeout) are retried with exponential backoff, then the
+  next endpoint is tried (failover); nothing else is retried, and nothing is retried once the
+  request may have reached the model;
+* read timeouts, HTTP 4xx/5xx (with the server's own error text), and connections lost mid-stream
+  become an `EngineError` with a message meant for the user;
+* no state is sticky: the next request starts from the last endpoint that worked, and a server
+  that comes back is used again without a restart of Tandem.
+
+Cancellation closes the HTTP stream; vLLM aborts the request when its client disconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from inference.base import (
+    Engine,
+    EngineError,
+    EngineInfo,
+    Generation,
+    GenerationCancelled,
+    GenerationRequest,
+    GenerationStats,
+)
+from inference.openai.metrics import SpecCounters
+from inference.openai.sse import DONE, iter_sse_data
+from inference.stop import StopTextStream
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Tokens probed on the server (via vLLM's `/tokenize`) when no local tokenizer is given: one
+#: token id means the tokenizer knows the string as a special token. Covers the FIM families in
+#: `completion/templates.py` and their end-of-text markers.
+PROBE_TOKENS: tuple[str, ...] = (
+    "<fim_prefix>",
+    "<fim_suffix>",
+    "<fim_middle>",
+    "<fim_pad>",
+    "<file_sep>",
+    "<|fim_prefix|>",
+    "<|fim_suffix|>",
+    "<|fim_middle|>",
+    "<|fim_pad|>",
+    "<|file_sep|>",
+    "<｜fim▁begin｜>",
+    "<｜fim▁hole｜>",
+    "<｜fim▁end｜>",
+    "<｜end▁of▁sentence｜>",
+    "<|EOT|>",
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|eot_id|>",
+)
+
+#: Without a tokenizer, `count_tokens` assumes this many UTF-8 bytes per token. Code BPEs average
+#: 3.5-4; 3 over-counts a little, which is the safe side for context budgets.
+APPROX_BYTES_PER_TOKEN = 3.0
+
+_CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+def normalize_endpoint(url: str) -> str:
+    """`http://h:8000`, `http://h:8000/` and `http://h:8000/v1` all mean the server root."""
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        url = "http://" + url
+    if url.endswith("/v1"):
+        url = url[: -len("/v1")]
+    return url
+
+
+def error_text(response_body: bytes, limit: int = 500) -> str:
+    """The server's own error message from an OpenAI-style (or FastAPI) error body."""
+    text = response_body.decode("utf-8", "replace").strip()
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text[:limit] or "(empty body)"
+    if isinstance(data, dict):
+        err = data.get("error", data)
+        if isinstance(err, dict):
+            msg = err.get("message") or err.get("detail") or err.get("msg")
+            if msg:
+                return str(msg)[:limit]
+        elif isinstance(err, str):
+            return err[:limit]
+        if "detail" in data:
+            return str(data["detail"])[:limit]
+    return text[:limit]
+
+
+class OpenAIGeneration(Generation):
+    """One streamed request, run as an asyncio task that feeds a queue.
+
+    `cancel()` cancels the task, which closes the HTTP response (and so the connection), and wakes
+    the consumer at once.
+    """
+
+    _DONE = object()
+
+    def __init__(self, engine: OpenAIEngine, request: GenerationRequest) -> None:
+        super().__init__("openai")
+        self._queue: asyncio.Queue[object] = asyncio.Queue()
+        self._error: BaseException | None = None
+        self.cancelled = False
+        self._task = asyncio.get_running_loop().create_task(self._run(engine, request))
+
+    async def _run(self, engine: OpenAIEngine, request: GenerationRequest) -> None:
+        try:
+            async for delta in engine._stream(request, self.stats, self._started):
+                self._queue.put_nowait(delta)
+        except asyncio.CancelledError:
+            self.stats.finish_reason = "cancelled"
+        except EngineError as exc:
+            self.stats.finish_reason = "error"
+            self._error = exc
+        except Exception as exc:  # never let a bug kill the consumer silently
+            log.exception("openai generation failed")
+            self.stats.finish_reason = "error"
+            self._error = EngineError(f"generation failed: {exc}")
+        finally:
+            self.stats.total_ms = (time.perf_counter() - self._started) * 1000
+            self._queue.put_nowait(self._DONE)
+
+    def cancel(self) -> None:
+        if self._task.done():
+            return
+        self.cancelled = True
+        self._task.cancel()
+        self._queue.put_nowait(self._DONE)
+
+    async def wait_closed(self) -> None:
+        """Wait until the HTTP stream is really closed (tests and benchmarks use it)."""
+        await asyncio.gather(self._task, return_exceptions=True)
+
+    async def __aiter__(self) -> AsyncIterator[str]:  # type: ignore[override]
+        while True:
+            item = await self._queue.get()
+            if item is self._DONE:
+                break
+            yield item  # type: ignore[misc]
+        if self.cancelled:
+            raise GenerationCancelled()
+        if self._error is not None:
+            raise self._error
+
+
+class OpenAIEngine(Engine):
+    """Talks to one or more OpenAI-compatible servers serving the same model.
+
+    `info` needs the model's special tokens (for FIM template detection). With `tokenizer_dir`
+    they come from the local tokenizer (as in `LocalEngine`); otherwise `await engine.connect()`
+    (or the first request) probes the server's `/tokenize` endpoint for the `PROBE_TOKENS`, and
+    reads the model name and context length from `/v1/models`. Servers without `/tokenize` (not
+    vLLM) give no special tokens: pass `fim_template` then.
+
+    Speculative stats: vLLM exports its speculative-decoding counters only server-wide, so when
+    `spec_metrics` is on the engine reads `/metrics` before and after each request and reports
+    the difference as `drafted_tokens` / `accepted_tokens`. With other users on the same server
+    the difference includes their requests too: the numbers are then approximate (an upper bound
+    for this request), exact only when the request ran alone.
+    """
+
+    def __init__(
+        self,
+        endpoints: list[str] | str,
+        api_key: str | None = None,
+        model: str | None = None,
+        tokenizer_dir: str | Path | None = None,
+        fim_template: str | None = None,
+        connect_timeout: float = 3.0,
+        read_timeout: float = 60.0,
+        connect_retries: int = 2,
+        retry_backoff: float = 0.2,
+        spec_metrics: bool = True,
+        server_strategy: str | None = None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> None:
+        if isinstance(endpoints, str):
+            endpoints = [endpoints]
+        if not endpoints:
+            raise ValueError("OpenAIEngine needs at least one endpoint URL")
+        self.endpoints = [normalize_endpoint(e) for e in endpoints]
+        self.api_key = api_key
+        self.model = model
+        self.fim_template = fim_template
+        self.timeout = httpx.Timeout(
+            connect=connect_timeout, read=read_timeout, write=10.0, pool=5.0
+        )
+        self.connect_retries = connect_retries
+        self.retry_backoff = retry_backoff
+        self.spec_metrics = spec_metrics
+        #: Label for `stats.strategy` (e.g. "prompt_lookup" when `tandem serve --ngram` runs it).
+        self.server_strategy = server_strategy
+        self.extra_body = dict(extra_body or {})
+        self._preferred = 0  # index of the endpoint that answered last
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+        self._latest: dict[str, OpenAIGeneration] = {}
+        self._has_spec_metrics: dict[str, bool] = {}
+        self._probed_specials: list[str] | None = None
+        self._max_context = 4096
+        self._tokenizer: Any = None
+        if tokenizer_dir is not None:
+            self._tokenizer = _load_tokenizer(tokenizer_dir)
+
+    # -- Engine interface ------------------------------------------------------------------
+
+    @property
+    def info(self) -> EngineInfo:
+        specials: set[str] = set(self._probed_specials or [])
+        has_chat = True  # the server renders chat; `tandem serve` always gives it a template
+        tok = self._tokenizer
+        if tok is not None:
+            specials.update(tok.all_special_tokens)
+            for t in getattr(tok, "added_tokens_decoder", {}).values():
+                specials.add(t.content if hasattr(t, "content") else str(t))
+            has_chat = bool(getattr(tok, "chat_template", None)) or has_chat
+        if self.fim_template:
+            specials.update(_template_tokens(self.fim_template))
+        return EngineInfo(
+            name="openai",
+            model=self.model or "",
+            special_tokens=sorted(specials),
+            has_chat_template=has_chat,
+            max_context_tokens=self._max_context,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        """Exact with a local tokenizer; otherwise ceil(UTF-8 bytes / 3), a slight over-count."""
+        if self._tokenizer is not None:
+            return len(self._tokenizer.encode(text, add_special_tokens=False))
+        return math.ceil(len(text.encode("utf-8")) / APPROX_BYTES_PER_TOKEN)
+
+    def start(self, request: GenerationRequest) -> Generation:
+        gen = OpenAIGeneration(self, request)
+        if request.cache_key is not None:
+            older = self._latest.get(request.cache_key)
+            if older is not None:
+                older.cancel()  # only the newest request per document runs
+            self._latest[request.cache_key] = gen
+            gen._task.add_done_callback(lambda _t, k=request.cache_key: self._forget(k, gen))
+        return gen
+
+    def _forget(self, key: str, gen: OpenAIGeneration) -> None:
+        if self._latest.get(key) is gen:
+            del self._latest[key]
+
+    async def close(self) -> None:
+        for g in list(self._latest.values()):
+            g.cancel()
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    # -- discovery ---------------------------------------------------------------------------
+
+    async def connect(self) -> EngineInfo:
+        """Discover the model name, context length and special tokens; returns `info`."""
+        await self._with_failover(self._discover)
+        return self.info
+
+    async def _discover(self, base: str) -> None:
+        client = self._http()
+        resp = await client.get(f"{base}/v1/models", headers=self._headers())
+        if resp.status_code >= 400:
+            raise _http_error(base, resp.status_code, resp.content)
+        models = resp.json().get("data") or []
+        if not models:
+            raise EngineError(f"inference server {base} serves no models (/v1/models is empty)")
+        chosen = models[0]
+        if self.model is None:
+            self.model = str(chosen.get("id"))
+        else:
+            chosen = next((m for m in models if m.get("id") == self.model), None)
+            if chosen is None:
+                names = ", ".join(str(m.get("id")) for m in models)
+                raise EngineError(
+                    f"inference server {base} does not serve model {self.model!r} (it has: {names})"
+                )
+        if isinstance(chosen.get("max_model_len"), int):
+            self._max_context = chosen["max_model_len"]
+        if self._tokenizer is None and self._probed_specials is None:
+            self._probed_specials = await self._probe_specials(base)
+
+    async def _probe_specials(self, base: str) -> list[str]:
+        client = self._http()
+        found: list[str] = []
+        for token in PROBE_TOKENS:
+            resp = await client.post(
+                f"{base}/tokenize",
+                headers=self._headers(),
+                json={"model": self.model, "prompt": token, "add_special_tokens": False},
+            )
+            if resp.status_code == 404:
+                log.info("%s has no /tokenize endpoint: special tokens unknown", base)
+                return []
+            if resp.status_code >= 400:
+                return found
+            if len(resp.json().get("tokens") or []) == 1:
+                found.append(token)
+        return found
+
+    # -- HTTP plumbing -----------------------------------------------------------------------
+
+    def _http(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop or self._client.is_closed:
+            self._client = httpx.AsyncClient(timeout=self.timeout)
+            self._client_loop = loop
+        return self._client
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def _endpoint_order(self) -> list[int]:
+        n = len(self.endpoints)
+        return [(self._preferred + i) % n for i in range(n)]
+
+    async def _with_failover(self, attempt: Callable[[str], Awaitable[T]]) -> T:
+        """Run `attempt(base)` on each endpoint in turn, retrying connect errors with backoff.
+
+        Only errors that prove the request never reached the server are retried.
+        """
+        failures: list[str] = []
+        for idx in self._endpoint_order():
+            base = self.endpoints[idx]
+            for retry in range(self.connect_retries + 1):
+                try:
+                    result = await attempt(base)
+                except _CONNECT_ERRORS as exc:
+                    reason = _describe_connect_error(exc)
+                    log.info("connect to %s failed (%s), try %d", base, reason, retry + 1)
+                    if retry < self.connect_retries:
+                        await asyncio.sleep(self.retry_backoff * (2**retry))
+                        continue
+                    failures.append(f"{base} ({reason})")
+                    break
+                except httpx.ReadTimeout:
+                    raise EngineError(
+                        f"inference server {base} did not answer within "
+                        f"{self.timeout.read:g} s (read timeout); it may be overloaded or stuck"
+                    ) from None
+                except httpx.TransportError as exc:
+                    raise EngineError(
+                        f"connection to inference server {base} failed: "
+                        f"{type(exc).__name__}: {exc or 'connection lost'}"
+                    ) from None
+                self._preferred = idx
+                return result
+        raise EngineError(
+            "cannot reach the inference server: "
+            + "; ".join(failures)
+            + ". Is it running (`tandem serve --model DIR`)?"
+        )
+
+    async def _read_spec(self, base: str) -> SpecCounters | None:
+        if not self.spec_metrics or self._has_spec_metrics.get(base) is False:
+            return None
+        try:
+            resp = await self._http().get(f"{base}/metrics", headers=self._headers(), timeout=5.0)
+        except httpx.HTTPError:
+            return None
+        if resp.status_code != 200:
+            self._has_spec_metrics[base] = False
+            return None
+        counters = SpecCounters.from_metrics_text(resp.text)
+        # A server without speculation has no such counters; stop asking it (until it restarts
+        # with speculation: a connect failure below clears this memo).
+        self._has_spec_metrics[base] = counters.present
+        return counters if counters.present else None
+
+    # -- the request ---------------------------------------------------------------------------
+
+    def _body(self, request: GenerationRequest) -> tuple[str, dict[str, Any]]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if request.stop:
+            body["stop"] = list(request.stop)
+        body.update(self.extra_body)
+        if request.prompt is not None:
+            body["prompt"] = request.prompt
+            return "/v1/completions", body
+        body["messages"] = request.messages
+        return "/v1/chat/completions", body
+
+    async def _stream(
+        self, request: GenerationRequest, stats: GenerationStats, started: float
+    ) -> AsyncIterator[str]:
+        """Yield text deltas; fills `stats`. Raises `EngineError` for anything user-visible."""
+        if self.model is None:
+            await self.connect()
+        path, body = self._body(request)
+        stats.strategy = self.server_strategy or "plain"
+        opened: dict[str, Any] = {}
+
+        async def open_stream(base: str) -> httpx.Response:
+            before = await self._read_spec(base)
+            req = self._http().build_request(
+                "POST", f"{base}{path}", json=body, headers=self._headers()
+            )
+            resp = await self._http().send(req, stream=True)
+            if resp.status_code >= 400:
+                content = await resp.aread()
+                await resp.aclose()
+                raise _http_error(base, resp.status_code, content)
+            opened.update(base=base, before=before)
+            return resp
+
+        try:
+            resp = await self._with_failover(open_stream)
+        except EngineError:
+            self._has_spec_metrics.clear()  # the server may come back configured differently
+            raise
+        base = opened["base"]
+        stop = StopTextStream(request.stop)
+        usage: dict[str, Any] = {}
+        finish = ""
+        pieces = 0
+        full = ""
+        complete = False  # saw [DONE], a finish_reason, or stopped on a stop string
+        try:
+            async for data in iter_sse_data(resp.aiter_lines()):
+                if data == DONE:
+                    complete = True
+                    break
+                try:
+                    event = json.loads(data)
+                except ValueError:
+                    raise EngineError(
+                        f"inference server {base} sent invalid JSON: {data[:200]}"
+                    ) from None
+                if "error" in event or event.get("object") == "error":
+                    err = event.get("error", event)
+                    msg = err.get("message", err) if isinstance(err, dict) else err
+                    raise EngineError(f"inference server {base} failed mid-stream: {msg}")
+                if event.get("usage"):
+                    usage = event["usage"]
+                if event.get("choices") and not stats.ttft_ms:
+                    stats.ttft_ms = (time.perf_counter() - started) * 1000  # first token, even
+                    # when it is a special token the server does not show
+                for choice in event.get("choices") or []:
+                    text = choice.get("text")
+                    if text is None:
+                        text = (choice.get("delta") or {}).get("content") or ""
+                    if choice.get("finish_reason"):
+                        finish = choice["finish_reason"]
+                    if not text:
+                        continue
+                    pieces += 1
+                    full += text
+                    delta = stop.update(full)
+                    if delta:
+                        yield delta
+                    if stop.stopped:
+                        finish = "stop"
+                        break
+                if stop.stopped:
+                    complete = True
+                    break  # closing the stream below aborts the rest on the server
+        except httpx.ReadTimeout:
+            raise EngineError(
+                f"inference server {base} stopped sending for {self.timeout.read:g} s "
+                "(read timeout) mid-generation"
+            ) from None
+        except httpx.TransportError as exc:
+            raise EngineError(
+                f"lost the connection to inference server {base} mid-generation "
+                f"({type(exc).__name__}: {exc or 'closed'}); it may have crashed or restarted"
+            ) from None
+        finally:
+            await resp.aclose()
+        if not complete and not finish:
+            # A close-delimited body that just ends: the server died (chunked bodies raise above).
+            raise EngineError(
+                f"lost the connection to inference server {base} mid-generation "
+                "(the stream ended without [DONE]); it may have crashed or restarted"
+            )
+        tail = stop.flush()
+        if tail:
+            if not stats.ttft_ms:
+                stats.ttft_ms = (time.perf_counter() - started) * 1000
+            yield tail
+        stats.finish_reason = finish or "stop"
+        stats.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+        stats.generated_tokens = int(usage.get("completion_tokens") or pieces)
+        details = usage.get("prompt_tokens_details") or {}
+        stats.prefix_tokens_reused = int(details.get("cached_tokens") or 0)
+        stats.target_forward_passes = stats.generated_tokens
+        if opened.get("before") is not None:
+            after = await self._read_spec(base)
+            if after is not None:
+                d = after.minus(opened["before"])
+                stats.drafted_tokens = int(d.draft_tokens)
+                stats.accepted_tokens = int(d.accepted_tokens)
+                # Each verification pass yields its accepted tokens plus one of its own.
+                stats.target_forward_passes = max(1, stats.generated_tokens - stats.accepted_tokens)
+                if d.drafts and not self.server_strategy:
+                    stats.strategy = "speculative"
+
+
+def _describe_connect_error(exc: BaseException) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect timeout"
+    seen: BaseException | None = exc
+    while seen is not None:  # httpx hides the OS error behind "All connection attempts failed"
+        if isinstance(seen, ConnectionRefusedError) or "refused" in str(seen).lower():
+            return "connection refused"
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror
+        seen = seen.__cause__ or seen.__context__
+    return str(exc) or type(exc).__name__
+
+
+def _http_error(base: str, status: int, content: bytes) -> EngineError:
+    return EngineError(f"inference server {base} answered HTTP {status}: {error_text(content)}")
+
+
+def _load_tokenizer(path: str | Path) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    except Exception as exc:  # missing dir, broken files, ...
+        raise EngineError(f"cannot load the tokenizer from {path}: {exc}") from exc
+
+
+def _template_tokens(name: str) -> list[str]:
+    from completion.templates import TEMPLATES
+
+    t = TEMPLATES.get(name)
+    return [t.prefix, t.suffix, t.middle, *t.eos] if t else []
