@@ -204,6 +204,7 @@ def train(a: TrainArgs) -> dict:
         do_sample=False,
     ).save_pretrained(a.out_dir)
     AutoTokenizer.from_pretrained(a.tok_dir).save_pretrained(a.out_dir)
+    finalize_hf_dir(a.out_dir)
     summary = {
         "size": a.size,
         "params": n_params,
@@ -239,3 +240,20 @@ def _save_ckpt(path: Path, model, opt, step: int, elapsed: float, tokens_seen: i
         tmp,
     )
     os.replace(tmp, path)
+
+
+def finalize_hf_dir(out_dir: Path) -> None:
+    """Make the tokenizer files loadable by transformers 4.x too (vLLM, older tools).
+
+    transformers 5 writes `tokenizer_class: TokenizersBackend` and no special_tokens_map.json;
+    `PreTrainedTokenizerFast` + `additional_special_tokens` load in both major versions.
+    """
+    p = out_dir / "tokenizer_config.json"
+    cfg = json.loads(p.read_text())
+    extra = cfg.pop("extra_special_tokens", None) or cfg.get("additional_special_tokens", [])
+    cfg["tokenizer_class"] = "PreTrainedTokenizerFast"
+    cfg["additional_special_tokens"] = list(extra)
+    p.write_text(json.dumps(cfg, indent=2) + "\n")
+    special = {k: cfg[k] for k in ("bos_token", "eos_token", "unk_token", "pad_token") if k in cfg}
+    special["additional_special_tokens"] = list(extra)
+    (out_dir / "special_tokens_map.json").write_text(json.dumps(special, indent=2) + "\n")
