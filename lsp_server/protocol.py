@@ -23,10 +23,49 @@ Editors show it in a status line: latency, tokens/s and speculative acceptance.
 
     {"token": str | int, "text": str, "done": bool}
 
+In ``tandem/chatProgress`` sent by CodeChat, ``text`` is the visible answer so far (replace,
+don't append; ``<think>`` reasoning is hidden), and two fields are added: ``"action"`` and
+``"uri"``. ``token`` is the workDoneProgress token when there is one, else a fresh id per run.
+
 Commands (workspace/executeCommand)
 -----------------------------------
-See ``lsp_server.features.codechat`` for ``tandem.refactor``, ``tandem.tests``, ``tandem.docs``,
-``tandem.explain``, ``tandem.ask``; and ``tandem.status`` (returns the last status object).
+``tandem.status`` returns the last status object.
+
+CodeChat
+--------
+``tandem.refactor``, ``tandem.tests``, ``tandem.docs``, ``tandem.explain``, ``tandem.ask`` take
+ONE argument object::
+
+    {
+      "uri": str,
+      "range"?: Range,          # absent: the function enclosing "position", else the whole file
+      "position"?: Position,
+      "instruction"?: str,      # free-form; required for tandem.ask
+      "version"?: int           # document version the request was made against
+    }
+
+and return::
+
+    {"ok": bool, "message": str, "markdown"?: str, "applied"?: bool, "reason"?: str}
+
+``markdown`` is set for explain/ask (also shown via window/showMessage and, where the client
+supports window/showDocument, opened as a temporary .md file). ``reason`` when not ok:
+"bad_request", "stale" (the document version moved on; nothing changed), "engine_error",
+"rejected" (the answer failed a check: does not parse, docs edit changes code, refactor drops
+a public name, tests don't import the module), "no_code", "no_change", "empty", "cancelled",
+"too_large", "timeout", "apply_refused", "apply_failed". Edits arrive as minimal TextEdits via
+workspace/applyEdit (documentChanges, versioned, with CreateFile for a new test file when the
+client supports them). Send ``workDoneToken`` with the request to get ``$/progress``; otherwise
+the server creates a token when the client supports window/workDoneProgress/create. Cancel with
+``$/cancelRequest`` or ``window/workDoneProgress/cancel``: the generation stops, nothing changes.
+
+Code actions (textDocument/codeAction, on a selection or the cursor's function): "Tandem:
+Refactor" (``refactor.rewrite.tandem``), "Tandem: Generate tests" (``source.tandem.tests``),
+"Tandem: Generate docs" (``refactor.rewrite.tandem.docs``), "Tandem: Explain"
+(``source.tandem.explain``). Clients whose ``resolveSupport.properties`` include "edit" get the
+edit from ``codeAction/resolve`` (``data`` carries the command argument plus "action"); the
+others get a ``command`` that runs the work and applies via workspace/applyEdit. Explain is
+always a command.
 """
 
 from __future__ import annotations
@@ -34,3 +73,21 @@ from __future__ import annotations
 STATUS_NOTIFICATION = "tandem/status"
 CHAT_PROGRESS_NOTIFICATION = "tandem/chatProgress"
 STATUS_COMMAND = "tandem.status"
+
+#: CodeChat commands → codechat actions (see "CodeChat" above).
+CODECHAT_COMMANDS = {
+    "tandem.refactor": "refactor",
+    "tandem.tests": "tests",
+    "tandem.docs": "docs",
+    "tandem.explain": "explain",
+    "tandem.ask": "ask",
+}
+#: CodeActionKind per CodeChat code action.
+CODECHAT_ACTION_KINDS = {
+    "refactor": "refactor.rewrite.tandem",
+    "tests": "source.tandem.tests",
+    "docs": "refactor.rewrite.tandem.docs",
+    "explain": "source.tandem.explain",
+}
+#: Tests only: "module:function" returning an Engine for the settings (a scripted stand-in).
+TEST_ENGINE_FACTORY_ENV = "TANDEM_TEST_ENGINE_FACTORY"

@@ -1,0 +1,179 @@
+"""Task → chat messages → the prompt text in the model's format.
+
+Formats: the tokenizer's chat template ("auto"), or a configured plain one: "chatml",
+"deepseek" (DeepSeek LLM chat: `User: … Assistant:`, no system role), "alpaca"
+(### Instruction / ### Response) and "question" (### Question / ### Response). Edit actions
+prefill the opening code fence so even a base model answers with code, and stop at the closing
+fence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from codechat.diff import dedent
+from codechat.extract import fence_tag
+from codechat.language import NAMES, detect_language
+from codechat.tasks import ChatTask
+from codechat.testfiles import TestTarget
+
+PLAIN_FORMATS = ("chatml", "deepseek", "alpaca", "question")
+FORMATS = ("auto",) + PLAIN_FORMATS
+#: Used when "auto" finds no chat template: base models follow it best.
+FALLBACK_FORMAT = "alpaca"
+
+
+@dataclass
+class Prompt:
+    text: str
+    #: "template", "template (system folded into user)", or one of PLAIN_FORMATS.
+    format: str
+    messages: list[dict[str, str]]
+    stop: list[str] = field(default_factory=list)
+    #: Text the prompt already started the answer with (prepend it to the output).
+    prefill: str = ""
+    #: Why this format was chosen, when it was not the configured one (for the log).
+    note: str | None = None
+    #: The template opened a `<think>` block in the prompt (reasoning models).
+    starts_thinking: bool = False
+    answer_language: str = "en"
+
+
+_ROLE = (
+    "You are Tandem, an expert {lang} programmer working inside the user's editor. "
+    "Be precise and keep the user's style."
+)
+
+_ACTION = {
+    "refactor": (
+        "Refactor the code below{how}. Keep its behaviour and every public name (functions, "
+        "classes, methods). Reply with the complete new code in one ```{tag} block and nothing "
+        "else."
+    ),
+    "docs": (
+        "Add or improve the documentation of the code below: docstrings / doc comments and short "
+        "comments where they help. Do not change any code. Reply with the complete code in one "
+        "```{tag} block and nothing else."
+    ),
+    "tests": (
+        "Write unit tests with {framework} for the code below, from `{path}`. The tests go in "
+        "`{test_path}`; {import_hint}. Cover normal cases and edge cases. Reply with the "
+        "test code in one ```{tag} block and nothing else."
+    ),
+    "explain": "Explain what the code below does, how it works, and anything surprising in it.",
+    "ask": "{instruction}",
+}
+
+
+def build_messages(
+    task: ChatTask, code: str, test_target: TestTarget | None = None
+) -> tuple[list[dict[str, str]], str]:
+    """(system + user messages, answer language code)."""
+    answer_lang = detect_language(task.instruction)
+    tag = fence_tag(task.language_id)
+    system = _ROLE.format(lang=task.language_id)
+    if task.action in ("explain", "ask"):
+        system += f" Answer in {NAMES[answer_lang]}, in Markdown."
+    else:
+        system += f" Write any prose, comments and docstrings in {NAMES[answer_lang]}."
+    tt = test_target
+    hint = ""
+    if tt is not None:
+        hint = f"start with `{tt.import_hint}`" if tt.import_hint else "import the code under test"
+    ask = _ACTION[task.action].format(
+        how=f" as follows: {task.instruction}" if task.instruction else "",
+        tag=tag,
+        framework=tt.framework if tt else "",
+        path=task.path.rsplit("/", 1)[-1] or "the current file",
+        test_path=tt.path.rsplit("/", 1)[-1] if tt else "",
+        import_hint=hint,
+        instruction=task.instruction,
+    )
+    if task.action == "explain" and task.instruction:
+        ask += f" Focus on: {task.instruction}"
+    user = f"{ask}\n\n```{tag}\n{dedent(code).rstrip()}\n```"
+    if task.action in ("explain", "ask") and answer_lang != "en":
+        user += f"\n\n(Answer in {NAMES[answer_lang]}.)"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}], answer_lang
+
+
+def fold_system(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """DeepSeek LLM chat was trained without a system role: put it in the first user turn."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if system and rest and rest[0]["role"] == "user":
+        rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
+    elif system:
+        rest.insert(0, {"role": "user", "content": system})
+    return rest
+
+
+def _plain(fmt: str, messages: list[dict[str, str]]) -> tuple[str, list[str]]:
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    user = "\n\n".join(m["content"] for m in messages if m["role"] == "user")
+    if fmt == "chatml":
+        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        return text + "<|im_start|>assistant\n", ["<|im_end|>"]
+    if fmt == "deepseek":
+        (first,) = fold_system(messages)[:1]
+        return f"User: {first['content']}\n\nAssistant:", ["\nUser:", "<｜end▁of▁sentence｜>"]
+    head = "### Question" if fmt == "question" else "### Instruction"
+    return f"{system}\n\n{head}:\n{user}\n\n### Response:\n", [
+        "\n### Instruction",
+        "\n### Question",
+    ]
+
+
+def render(
+    messages: list[dict[str, str]],
+    fmt: str,
+    render_chat: Callable[[list[dict[str, str]]], str | None],
+) -> Prompt:
+    """The prompt text for `fmt`; "auto" uses the chat template, folding the system turn into
+    the user turn when the template rejects or drops it, and falls back to a plain format."""
+    note = None
+    if fmt not in FORMATS:
+        note = f"unknown promptFormat {fmt!r}; using {FALLBACK_FORMAT!r}"
+        fmt = FALLBACK_FORMAT
+    if fmt == "auto":
+        system = next((m["content"] for m in messages if m["role"] == "system"), "")
+        rendered, how = None, "template"
+        try:
+            rendered = render_chat(messages)
+        except Exception:  # noqa: BLE001 - templates raise on a role they don't support
+            rendered = ""
+        if rendered is not None and system and system not in rendered:
+            folded = fold_system(messages)
+            try:
+                rendered = render_chat(folded)
+            except Exception:  # noqa: BLE001 - a template we cannot use at all
+                rendered = None
+            how, messages = "template (system folded into user)", folded
+        if rendered:
+            starts_thinking = rendered.rstrip().endswith("<think>")
+            return Prompt(rendered, how, messages, starts_thinking=starts_thinking)
+        note = (
+            f"the model has no chat template; using the plain {FALLBACK_FORMAT!r} prompt format "
+            "(set tandem.promptFormat to choose another)"
+        )
+        fmt = FALLBACK_FORMAT
+    text, stop = _plain(fmt, messages)
+    return Prompt(text, fmt, messages, stop=stop, note=note)
+
+
+def build_prompt(
+    task: ChatTask,
+    code: str,
+    fmt: str,
+    render_chat: Callable[[list[dict[str, str]]], str | None],
+    test_target: TestTarget | None = None,
+) -> Prompt:
+    messages, lang = build_messages(task, code, test_target)
+    prompt = render(messages, fmt, render_chat)
+    prompt.answer_language = lang
+    if task.action in ("refactor", "docs", "tests") and not prompt.starts_thinking:
+        prompt.prefill = f"```{fence_tag(task.language_id)}\n"
+        prompt.text += prompt.prefill
+        prompt.stop = [*prompt.stop, "\n```"]
+    return prompt

@@ -1,0 +1,216 @@
+"""Run one CodeChat task against an engine: prompt → stream → clean → extract → check → edits.
+
+Nothing here applies anything: the outcome lists file changes that already passed the checks,
+and the caller (LSP glue, benchmark) decides how to apply them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from codechat.checks import check_edit
+from codechat.diff import Change, fit_code, minimal_changes
+from codechat.extract import extract_code
+from codechat.prompts import Prompt, build_prompt
+from codechat.tasks import EDIT_ACTIONS, ChatTask, line_span
+from codechat.testfiles import join_tests, rust_tests_module, test_target
+from codechat.thinking import ThinkFilter, strip_think
+from inference.base import Engine, EngineError, GenerationCancelled, GenerationRequest
+
+log = logging.getLogger(__name__)
+
+_VERB = {
+    "refactor": "refactor",
+    "docs": "docs edit",
+    "tests": "generated tests",
+    "explain": "explanation",
+    "ask": "answer",
+}
+
+
+@dataclass
+class FileChange:
+    """Checked edits to one file. `changes` are offsets into `old_text` ("" when created)."""
+
+    path: str
+    create: bool
+    old_text: str
+    new_text: str
+    changes: list[Change]
+
+
+@dataclass
+class ChatOutcome:
+    ok: bool
+    message: str
+    #: "rejected" (a check failed), "no_code", "no_change", "empty", "cancelled",
+    #: "engine_error", "too_large", "bad_request"; "" when ok.
+    reason: str = ""
+    markdown: str | None = None
+    files: list[FileChange] = field(default_factory=list)
+    answer: str = ""
+    checks_passed: list[str] = field(default_factory=list)
+    stats: dict | None = None
+    prompt_format: str = ""
+
+
+OnText = Callable[[str, str], None]
+
+
+async def run_task(
+    engine: Engine,
+    task: ChatTask,
+    *,
+    prompt_format: str = "auto",
+    max_tokens: int = 768,
+    temperature: float = 0.0,
+    on_text: OnText | None = None,
+    read_file: Callable[[str], str | None] | None = None,
+) -> ChatOutcome:
+    """Run `task`; `on_text(delta, visible_so_far)` sees the streamed, think-free answer.
+
+    Cancelling the awaiting asyncio task cancels the generation (and re-raises).
+    """
+    if task.action == "ask" and not task.instruction.strip():
+        return ChatOutcome(False, "ask needs an instruction (the question)", "bad_request")
+    start, end = task.start, task.end
+    if task.action in ("refactor", "docs"):
+        start, end = line_span(task.text, start, end)
+    code = task.text[start:end]
+    if not code.strip():
+        return ChatOutcome(False, "the selection is empty", "bad_request")
+    target = test_target(task.path, task.language_id, task.text) if task.action == "tests" else None
+    prompt = build_prompt(task, code, prompt_format, engine.render_chat, target)
+    if prompt.note:
+        log.info("codechat: %s", prompt.note)
+
+    budget = engine.info.max_context_tokens - engine.count_tokens(prompt.text)
+    if budget < 16:
+        return ChatOutcome(
+            False,
+            "the selection is too large for the model's context; select less code",
+            "too_large",
+            prompt_format=prompt.format,
+        )
+    edit = task.action in EDIT_ACTIONS
+    request = GenerationRequest(
+        prompt=prompt.text,
+        kind="edit" if edit else "chat",
+        max_tokens=min(max_tokens, budget),
+        temperature=temperature,
+        stop=prompt.stop,
+        lookup_text=code if edit else "",
+    )
+    raw, stats = await _generate(engine, request, prompt, on_text)
+    if isinstance(raw, ChatOutcome):
+        raw.prompt_format = prompt.format
+        return raw
+    # A model that opens its own fence despite the prefilled one: keep only its fence.
+    prefill = "" if raw.lstrip().startswith(("```", "~~~")) else prompt.prefill
+    answer = strip_think(prefill + raw, prompt.starts_thinking)
+    out = _finish(task, prompt, answer, code, start, end, target, read_file)
+    out.answer, out.stats, out.prompt_format = answer, stats, prompt.format
+    return out
+
+
+async def _generate(
+    engine: Engine, request: GenerationRequest, prompt: Prompt, on_text: OnText | None
+) -> tuple[str | ChatOutcome, dict | None]:
+    try:
+        gen = engine.start(request)
+    except EngineError as exc:
+        return ChatOutcome(False, f"the engine failed: {exc}", "engine_error"), None
+    chunks: list[str] = []
+    visible: list[str] = []
+    think = ThinkFilter(prompt.starts_thinking)
+    try:
+        async for delta in gen:
+            chunks.append(delta)
+            shown = think.feed(delta)
+            if shown and on_text is not None:
+                visible.append(shown)
+                on_text(shown, "".join(visible))
+    except asyncio.CancelledError:
+        gen.cancel()
+        raise
+    except GenerationCancelled:
+        return ChatOutcome(False, "cancelled; nothing was changed", "cancelled"), None
+    except EngineError as exc:
+        return ChatOutcome(False, f"the engine failed: {exc}", "engine_error"), None
+    return "".join(chunks), gen.stats.to_dict()
+
+
+def _finish(
+    task: ChatTask,
+    prompt: Prompt,
+    answer: str,
+    code: str,
+    start: int,
+    end: int,
+    target,
+    read_file: Callable[[str], str | None] | None,
+) -> ChatOutcome:
+    if task.action in ("explain", "ask"):
+        text = answer.strip()
+        if not text:
+            return ChatOutcome(False, f"the model returned an empty {_VERB[task.action]}", "empty")
+        return ChatOutcome(True, f"{_VERB[task.action]} ready", markdown=text)
+
+    new_code = extract_code(answer, task.language_id)
+    if new_code is None:
+        return ChatOutcome(False, "the answer contains no code; nothing was changed", "no_code")
+
+    if task.action in ("refactor", "docs"):
+        new_span = fit_code(new_code, code)
+        if new_span == code:
+            return ChatOutcome(False, "the model proposed no changes", "no_change")
+        new_text = task.text[:start] + new_span + task.text[end:]
+        check = check_edit(task.action, task.language_id, task.text, new_text)
+        if not check.ok:
+            return _rejected(task.action, check.reason, check.passed)
+        fc = FileChange(
+            task.path, False, task.text, new_text, minimal_changes(task.text, start, end, new_span)
+        )
+        return _accepted(task.action, [fc], check.passed)
+
+    # tests
+    if target.same_file:
+        old = task.text
+        new_text = join_tests(old, rust_tests_module(old, new_code))
+        create = False
+    else:
+        existing = read_file(target.path) if read_file is not None else None
+        old = existing or ""
+        create = existing is None
+        new_text = join_tests(old, new_code)
+    check = check_edit("tests", task.language_id, old, new_text, target.module)
+    if not check.ok:
+        return _rejected("tests", check.reason, check.passed)
+    changes = [Change(0, 0, new_text)] if create else minimal_changes(old, 0, len(old), new_text)
+    return _accepted(
+        "tests", [FileChange(target.path, create, old, new_text, changes)], check.passed
+    )
+
+
+def _rejected(action: str, reason: str, passed: list[str]) -> ChatOutcome:
+    return ChatOutcome(
+        False,
+        f"the {_VERB[action]} was not applied: {reason}. Nothing was changed.",
+        "rejected",
+        checks_passed=passed,
+    )
+
+
+def _accepted(action: str, files: list[FileChange], passed: list[str]) -> ChatOutcome:
+    n = sum(len(f.changes) for f in files)
+    where = ", ".join(("new file " if f.create else "") + f.path.rsplit("/", 1)[-1] for f in files)
+    return ChatOutcome(
+        True,
+        f"{_VERB[action]}: {n} change{'s' if n != 1 else ''} to {where} "
+        f"(checks passed: {', '.join(passed)})",
+        files=files,
+        checks_passed=passed,
+    )
