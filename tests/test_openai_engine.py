@@ -174,7 +174,7 @@ def test_sse_decoder_follows_the_spec():
     for line in [
         ": comment",
         "event: message",
-        "data: {\"a\": 1}",
+        'data: {"a": 1}',
         "",
         "data:no-space",
         "data:  two spaces",
@@ -209,10 +209,15 @@ def test_metrics_parser_and_deltas():
     assert ("odd", {"a": 'x"y', "b": "2"}, float("inf")) in samples
     assert ("x_total", {}, 3.0) in samples
     before = SpecCounters.from_metrics_text(METRICS_BEFORE)
-    assert before.present and before.draft_tokens == 40 and before.accepted_per_position == {
-        0: 8.0,
-        1: 6.0,
-    }
+    assert (
+        before.present
+        and before.draft_tokens == 40
+        and before.accepted_per_position
+        == {
+            0: 8.0,
+            1: 6.0,
+        }
+    )
     after = SpecCounters.from_metrics_text(METRICS_BEFORE.replace("} 40.0", "} 55.0"))
     d = after.minus(before)
     assert d.draft_tokens == 15 and d.accepted_tokens == 0 and d.present
@@ -278,7 +283,7 @@ async def test_discovery_model_and_special_tokens(fake_server):
     assert "<|fim_prefix|>" not in info.special_tokens
     from completion.templates import detect_template
 
-    assert detect_template(info.special_tokens).name == "starcoder"
+    assert detect_template(info.special_tokens).prefix == "<fim_prefix>"
     override = OpenAIEngine([url], model="ok", fim_template="qwen").info
     assert detect_template(override.special_tokens).name == "qwen"
     await eng.close()
@@ -325,7 +330,9 @@ async def test_retries_connect_errors_with_backoff(fake_server):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    eng = OpenAIEngine([f"http://127.0.0.1:{port}"], model="ok", connect_retries=5, retry_backoff=0.1)
+    eng = OpenAIEngine(
+        [f"http://127.0.0.1:{port}"], model="ok", connect_retries=5, retry_backoff=0.1
+    )
     from http.server import ThreadingHTTPServer as Srv
 
     state = FakeState()
@@ -405,3 +412,13 @@ async def test_newer_request_for_same_document_cancels_older(fake_server):
         await first.text()
     assert await second.text() == "Hello, world!"
     await eng.close()
+
+
+def test_connect_blocking_from_a_thread_without_loop(fake_server):
+    url, _ = fake_server
+    eng = OpenAIEngine([url])
+    info = eng.connect_blocking()
+    assert info.model == "ok" and "<fim_prefix>" in info.special_tokens
+    assert eng._client is None  # nothing left bound to the temporary loop
+    with pytest.raises(EngineError, match="cannot reach"):
+        OpenAIEngine([dead_url()], retry_backoff=0.01).connect_blocking()

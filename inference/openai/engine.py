@@ -276,6 +276,20 @@ class OpenAIEngine(Engine):
         await self._with_failover(self._discover)
         return self.info
 
+    def connect_blocking(self) -> EngineInfo:
+        """`connect()` for code without a running event loop (e.g. a worker thread that builds
+        engines). Raises `EngineError` when no server answers; requests retry discovery later."""
+
+        async def run() -> EngineInfo:
+            try:
+                return await self.connect()
+            finally:  # this loop ends here: do not keep a client bound to it
+                if self._client is not None:
+                    await self._client.aclose()
+                    self._client = None
+
+        return asyncio.run(run())
+
     async def _discover(self, base: str) -> None:
         client = self._http()
         resp = await client.get(f"{base}/v1/models", headers=self._headers())
@@ -547,7 +561,11 @@ def _load_tokenizer(path: str | Path) -> Any:
 
 
 def _template_tokens(name: str) -> list[str]:
+    """The tokens that make `completion.templates.detect_template` pick template `name`."""
     from completion.templates import TEMPLATES
 
     t = TEMPLATES.get(name)
-    return [t.prefix, t.suffix, t.middle, *t.eos] if t else []
+    if t is None:
+        return []
+    tokens = [t.prefix, t.suffix, t.middle, *t.eos, *getattr(t, "markers", ())]
+    return [x for x in tokens if x]

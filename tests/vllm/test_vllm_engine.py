@@ -1,0 +1,161 @@
+"""OpenAIEngine against a real vLLM server (CPU build here): FIM, chat, cancel, speculation,
+crash and restart. Outputs come from a random tiny model, so tests check plumbing and numbers,
+never the text's meaning; and no timing assertions beyond "promptly" (the CPU is shared)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from completion.templates import detect_template
+from inference.base import EngineError, GenerationCancelled, GenerationRequest
+from inference.openai import OpenAIEngine
+from inference.openai.metrics import SpecCounters
+
+pytestmark = pytest.mark.vllm
+
+CODE = '''def add(a, b):
+    """Return the sum of a and b."""
+    return a + b
+
+
+class Stack:
+    def __init__(self):
+        self.items = []
+
+    def push(self, item):
+        self.items.append(item)
+'''
+
+
+def spec_counters(base_url: str) -> SpecCounters:
+    return SpecCounters.from_metrics_text(httpx.get(f"{base_url}/metrics", timeout=10).text)
+
+
+def running_requests(base_url: str) -> float:
+    text = httpx.get(f"{base_url}/metrics", timeout=10).text
+    from inference.openai.metrics import parse_samples
+
+    return sum(v for n, _, v in parse_samples(text) if n == "vllm:num_requests_running")
+
+
+async def test_fim_completion(vllm_server):
+    eng = OpenAIEngine([vllm_server.base_url])  # model name and special tokens discovered
+    info = await eng.connect()
+    assert info.model == vllm_server.model_name and info.max_context_tokens == 2048
+    template = detect_template(info.special_tokens)
+    assert template.prefix == "<fim_prefix>"  # the StarCoder-style family
+    prompt = template.render(CODE + "\n    def pop(self):\n        ", "\n\nfor i in range(10):\n")
+    gen = eng.start(GenerationRequest(prompt=prompt, max_tokens=16, kind="fim", stop=["\n\n\n"]))
+    text = await gen.text()
+    s = gen.stats
+    assert text.strip(), "the test model is built to produce visible text"
+    assert s.finish_reason == "length" and s.generated_tokens == 16
+    exact = OpenAIEngine([vllm_server.base_url], tokenizer_dir=str(vllm_server.model_dir))
+    assert s.prompt_tokens == exact.count_tokens(prompt)
+    assert s.ttft_ms > 0 and s.total_ms >= s.ttft_ms
+    # Greedy and deterministic: the same request gives the same text, now from the prefix cache.
+    again = eng.start(GenerationRequest(prompt=prompt, max_tokens=16, kind="fim", stop=["\n\n\n"]))
+    assert await again.text() == text
+    await eng.close()
+    await exact.close()
+
+
+async def test_chat_completion_uses_generic_template(vllm_server):
+    eng = OpenAIEngine([vllm_server.base_url], model=vllm_server.model_name)
+    gen = eng.start(
+        GenerationRequest(
+            messages=[
+                {"role": "system", "content": "You are a coding assistant."},
+                {"role": "user", "content": "Explain:\n" + CODE},
+            ],
+            max_tokens=12,
+            kind="chat",
+        )
+    )
+    text = await gen.text()
+    assert text.strip() and gen.stats.generated_tokens == 12
+    assert gen.stats.prompt_tokens > 50  # the rendered conversation, not just one message
+    await eng.close()
+
+
+async def test_speculative_counters_land_in_stats(vllm_server):
+    before = spec_counters(vllm_server.base_url)
+    assert before.present, "the fixture enables n-gram speculation"
+    eng = OpenAIEngine([vllm_server.base_url], model=vllm_server.model_name)
+    gen = eng.start(GenerationRequest(prompt=CODE * 3, max_tokens=64, kind="edit"))
+    await gen.text()
+    after = spec_counters(vllm_server.base_url)
+    assert after.drafts > before.drafts and after.draft_tokens > 0
+    s = gen.stats
+    assert s.drafted_tokens > 0 and s.accepted_tokens > 0, s.to_dict()
+    assert s.drafted_tokens <= after.draft_tokens - before.draft_tokens
+    assert s.strategy == "speculative"
+    assert s.target_forward_passes < s.generated_tokens  # speculation saved target passes
+    await eng.close()
+
+
+async def test_cancel_mid_stream_keeps_server_healthy(vllm_server):
+    eng = OpenAIEngine([vllm_server.base_url], model=vllm_server.model_name, spec_metrics=False)
+    gen = eng.start(GenerationRequest(prompt=CODE, max_tokens=1500, kind="chat"))
+    got = []
+    with pytest.raises(GenerationCancelled):
+        async for piece in gen:
+            got.append(piece)
+            if len(got) == 2:
+                t0 = time.perf_counter()
+                gen.cancel()
+    assert time.perf_counter() - t0 < 1.0
+    await gen.wait_closed()
+    assert gen.stats.finish_reason == "cancelled"
+    # vLLM aborts the request when the stream closes: nothing left running.
+    for _ in range(50):
+        if running_requests(vllm_server.base_url) == 0:
+            break
+        await asyncio.sleep(0.2)
+    assert running_requests(vllm_server.base_url) == 0
+    assert httpx.get(f"{vllm_server.base_url}/health", timeout=10).status_code == 200
+    ok = eng.start(GenerationRequest(prompt="def add(a, b):", max_tokens=4))
+    assert (await ok.text()) and ok.stats.generated_tokens == 4
+    await eng.close()
+
+
+async def test_http_error_from_vllm_is_readable(vllm_server):
+    eng = OpenAIEngine([vllm_server.base_url], model=vllm_server.model_name)
+    with pytest.raises(EngineError, match=r"HTTP 400: .*"):
+        await eng.start(GenerationRequest(prompt="x", max_tokens=100_000)).text()
+    eng.model = "no-such-model"
+    with pytest.raises(EngineError, match=r"HTTP 404: .*no-such-model"):
+        await eng.start(GenerationRequest(prompt="x", max_tokens=2)).text()
+    await eng.close()
+
+
+async def test_server_killed_mid_request_then_restarted(vllm_server):
+    """Runs last in this module: it kills the shared server and restarts it on the same port."""
+    eng = OpenAIEngine(
+        [vllm_server.base_url], model=vllm_server.model_name, connect_retries=1, read_timeout=30
+    )
+    gen = eng.start(GenerationRequest(prompt=CODE, max_tokens=1500))
+    got = []
+    t_kill = None
+    with pytest.raises(EngineError, match=r"inference server|lost the connection") as err:
+        async for piece in gen:
+            got.append(piece)
+            if t_kill is None:
+                await asyncio.to_thread(vllm_server.server.kill)  # SIGKILL, like a crash
+                t_kill = time.perf_counter()
+    assert time.perf_counter() - t_kill < 5, "no hang after the crash"
+    print("error after kill:", err.value)
+    # While it is down: a quick, clear "cannot reach" error.
+    t0 = time.perf_counter()
+    with pytest.raises(EngineError, match=r"cannot reach the inference server.*refused"):
+        await eng.start(GenerationRequest(prompt="x", max_tokens=2)).text()
+    assert time.perf_counter() - t0 < 5
+    seconds = await asyncio.to_thread(vllm_server.server.start)
+    print(f"restarted in {seconds:.1f} s")
+    gen = eng.start(GenerationRequest(prompt="def add(a, b):", max_tokens=4))
+    assert await gen.text() and gen.stats.generated_tokens == 4
+    await eng.close()
