@@ -45,6 +45,7 @@ class FakeState:
 def make_handler(state: FakeState):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def log_message(self, *args) -> None:  # keep pytest output clean
             pass

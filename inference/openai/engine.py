@@ -302,12 +302,10 @@ class OpenAIEngine(Engine):
         if self.model is None:
             self.model = str(chosen.get("id"))
         else:
-            chosen = next((m for m in models if m.get("id") == self.model), None)
-            if chosen is None:
+            chosen = next((m for m in models if m.get("id") == self.model), {})
+            if not chosen:  # maybe an alias a proxy understands; the request will tell
                 names = ", ".join(str(m.get("id")) for m in models)
-                raise EngineError(
-                    f"inference server {base} does not serve model {self.model!r} (it has: {names})"
-                )
+                log.warning("%s lists no model %r (it has: %s)", base, self.model, names)
         if isinstance(chosen.get("max_model_len"), int):
             self._max_context = chosen["max_model_len"]
         if self._tokenizer is None and self._probed_specials is None:
@@ -315,21 +313,20 @@ class OpenAIEngine(Engine):
 
     async def _probe_specials(self, base: str) -> list[str]:
         client = self._http()
-        found: list[str] = []
-        for token in PROBE_TOKENS:
+
+        async def one(token: str) -> tuple[str, int, int]:
             resp = await client.post(
                 f"{base}/tokenize",
                 headers=self._headers(),
                 json={"model": self.model, "prompt": token, "add_special_tokens": False},
             )
-            if resp.status_code == 404:
-                log.info("%s has no /tokenize endpoint: special tokens unknown", base)
-                return []
-            if resp.status_code >= 400:
-                return found
-            if len(resp.json().get("tokens") or []) == 1:
-                found.append(token)
-        return found
+            n = len(resp.json().get("tokens") or []) if resp.status_code == 200 else 0
+            return token, resp.status_code, n
+
+        results = await asyncio.gather(*(one(t) for t in PROBE_TOKENS))
+        if any(status == 404 for _, status, _ in results):
+            log.info("%s has no /tokenize endpoint: special tokens unknown", base)
+        return [token for token, status, n in results if status == 200 and n == 1]
 
     # -- HTTP plumbing -----------------------------------------------------------------------
 
@@ -423,8 +420,8 @@ class OpenAIEngine(Engine):
         self, request: GenerationRequest, stats: GenerationStats, started: float
     ) -> AsyncIterator[str]:
         """Yield text deltas; fills `stats`. Raises `EngineError` for anything user-visible."""
-        if self.model is None:
-            await self.connect()
+        if self.model is None or (self._tokenizer is None and self._probed_specials is None):
+            await self.connect()  # once: until it succeeds, every request tries again
         path, body = self._body(request)
         stats.strategy = self.server_strategy or "plain"
         opened: dict[str, Any] = {}
