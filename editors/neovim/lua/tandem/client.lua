@@ -1,0 +1,116 @@
+-- Starting `tandem lsp` for a buffer and finding its client.
+local config = require('tandem.config')
+local status = require('tandem.status')
+
+local M = { name = 'tandem' }
+
+-- Neovim 0.10 calls client methods with a dot, 0.11+ with a colon.
+local new_api = vim.fn.has('nvim-0.11') == 1
+
+function M.request(client, method, params, handler, bufnr)
+  if new_api then
+    return client:request(method, params, handler, bufnr)
+  end
+  return client.request(method, params, handler, bufnr)
+end
+
+function M.cancel(client, id)
+  if new_api then
+    return client:cancel_request(id)
+  end
+  return client.cancel_request(id)
+end
+
+function M.notify(client, method, params)
+  if new_api then
+    return client:notify(method, params)
+  end
+  return client.notify(method, params)
+end
+
+function M.get(bufnr)
+  local clients = vim.lsp.get_clients({ name = M.name, bufnr = bufnr })
+  return clients[1]
+end
+
+local function capabilities()
+  local caps = vim.lsp.protocol.make_client_capabilities()
+  -- Declaring inlineCompletion makes the server offer it instead of plain completion.
+  caps.textDocument.inlineCompletion = caps.textDocument.inlineCompletion or { dynamicRegistration = false }
+  return caps
+end
+
+local function root_dir(bufnr)
+  local markers = config.options.root_markers
+  if vim.fs.root then
+    return vim.fs.root(bufnr, markers) or vim.fn.getcwd()
+  end
+  local path = vim.api.nvim_buf_get_name(bufnr)
+  local found = vim.fs.find(markers, { path = vim.fs.dirname(path), upward = true })[1]
+  return found and vim.fs.dirname(found) or vim.fn.getcwd()
+end
+
+local function handlers()
+  return {
+    ['tandem/status'] = function(_, result)
+      status.update(result)
+    end,
+    ['tandem/chatProgress'] = function(_, result)
+      require('tandem.codechat').on_progress(result)
+    end,
+  }
+end
+
+-- Client-side commands: code actions' tandem.* commands go through our runner so their result
+-- (Markdown for explain/ask) is shown; Neovim would otherwise drop it.
+local function commands()
+  local cmds = {}
+  for _, kind in ipairs(require('tandem.codechat').kinds) do
+    cmds['tandem.' .. kind] = function(command, ctx)
+      require('tandem.codechat').execute(ctx.client_id, command.command, (command.arguments or {})[1] or {}, ctx.bufnr)
+    end
+  end
+  return cmds
+end
+
+function M.attachable(bufnr)
+  if vim.bo[bufnr].buftype ~= '' or vim.api.nvim_buf_get_name(bufnr) == '' then
+    return false
+  end
+  local fts = config.options.filetypes
+  return fts == nil or vim.tbl_contains(fts, vim.bo[bufnr].filetype)
+end
+
+-- Start (or reuse) the client for this buffer's project. Returns the client id or nil.
+function M.start(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  if not M.attachable(bufnr) then
+    return nil
+  end
+  local opts = config.options
+  local settings = vim.deepcopy(opts.settings or {})
+  return vim.lsp.start({
+    name = M.name,
+    cmd = opts.cmd,
+    root_dir = root_dir(bufnr),
+    capabilities = capabilities(),
+    init_options = settings,
+    settings = { tandem = settings }, -- answers workspace/configuration for section "tandem"
+    handlers = handlers(),
+    commands = commands(),
+    on_attach = function(client, b)
+      require('tandem.ghost').on_attach(client, b)
+    end,
+  }, { bufnr = bufnr })
+end
+
+-- Push new settings to running clients (workspace/didChangeConfiguration).
+function M.update_settings(settings)
+  config.options.settings = settings
+  for _, client in ipairs(vim.lsp.get_clients({ name = M.name })) do
+    client.settings = { tandem = settings }
+    M.notify(client, 'workspace/didChangeConfiguration', { settings = { tandem = settings } })
+  end
+end
+
+return M

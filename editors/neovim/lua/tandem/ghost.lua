@@ -1,0 +1,182 @@
+-- Ghost text for Neovim 0.10/0.11: request textDocument/inlineCompletion, draw it with extmarks
+-- (virt_text inline for the first line, virt_lines for the rest), accept all/word/line, dismiss.
+local client_mod = require('tandem.client')
+local config = require('tandem.config')
+local text = require('tandem.text')
+
+local M = {}
+local ns = vim.api.nvim_create_namespace('tandem_ghost')
+local timer = nil
+-- The visible suggestion: { bufnr, row, col, tick, text, extmark }.
+local shown = nil
+-- The request in flight: { client, id }.
+local pending = nil
+local disabled = {} -- bufnr → true after :Tandem toggle
+
+function M.current()
+  return shown
+end
+
+function M.visible()
+  return shown ~= nil
+end
+
+local function cancel_pending()
+  if pending then
+    pcall(client_mod.cancel, pending.client, pending.id)
+    pending = nil
+  end
+end
+
+function M.clear()
+  if shown then
+    pcall(vim.api.nvim_buf_clear_namespace, shown.bufnr, ns, 0, -1)
+    shown = nil
+  end
+end
+
+function M.dismiss()
+  cancel_pending()
+  if timer then
+    timer:stop()
+  end
+  M.clear()
+end
+
+local function cursor()
+  local pos = vim.api.nvim_win_get_cursor(0)
+  return pos[1] - 1, pos[2]
+end
+
+local function show(bufnr, row, col, suggestion)
+  M.clear()
+  local hl = config.options.ghost.hl_group
+  local lines = vim.split(suggestion, '\n', { plain = true })
+  local function chunk(s)
+    return { { (s:gsub('\t', string.rep(' ', vim.bo[bufnr].tabstop))), hl } }
+  end
+  local opts = { virt_text_pos = 'inline', hl_mode = 'combine' }
+  if lines[1] ~= '' then
+    opts.virt_text = chunk(lines[1])
+  end
+  if #lines > 1 then
+    opts.virt_lines = vim.tbl_map(chunk, vim.list_slice(lines, 2))
+  end
+  local id = vim.api.nvim_buf_set_extmark(bufnr, ns, row, col, opts)
+  shown = { bufnr = bufnr, row = row, col = col, tick = vim.b[bufnr].changedtick, text = suggestion, extmark = id }
+end
+
+-- Ask the server for a suggestion at the cursor (called by the debounce timer or the suggest key).
+function M.request(bufnr, trigger_kind)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  local client = client_mod.get(bufnr)
+  if not client or disabled[bufnr] then
+    return
+  end
+  cancel_pending()
+  local row, col = cursor()
+  local tick = vim.b[bufnr].changedtick
+  local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+  params.context = { triggerKind = trigger_kind or 2 } -- 1 Invoked, 2 Automatic
+  local ok, id
+  ok, id = client_mod.request(client, 'textDocument/inlineCompletion', params, function(err, result)
+    if not pending or pending.id ~= id then
+      return -- superseded
+    end
+    pending = nil
+    if err or not result or not vim.api.nvim_buf_is_valid(bufnr) then
+      return
+    end
+    local r, c = cursor()
+    if vim.b[bufnr].changedtick ~= tick or r ~= row or c ~= col or bufnr ~= vim.api.nvim_get_current_buf() then
+      return -- the user moved on while we waited
+    end
+    local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
+    for _, item in ipairs(result.items or result) do
+      local rest = text.remaining(item, line, col, client.offset_encoding)
+      if rest then
+        show(bufnr, row, col, rest)
+        return
+      end
+    end
+  end, bufnr)
+  if ok then
+    pending = { client = client, id = id }
+  end
+end
+
+-- Insert the first `part` of the suggestion at its position and keep showing the rest.
+local function insert(part)
+  local s = shown
+  if not s or not vim.api.nvim_buf_is_valid(s.bufnr) then
+    return false
+  end
+  local lines = vim.split(part, '\n', { plain = true })
+  vim.api.nvim_buf_set_text(s.bufnr, s.row, s.col, s.row, s.col, lines)
+  local row = s.row + #lines - 1
+  local col = #lines == 1 and s.col + #lines[1] or #lines[#lines]
+  vim.api.nvim_win_set_cursor(0, { row + 1, col })
+  local rest = s.text:sub(#part + 1)
+  M.clear()
+  if rest ~= '' then
+    show(s.bufnr, row, col, rest)
+  end
+  return true
+end
+
+function M.accept()
+  return shown ~= nil and insert(shown.text)
+end
+
+function M.accept_word()
+  return shown ~= nil and insert(text.next_word(shown.text))
+end
+
+function M.accept_line()
+  return shown ~= nil and insert(text.next_line(shown.text))
+end
+
+-- Typing, moving or leaving: drop a stale suggestion and (debounced) ask again.
+local function on_edit(bufnr)
+  if shown then
+    local row, col = cursor()
+    if shown.bufnr == bufnr and shown.row == row and shown.col == col and shown.tick == vim.b[bufnr].changedtick then
+      return -- our own accept_word/line moved the cursor here
+    end
+  end
+  M.dismiss()
+  if not config.options.ghost.auto_trigger or disabled[bufnr] then
+    return
+  end
+  timer = timer or vim.uv.new_timer()
+  timer:start(config.options.ghost.debounce_ms, 0, vim.schedule_wrap(function()
+    if vim.api.nvim_get_mode().mode:sub(1, 1) == 'i' and vim.api.nvim_get_current_buf() == bufnr then
+      M.request(bufnr, 2)
+    end
+  end))
+end
+
+function M.toggle(bufnr)
+  bufnr = bufnr or vim.api.nvim_get_current_buf()
+  disabled[bufnr] = not disabled[bufnr] or nil
+  M.dismiss()
+  return not disabled[bufnr]
+end
+
+function M.on_attach(_, bufnr)
+  if config.use_native() then
+    return require('tandem.native').attach(bufnr)
+  end
+  local group = vim.api.nvim_create_augroup('tandem_ghost_' .. bufnr, { clear = true })
+  vim.api.nvim_create_autocmd({ 'TextChangedI', 'CursorMovedI' }, {
+    group = group,
+    buffer = bufnr,
+    callback = function()
+      on_edit(bufnr)
+    end,
+  })
+  vim.api.nvim_create_autocmd({ 'InsertLeave', 'BufLeave' }, { group = group, buffer = bufnr, callback = M.dismiss })
+  require('tandem.keymaps').set(bufnr)
+end
+
+return M

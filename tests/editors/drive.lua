@@ -1,0 +1,189 @@
+-- Headless Neovim driver for test_neovim.py. Runs in the main loop (`-c luafile`), not `-l`:
+-- Insert mode, typed keys, autocmds and mappings only work there.
+-- Env: TANDEM_TEST_CMD (JSON list), TANDEM_TEST_MODEL, TANDEM_TEST_DIR, TANDEM_TEST_OUT.
+local out = { steps = {}, notifications = {} }
+local function log(...)
+  table.insert(out.steps, table.concat(vim.tbl_map(tostring, { ... }), ' '))
+end
+
+local function finish(err)
+  out.error = err
+  local f = assert(io.open(os.getenv('TANDEM_TEST_OUT'), 'w'))
+  f:write(vim.json.encode(out))
+  f:close()
+  local ids = vim.tbl_map(function(c) return c.id end, vim.lsp.get_clients({ name = 'tandem' }))
+  for _, id in ipairs(ids) do
+    vim.lsp.stop_client(id)
+  end
+  -- Quit only once the server has exited, or Neovim can hang on a live child.
+  vim.wait(10000, function()
+    for _, id in ipairs(ids) do
+      if vim.lsp.get_client_by_id(id) ~= nil then
+        return false
+      end
+    end
+    return true
+  end, 50)
+  vim.cmd('qa!')
+end
+
+local co
+local function sleep(ms)
+  vim.defer_fn(function() assert(coroutine.resume(co)) end, ms)
+  coroutine.yield()
+end
+local function wait_until(ms, pred)
+  local waited = 0
+  while not pred() do
+    if waited >= ms then
+      return false
+    end
+    sleep(20)
+    waited = waited + 20
+  end
+  return true
+end
+local function keys(s)
+  vim.api.nvim_feedkeys(vim.keycode(s), 'mt', false) -- 'm': mappings apply, like real typing
+end
+
+local notify = vim.notify
+vim.notify = function(msg, level, o)
+  table.insert(out.notifications, { msg = msg, level = level })
+  return notify(msg, level, o)
+end
+
+-- Candidate documents: the tiny random model answers noise, sometimes nothing; we use the first
+-- prefix for which the server suggests printable text. The suggestion is then checked exactly.
+local CANDIDATES = {
+  'print(', 'z = {', 'x = ', 'def f(', 'import ', 'for i in ', 'return ', 'y = [', 's = "', 'a.b',
+  '# ', 'foo', 'while ', 'from os import ', 'items.', 'self.',
+}
+
+local function main()
+  local tandem = require('tandem')
+  tandem.setup({
+    cmd = vim.json.decode(os.getenv('TANDEM_TEST_CMD')),
+    settings = { model = os.getenv('TANDEM_TEST_MODEL'), maxTokens = 12, chatMaxTokens = 32 },
+    ghost = { debounce_ms = 30 },
+  })
+  local ghost = require('tandem.ghost')
+  local dir = os.getenv('TANDEM_TEST_DIR')
+  local chosen, suggestion, client
+  for i, prefix in ipairs(CANDIDATES) do
+    local path = dir .. '/cand' .. i .. '.py'
+    vim.fn.writefile({ prefix }, path)
+    vim.cmd.edit(vim.fn.fnameescape(path))
+    local buf = vim.api.nvim_get_current_buf()
+    if not wait_until(60000, function()
+      client = require('tandem.client').get(buf)
+      return client ~= nil and client.initialized and client.server_capabilities ~= nil
+    end) then
+      return finish('client did not attach/initialize; filetype=' .. vim.bo[buf].filetype)
+    end
+    out.inline_provider = client.server_capabilities.inlineCompletionProvider ~= nil
+    out.code_action_provider = client.server_capabilities.codeActionProvider ~= nil
+    out.encoding = client.offset_encoding
+    vim.api.nvim_win_set_cursor(0, { 1, #prefix })
+    local params = vim.lsp.util.make_position_params(0, client.offset_encoding)
+    params.position.character = #prefix -- normal mode clamps the cursor onto the last char
+    params.context = { triggerKind = 1 }
+    local resp = client:request_sync('textDocument/inlineCompletion', params, 60000, buf)
+    local items = resp and resp.result and (resp.result.items or resp.result) or {}
+    local text = items[1] and items[1].insertText or ''
+    log('probe', vim.inspect(prefix), vim.inspect(text), resp and vim.inspect(resp.err) or 'timeout')
+    if text ~= '' and not text:find('[%z\1-\8\11-\31\127]') then
+      chosen, suggestion = prefix, text
+      break
+    end
+  end
+  out.prefix, out.suggestion = chosen, suggestion
+  if not chosen then
+    return finish('no candidate produced a suggestion')
+  end
+  out.status_after_probe = vim.deepcopy(require('tandem.status').last)
+  out.statusline = tandem.statusline()
+
+  -- Type the last character of the prefix in Insert mode; the debounced request shows ghost text.
+  local buf = vim.api.nvim_get_current_buf()
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { chosen:sub(1, -2) })
+  keys('A' .. chosen:sub(-1))
+  out.ghost_shown = wait_until(30000, ghost.visible)
+  if not out.ghost_shown then
+    return finish('no ghost text after typing')
+  end
+  local marks = vim.api.nvim_buf_get_extmarks(buf, -1, 0, -1, { details = true })
+  out.extmarks = vim.tbl_map(function(m)
+    local d = m[4]
+    return {
+      row = m[2], col = m[3],
+      virt_text = d.virt_text and vim.tbl_map(function(c) return c[1] end, d.virt_text) or {},
+      virt_lines = d.virt_lines and #d.virt_lines or 0,
+    }
+  end, marks)
+  out.mode = vim.api.nvim_get_mode().mode
+
+  -- Accept one word first when the suggestion has more than one, then the rest with <Tab>.
+  local word = require('tandem.text').next_word(suggestion)
+  if word ~= suggestion then
+    keys('<M-Right>')
+    sleep(100)
+    out.after_word = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+    out.word = word
+    out.ghost_after_word = ghost.current() and ghost.current().text or vim.NIL
+  end
+  keys('<Tab>')
+  sleep(100)
+  out.after_accept = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  out.ghost_after_accept = ghost.visible()
+  keys('<Esc>')
+  sleep(50)
+
+  -- CodeChat through code actions (once the server offers them).
+  if out.code_action_provider then
+    local range = { start = { line = 0, character = 0 }, ['end'] = { line = 0, character = #out.after_accept[1] } }
+    local resp = client:request_sync('textDocument/codeAction', {
+      textDocument = { uri = vim.uri_from_bufnr(buf) },
+      range = range,
+      context = { diagnostics = {}, triggerKind = 1 },
+    }, 30000, buf)
+    local actions = resp and resp.result or {}
+    out.code_actions = vim.tbl_map(function(a) return a.title end, actions)
+    local explain
+    for _, a in ipairs(actions) do
+      if a.title == 'Tandem: Explain' then
+        explain = a
+      end
+    end
+    if explain then
+      if not explain.command and not explain.edit then
+        local r = client:request_sync('codeAction/resolve', explain, 30000, buf)
+        explain = r and r.result or explain
+      end
+      local done = false
+      local command = explain.command
+      if type(command) == 'string' then
+        command = explain -- a bare Command
+      end
+      require('tandem.codechat').execute(client.id, command.command, (command.arguments or {})[1] or {}, buf, function(err, result)
+        out.explain_error = err and err.message or vim.NIL
+        out.explain_result = result or vim.NIL
+        done = true
+      end)
+      wait_until(120000, function() return done end)
+      local f = require('tandem.codechat').float()
+      if f and vim.api.nvim_buf_is_valid(f.buf) then
+        out.float_lines = vim.api.nvim_buf_get_lines(f.buf, 0, -1, false)
+      end
+    end
+  end
+  finish(nil)
+end
+
+co = coroutine.create(function()
+  local ok, err = xpcall(main, debug.traceback)
+  if not ok then
+    finish(err)
+  end
+end)
+vim.schedule(function() assert(coroutine.resume(co)) end)
