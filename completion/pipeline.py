@@ -1,24 +1,44 @@
-"""The pipeline's two entry points, around the engine call."""
+"""The pipeline's two entry points, around the engine call.
+
+prepare:  cursor analysis -> cross-file snippets -> budgeted prefix/suffix -> template
+finalize: raw output -> postprocess filters -> text to insert ("" = no suggestion)
+"""
 
 from __future__ import annotations
 
+import os
+
+from completion.context.budget import fit_prefix, fit_suffix
+from completion.context.snippets import (
+    Snippet,
+    display_path,
+    lookup_text,
+    query_text,
+    rank_snippets,
+    select_snippets,
+)
+from completion.cursor import Cursor, analyze
+from completion.postprocess import postprocess
 from completion.templates import FimTemplate
 from completion.types import CompletionContext, PromptPlan, TokenCounter
 
-
-def _trim_prefix(prefix: str, count: TokenCounter, budget: int) -> str:
-    """Keep the end of the prefix within `budget` tokens, cut on a line boundary."""
-    while prefix and count(prefix) > budget:
-        cut = prefix.find("\n", len(prefix) // 4)
-        prefix = prefix[cut + 1 :] if cut != -1 else prefix[len(prefix) // 2 :]
-    return prefix
+#: Share of the prompt budget cross-file snippets may take.
+SNIPPET_SHARE = 0.25
+#: Share of the code budget the suffix gets before the prefix has taken what it needs.
+SUFFIX_SHARE = 0.25
 
 
-def _trim_suffix(suffix: str, count: TokenCounter, budget: int) -> str:
-    while suffix and count(suffix) > budget:
-        cut = suffix.rfind("\n", 0, len(suffix) * 3 // 4)
-        suffix = suffix[:cut] if cut != -1 else suffix[: len(suffix) // 2]
-    return suffix
+def _comment_block(snippets: list[Snippet], cur: Cursor) -> str:
+    """Snippets as comments in the current file's language, placed before the prefix."""
+    return "".join(_render_comment(s, cur) for s in snippets)
+
+
+def _render_comment(s: Snippet, cur: Cursor) -> str:
+    return cur.lang.comment(f"Path: {s.path}") + cur.lang.comment(s.text.rstrip("\n"))
+
+
+def _render_file(s: Snippet, template: FimTemplate) -> str:
+    return f"{template.file_sep}{s.path}\n{s.text}"
 
 
 def prepare(
@@ -27,27 +47,62 @@ def prepare(
     count_tokens: TokenCounter,
     max_prompt_tokens: int = 1536,
     max_tokens: int = 64,
+    *,
+    workspace_root: str | None = None,
 ) -> PromptPlan:
-    """Context → prompt: a FIM prompt within the token budget (prefix gets 3/4)."""
-    prefix = _trim_prefix(ctx.prefix, count_tokens, max_prompt_tokens * 3 // 4)
-    suffix = _trim_suffix(ctx.suffix, count_tokens, max_prompt_tokens // 4)
-    rest_of_line = ctx.suffix.split("\n", 1)[0]
-    multiline = not ctx.current_line[: ctx.character].strip() and not rest_of_line.strip()
-    stop = list(template.eos) + ([] if multiline else ["\n"])
+    """Context -> prompt: a FIM prompt within `max_prompt_tokens` (snippets, prefix, suffix).
+
+    `workspace_root`, when known, gives workspace-relative paths and lets `.gitignore` keep
+    ignored files out of the prompt.
+    """
+    cur = analyze(ctx)
+    repo_level = template.repo_style is not None
+    avail = max(16, max_prompt_tokens - count_tokens(template.render("", "")) - 4)
+
+    candidates = rank_snippets(query_text(ctx.prefix), ctx.other_documents, ctx.uri, workspace_root)
+    snippets = select_snippets(
+        candidates,
+        count_tokens,
+        int(avail * SNIPPET_SHARE),
+        (lambda s: _render_file(s, template))
+        if repo_level
+        else (lambda s: _render_comment(s, cur)),
+    )
+    head = "" if repo_level else _comment_block(snippets, cur)
+    files = [(s.path, s.text) for s in snippets] if repo_level else []
+    used = (
+        count_tokens(head)
+        if head
+        else sum(count_tokens(_render_file(s, template)) for s in snippets)
+    )
+
+    code = max(8, avail - used)
+    suffix = fit_suffix(ctx.suffix, count_tokens, int(code * SUFFIX_SHARE))
+    prefix = fit_prefix(ctx.prefix, count_tokens, code - count_tokens(suffix))
+    if prefix == ctx.prefix and suffix != ctx.suffix:  # the prefix left room: give it back
+        suffix = fit_suffix(ctx.suffix, count_tokens, code - count_tokens(prefix))
+
+    prompt = template.render(
+        head + prefix,
+        suffix,
+        files=files,
+        path=display_path(ctx.uri, workspace_root),
+        repo=os.path.basename(workspace_root.rstrip("/\\")) if workspace_root else "",
+    )
+    stop = template.stop + ([] if cur.multiline else ["\n"])
     return PromptPlan(
-        prompt=template.render(prefix, suffix),
+        prompt=prompt,
         stop=stop,
         max_tokens=max_tokens,
-        multiline=multiline,
+        multiline=cur.multiline,
         template=template.name,
+        lookup_text=lookup_text(ctx.other_documents, ctx.uri, workspace_root),
+        mode=cur.mode,
+        context_uris=sorted({s.uri for s in snippets}),
     )
 
 
 def finalize(raw: str, ctx: CompletionContext, plan: PromptPlan) -> str:
     """Postprocess the raw model output into the text to insert (may be empty)."""
-    text = raw if plan.multiline else raw.split("\n", 1)[0]
-    text = text.rstrip()
-    rest_of_line = ctx.suffix.split("\n", 1)[0]
-    if rest_of_line and text.endswith(rest_of_line):
-        text = text[: -len(rest_of_line)]
-    return text if text.strip() else ""
+    cur = analyze(ctx, mode=plan.mode or None, stop=tuple(plan.stop))
+    return postprocess(raw, cur)

@@ -1,8 +1,19 @@
-"""FIM prompt templates, detected from the tokenizer's special tokens."""
+"""FIM prompt templates, detected from the tokenizer's special tokens.
+
+Token strings are the ones the model families publish (model cards, tokenizer configs, tech
+reports); each is tested against a tokenizer built with that family's special tokens, so a
+marker that would not encode to one special token fails a test instead of a user's completion.
+
+Detection walks `DETECTION_ORDER`, most specific first: several families share `<fim_prefix>`
+(StarCoder, StarCoder2, Granite, the demo model) or `<|fim_prefix|>` (Qwen, CodeGemma) and are
+told apart by their other tokens.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
 
 
 class UnknownFimTemplate(ValueError):
@@ -16,54 +27,211 @@ class FimTemplate:
     suffix: str
     middle: str
     eos: list[str]
-    #: Tokens that, when present, identify the family.
+    #: Tokens that, when all present, identify the family.
     markers: tuple[str, ...]
+    #: "psm": prefix, suffix, middle; "spm": suffix first (Codestral).
+    order: Literal["psm", "spm"] = "psm"
+    #: Multi-file layout the model was trained on: "starcoder2" / "qwen" use file separator
+    #: tokens; None: other files go into the prefix as comments.
+    repo_style: Literal["starcoder2", "qwen"] | None = None
+    file_sep: str = ""
+    repo_name: str = ""
+    #: Other special tokens the model must never emit into a suggestion.
+    extra_stops: tuple[str, ...] = ()
+    description: str = ""
+    aliases: tuple[str, ...] = field(default=())
 
-    def render(self, prefix: str, suffix: str) -> str:
+    @property
+    def stop(self) -> list[str]:
+        """Stop strings: end-of-text tokens plus every marker (a leaked marker ends the text)."""
+        out: list[str] = []
+        for s in [
+            *self.eos,
+            *(m.strip() for m in (self.prefix, self.suffix, self.middle)),
+            self.file_sep,
+            self.repo_name,
+            *self.extra_stops,
+        ]:
+            if s and s not in out:
+                out.append(s)
+        return out
+
+    def render(
+        self,
+        prefix: str,
+        suffix: str,
+        files: Sequence[tuple[str, str]] = (),
+        path: str = "",
+        repo: str = "",
+    ) -> str:
+        """The prompt. `files` ((path, text), in prompt order) are used by repo-level layouts
+        only; the pipeline puts them into `prefix` as comments for the other templates."""
+        if self.order == "spm":
+            return f"{self.suffix}{suffix}{self.prefix}{prefix}"
+        if files and self.repo_style == "starcoder2":
+            # <repo_name>R<file_sep>path\ncode ... <file_sep><fim_prefix>path\npre<fim_suffix>..
+            head = f"{self.repo_name}{repo}" if repo else ""
+            head += "".join(f"{self.file_sep}{p}\n{t}" for p, t in files) + self.file_sep
+            return f"{head}{self.prefix}{path}\n{prefix}{self.suffix}{suffix}{self.middle}"
+        if files and self.repo_style == "qwen":
+            # <|repo_name|>R\n<|file_sep|>path\ncode\n ... <|file_sep|>path\n<|fim_prefix|>...
+            head = f"{self.repo_name}{repo}\n" if repo else ""
+            head += "".join(f"{self.file_sep}{p}\n{t.rstrip(chr(10))}\n" for p, t in files)
+            head += f"{self.file_sep}{path}\n"
+            return f"{head}{self.prefix}{prefix}{self.suffix}{suffix}{self.middle}"
         return f"{self.prefix}{prefix}{self.suffix}{suffix}{self.middle}"
 
+
+_DEEPSEEK_FIM = ("<｜fim▁begin｜>", "<｜fim▁hole｜>", "<｜fim▁end｜>")
+_DEEPSEEK_EOS = ["<｜end▁of▁sentence｜>"]
+_STARCODER_EOS = ["<|endoftext|>"]
+_SC = ("<fim_prefix>", "<fim_suffix>", "<fim_middle>")
 
 TEMPLATES: dict[str, FimTemplate] = {
     t.name: t
     for t in [
         FimTemplate(
             "deepseek",
-            "<｜fim▁begin｜>",
-            "<｜fim▁hole｜>",
-            "<｜fim▁end｜>",
-            ["<｜end▁of▁sentence｜>", "<|EOT|>"],
-            ("<｜fim▁begin｜>",),
+            *_DEEPSEEK_FIM,
+            eos=[*_DEEPSEEK_EOS, "<|EOT|>"],
+            markers=(_DEEPSEEK_FIM[0], "<|EOT|>"),
+            description="DeepSeek-Coder v1 (its added tokens include the ASCII <|EOT|>)",
+            aliases=("deepseek-coder", "deepseek-v1"),
+        ),
+        FimTemplate(
+            "deepseek-v2",
+            *_DEEPSEEK_FIM,
+            eos=_DEEPSEEK_EOS,
+            markers=(_DEEPSEEK_FIM[0],),
+            description="DeepSeek-Coder-V2 / DeepSeek-V3 (same FIM layout, no <|EOT|>)",
+            aliases=("deepseek-v3", "deepseek-coder-v2"),
+        ),
+        FimTemplate(
+            "codegemma",
+            "<|fim_prefix|>",
+            "<|fim_suffix|>",
+            "<|fim_middle|>",
+            eos=["<eos>", "<|file_separator|>", "<end_of_turn>"],
+            markers=("<|fim_prefix|>", "<|file_separator|>"),
+            description="CodeGemma (Gemma tokenizer: <|file_separator|>, <eos>)",
         ),
         FimTemplate(
             "qwen",
             "<|fim_prefix|>",
             "<|fim_suffix|>",
             "<|fim_middle|>",
-            ["<|endoftext|>", "<|fim_pad|>", "<|file_sep|>"],
-            ("<|fim_prefix|>",),
+            eos=["<|endoftext|>", "<|fim_pad|>", "<|im_end|>"],
+            markers=("<|fim_prefix|>",),
+            repo_style="qwen",
+            file_sep="<|file_sep|>",
+            repo_name="<|repo_name|>",
+            description="Qwen2.5-Coder / Qwen3-Coder (repo level: <|repo_name|>, <|file_sep|>)",
+            aliases=("qwen2.5-coder", "qwen-coder"),
+        ),
+        FimTemplate(
+            "codestral",
+            "[PREFIX]",
+            "[SUFFIX]",
+            "[MIDDLE]",
+            eos=["</s>"],
+            markers=("[PREFIX]", "[SUFFIX]"),
+            order="spm",
+            description="Codestral / Mistral tokenizer v3+: [SUFFIX]suffix[PREFIX]prefix",
+            aliases=("mistral",),
+        ),
+        FimTemplate(
+            "codellama",
+            "<PRE> ",
+            " <SUF>",
+            " <MID>",
+            eos=["<EOT>", "</s>"],
+            markers=("<PRE>", "<SUF>", "<MID>"),
+            description="Code Llama infilling (tokenizer lists them as ▁<PRE>, ▁<SUF>, ...)",
+            aliases=("code-llama",),
+        ),
+        FimTemplate(
+            "granite",
+            *_SC,
+            eos=["<|end_of_text|>", "<|endoftext|>"],
+            markers=("<fim_prefix>", "<|start_of_role|>"),
+            extra_stops=("<fim_pad>", "<|start_of_role|>"),
+            description="IBM Granite 3.x+ (StarCoder FIM tokens, <|end_of_text|> eos); "
+            "Granite Code v1 ships the StarCoder tokenizer and is detected as starcoder",
+            aliases=("granite-code",),
+        ),
+        FimTemplate(
+            "starcoder2",
+            *_SC,
+            eos=_STARCODER_EOS,
+            markers=("<fim_prefix>", "<repo_name>", "<file_sep>"),
+            repo_style="starcoder2",
+            file_sep="<file_sep>",
+            repo_name="<repo_name>",
+            extra_stops=("<fim_pad>",),
+            description="StarCoder2 (repo level: <repo_name>, <file_sep>)",
+        ),
+        FimTemplate(
+            "tandem-demo",
+            *_SC,
+            eos=_STARCODER_EOS,
+            markers=("<fim_prefix>", "<file_sep>"),
+            # Trained on single-file PSM/SPM only (inference/training/fim.py): other files go
+            # into the prefix as comments, <file_sep> is only a stop string.
+            file_sep="<file_sep>",
+            extra_stops=("<fim_pad>",),
+            description="Tandem's own demo models (StarCoder-style PSM)",
+            aliases=("tandem", "demo"),
         ),
         FimTemplate(
             "starcoder",
-            "<fim_prefix>",
-            "<fim_suffix>",
-            "<fim_middle>",
-            ["<|endoftext|>", "<file_sep>"],
-            ("<fim_prefix>",),
+            *_SC,
+            eos=_STARCODER_EOS,
+            markers=("<fim_prefix>",),
+            extra_stops=("<fim_pad>", "<filename>", "<reponame>"),
+            description="StarCoder / StarCoderBase / SantaCoder-style <fim_*> tokens",
+            aliases=("starcoder1", "stable-code"),
         ),
     ]
 }
 
+#: Most specific first; a template whose markers are a subset of another's comes after it.
+DETECTION_ORDER: tuple[str, ...] = tuple(TEMPLATES)
+
+
+def detection_tokens() -> list[str]:
+    """Every token detection or stopping may look for (for engines that probe a server)."""
+    out: list[str] = []
+    for t in TEMPLATES.values():
+        for tok in [t.prefix.strip(), t.suffix.strip(), t.middle.strip(), *t.stop, *t.markers]:
+            if tok and tok not in out:
+                out.append(tok)
+    return out
+
+
+def _normalize(token: str) -> str:
+    # SentencePiece vocabularies spell a leading space as "▁" (Code Llama's "▁<PRE>").
+    return token.strip().lstrip("▁").strip()
+
+
+def template_by_name(name: str) -> FimTemplate:
+    key = name.strip().lower()
+    if key in TEMPLATES:
+        return TEMPLATES[key]
+    for t in TEMPLATES.values():
+        if key in t.aliases:
+            return t
+    raise UnknownFimTemplate(
+        f"unknown FIM template {name!r}; known: {', '.join(sorted(TEMPLATES))}"
+    )
+
 
 def detect_template(special_tokens: list[str], override: str | None = None) -> FimTemplate:
+    """The template for a model, from its special tokens, or the user's override by name."""
     if override:
-        try:
-            return TEMPLATES[override]
-        except KeyError:
-            raise UnknownFimTemplate(
-                f"unknown FIM template {override!r}; known: {', '.join(sorted(TEMPLATES))}"
-            ) from None
-    tokens = set(special_tokens)
-    for t in TEMPLATES.values():
+        return template_by_name(override)
+    tokens = {_normalize(t) for t in special_tokens}
+    for name in DETECTION_ORDER:
+        t = TEMPLATES[name]
         if all(m in tokens for m in t.markers):
             return t
     raise UnknownFimTemplate(

@@ -1,11 +1,13 @@
-"""Typeahead: serve the rest of the last suggestion while the user types into it.
+"""Typeahead: while the user types what the last suggestion says, show the rest of it.
 
-When the new document prefix is the old prefix plus characters that match the start of the
-suggestion shown, the remainder is returned with no model call. Diverging clears the entry.
+No engine call: the next keystroke's prefix is the old prefix plus typed text; if that text is
+a prefix of the suggestion, the remainder is still the suggestion. Once the user diverges (or
+has typed all of it), it is a miss and a real completion runs.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 
@@ -16,28 +18,31 @@ class _Entry:
 
 
 class TypeaheadCache:
-    def __init__(self, capacity: int = 32) -> None:
-        self._entries: dict[str, _Entry] = {}
-        self._capacity = capacity
+    """The last suggestion per document (a few documents, least recently used dropped)."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
 
     def remember(self, uri: str, prefix: str, suggestion: str) -> None:
         if not suggestion:
+            self._entries.pop(uri, None)
             return
-        self._entries.pop(uri, None)
         self._entries[uri] = _Entry(prefix, suggestion)
-        while len(self._entries) > self._capacity:
-            self._entries.pop(next(iter(self._entries)))
+        self._entries.move_to_end(uri)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
 
     def lookup(self, uri: str, prefix: str) -> str | None:
-        """The remaining suggestion, or None (diverged, fully typed, or nothing cached)."""
+        """The rest of the remembered suggestion, or None (diverged, fully typed, unknown)."""
         entry = self._entries.get(uri)
         if entry is None or not prefix.startswith(entry.prefix):
-            if entry is not None:
-                del self._entries[uri]
             return None
         typed = prefix[len(entry.prefix) :]
-        if not typed or not entry.suggestion.startswith(typed) or typed == entry.suggestion:
-            if typed:
-                del self._entries[uri]
+        if len(typed) >= len(entry.suggestion) or not entry.suggestion.startswith(typed):
             return None
+        self._entries.move_to_end(uri)
         return entry.suggestion[len(typed) :]
+
+    def forget(self, uri: str) -> None:
+        self._entries.pop(uri, None)

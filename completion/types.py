@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 #: Counts tokens with the model's tokenizer (the engine provides it).
 TokenCounter = Callable[[str], int]
+
+#: Line breaks as LSP defines them. `str.splitlines` also splits on \x0c, \x1c, \u2028, ...,
+#: which would put the cursor on the wrong line of a file that contains them.
+_LSP_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def lsp_lines(text: str, keepends: bool = False) -> list[str]:
+    """Split like an LSP client counts lines (only \\n, \\r\\n and \\r end a line)."""
+    out: list[str] = []
+    pos = 0
+    for m in _LSP_LINE_BREAK.finditer(text):
+        out.append(text[pos : m.end() if keepends else m.start()])
+        pos = m.end()
+    if pos < len(text):
+        out.append(text[pos:])
+    return out
 
 
 @dataclass
@@ -30,8 +47,12 @@ class CompletionContext:
 
     @property
     def offset(self) -> int:
-        lines = self.text.splitlines(keepends=True)
-        return sum(len(x) for x in lines[: self.line]) + self.character
+        lines = lsp_lines(self.text, keepends=True)
+        base = sum(len(x) for x in lines[: self.line])
+        if self.line < len(lines):
+            body = lines[self.line].rstrip("\r\n")
+            return base + min(self.character, len(body))
+        return min(len(self.text), base + self.character)
 
     @property
     def prefix(self) -> str:
@@ -43,7 +64,7 @@ class CompletionContext:
 
     @property
     def current_line(self) -> str:
-        lines = self.text.splitlines()
+        lines = lsp_lines(self.text)
         return lines[self.line] if self.line < len(lines) else ""
 
 
@@ -58,3 +79,9 @@ class PromptPlan:
     template: str
     #: Text prompt lookup may copy from (other open documents).
     lookup_text: str = ""
+    #: How the cursor sits: "inline" (text before it on the line), "line" (blank line),
+    #: "block" (blank line opening a block body), "line_start" (at the start of a line that
+    #: has text after the cursor: whole lines are inserted before it).
+    mode: str = ""
+    #: Documents quoted as cross-file context, in prompt order (for logs and tests).
+    context_uris: list[str] = field(default_factory=list)

@@ -1,0 +1,1 @@
+"""Context stage: what goes into the prompt (budgeted prefix/suffix, cross-file snippets)."""

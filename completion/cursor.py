@@ -1,0 +1,150 @@
+"""Where the cursor sits, which decides single- vs multi-line and what postprocessing does.
+
+Modes:
+- "inline": text before the cursor on its line -> finish this line only.
+- "comment": an empty line inside a comment or string -> one line of prose.
+- "line_start": nothing before the cursor but text after it -> insert whole lines above the
+  rest of the line (the layout of the HumanEval infilling benchmarks).
+- "block": an empty line right after a block opener (`:`, `{`, `(`, ...) -> write the body.
+- "line": any other empty line -> one or more lines, within the enclosing definition.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from completion import syntax
+from completion.languages import Language, language_for
+from completion.types import CompletionContext, lsp_lines
+
+MULTILINE_MODES = ("block", "line", "line_start")
+
+
+def indent_of(line: str) -> str:
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def width(ws: str) -> int:
+    return len(ws.expandtabs(4))
+
+
+def _strip_line_comment(line: str, lang: Language) -> str:
+    """Drop a trailing `# ...` / `// ...` comment (good enough to read the line's last char)."""
+    marker = lang.line_comment
+    if marker and marker in line:
+        head = line[: line.index(marker)]
+        if head.count('"') % 2 == 0 and head.count("'") % 2 == 0:
+            return head
+    return line
+
+
+def detect_indent_unit(text: str) -> str:
+    """The file's indentation step: a tab, or the most common positive step in spaces."""
+    steps: Counter[str] = Counter()
+    prev = 0
+    for line in lsp_lines(text)[:2000]:
+        if not line.strip():
+            continue
+        ws = indent_of(line)
+        if ws.startswith("\t"):
+            steps["\t"] += 1
+            continue
+        n = len(ws)
+        if n > prev:
+            steps[" " * (n - prev)] += 1
+        prev = n
+    if not steps:
+        return "    "
+    unit, _ = steps.most_common(1)[0]
+    return unit if unit == "\t" or 1 < len(unit) <= 8 else "    "
+
+
+@dataclass
+class Cursor:
+    lang: Language
+    prefix: str
+    suffix: str
+    #: Cursor line text before / after the cursor.
+    before: str
+    after: str
+    #: Last non-blank line above the cursor line; first non-blank line below it.
+    prev_line: str
+    next_line: str
+    indent_unit: str
+    in_string: bool
+    in_comment: bool
+    mode: str
+    #: Stop strings of the plan (postprocessing cuts there too: not every backend honours them).
+    stop: tuple[str, ...] = ()
+
+    @property
+    def multiline(self) -> bool:
+        return self.mode in MULTILINE_MODES
+
+    @property
+    def line_indent(self) -> str:
+        """Indentation of the cursor line (what is typed before the cursor, or the rest's)."""
+        return indent_of(self.before if self.before.strip() else self.before + self.after)
+
+    @property
+    def block_indent(self) -> str:
+        """Where a new block body starts: one step deeper than the opener."""
+        return indent_of(self.prev_line) + self.indent_unit
+
+    def opens_block(self, line: str) -> bool:
+        code = _strip_line_comment(line, self.lang).rstrip()
+        return bool(code) and code.endswith(self.lang.block_openers)
+
+
+def analyze(ctx: CompletionContext, mode: str | None = None, stop: tuple[str, ...] = ()) -> Cursor:
+    """Read the cursor position; `mode` overrides the detected mode (a plan already chose)."""
+    lang = language_for(ctx.language_id, ctx.uri)
+    prefix, suffix = ctx.prefix, ctx.suffix
+    above = lsp_lines(prefix)
+    before = ""
+    if prefix and not prefix.endswith(("\n", "\r")):
+        before = above.pop()
+    below = lsp_lines(suffix)  # below[0] is the rest of the cursor line ("" at a line end)
+    after = below.pop(0) if below else ""
+    prev_line = next((x for x in reversed(above[-200:]) if x.strip()), "")
+    next_line = next((x for x in below[:200] if x.strip()), "")
+
+    win_prefix, win_suffix = syntax.code_window(prefix, suffix)
+    state = syntax.cursor_syntax(lang.grammar, win_prefix + win_suffix, len(win_prefix))
+    in_string = bool(state and state.in_string)
+    in_comment = bool(state and state.in_comment)
+
+    cur = Cursor(
+        lang=lang,
+        prefix=prefix,
+        suffix=suffix,
+        before=before,
+        after=after,
+        prev_line=prev_line,
+        next_line=next_line,
+        indent_unit=detect_indent_unit(prefix[-20000:] + suffix[:5000]),
+        in_string=in_string,
+        in_comment=in_comment,
+        mode="",
+        stop=tuple(stop),
+    )
+    cur.mode = mode or _detect_mode(cur)
+    return cur
+
+
+def _detect_mode(cur: Cursor) -> str:
+    if cur.before.strip():
+        return "inline"
+    if cur.after.strip():
+        return "line_start"
+    if cur.in_string or cur.in_comment:
+        return "comment"
+    if cur.prev_line and cur.opens_block(cur.prev_line):
+        return "block"
+    return "line"
+
+
+def following_lines(cur: Cursor, limit: int = 200) -> list[str]:
+    """Lines after the cursor line."""
+    return lsp_lines(cur.suffix)[1 : 1 + limit]

@@ -1,0 +1,102 @@
+"""Stop at the end of the definition being written, and at the end of a statement.
+
+Multi-line: the suggestion is inserted and parsed (tree-sitter); the innermost definition
+(function, method, class, closure) around its first line is its scope. The first later line
+indented at or left of that definition's header leaves the scope, and the suggestion ends
+there; a closing-bracket line at the header's column is kept once, when the code after the
+cursor does not already close it. At top level, a new block ends where the opener's indentation
+comes back. Without a grammar a textual definition pattern stands in.
+
+Finer structure (an `if` body that runs into code the suffix already has) is left to
+`suffix_overlap` and `syntax_truncate`, which know what is after the cursor.
+
+Single line: in languages with a statement terminator, nothing after the first complete
+statement (`x = 1; y = 2;` -> `x = 1;`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from completion import syntax
+from completion.cursor import Cursor, indent_of, width
+from completion.postprocess.base import as_inserted
+from completion.postprocess.scan import CLOSERS, code_chars
+from completion.types import lsp_lines
+
+_DEFINITION = re.compile(
+    r"^\s*(?:(?:export|public|private|protected|static|async|pub|default)\s+)*"
+    r"(?:def|class|function|func|fn|impl|struct|enum|trait|interface|module|namespace)\b"
+)
+
+
+def _is_closing_line(line: str) -> bool:
+    s = line.strip()
+    return bool(s) and s[0] in CLOSERS
+
+
+def _scope_indent(text: str, cur: Cursor) -> int | None:
+    """Indentation of the definition header around the suggestion's first line."""
+    first = next((x for x in text.split("\n") if x.strip()), "")
+    pre, suf = syntax.code_window(cur.prefix, cur.suffix)
+    inserted = as_inserted(text, cur)
+    lead = len(text) - len(text.lstrip(" \t\n"))
+    doc = pre + inserted + suf
+    if syntax.has_grammar(cur.lang.grammar):
+        line = syntax.enclosing_definition_line(cur.lang.grammar, doc, len(pre) + lead)
+        if line is None:
+            return None
+        return width(indent_of(lsp_lines(doc)[line]))
+    depth = width(indent_of(cur.before + first))
+    for line in reversed(lsp_lines(pre)[-400:]):
+        if line.strip() and width(indent_of(line)) < depth and _DEFINITION.match(line):
+            return width(indent_of(line))
+    return None
+
+
+def _block(text: str, cur: Cursor) -> str:
+    scope = _scope_indent(text, cur)
+    if scope is None and cur.mode == "block":
+        scope = width(indent_of(cur.prev_line))  # top level: the new block is the scope
+    if scope is None:
+        return text
+    lines = text.split("\n")
+    seen_first = False
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if not seen_first:
+            seen_first = True
+            continue
+        col = width(indent_of(line))
+        if col > scope:
+            continue
+        if _is_closing_line(line) and col == scope:
+            nxt = cur.next_line
+            closed = _is_closing_line(nxt) and width(indent_of(nxt)) == scope
+            if not closed:
+                return "\n".join(lines[: i + 1])
+        return "\n".join(lines[:i]).rstrip(" \t") + ("\n" if i else "")
+    return text
+
+
+def _statement(text: str, cur: Cursor) -> str:
+    end = cur.lang.statement_end
+    if not end or cur.in_comment or cur.in_string:
+        return text
+    for i, c, depth in code_chars(text, cur.lang.line_comment):
+        if c == end and depth == 0:
+            rest = text[i + 1 :].strip()
+            comment = cur.lang.line_comment
+            if rest and not (comment and rest.startswith(comment)):
+                return text[: i + 1]
+            return text
+    return text
+
+
+def apply(text: str, cur: Cursor) -> str:
+    if not text:
+        return text
+    if cur.multiline:
+        return _block(text, cur)
+    return _statement(text, cur)

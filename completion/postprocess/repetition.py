@@ -1,0 +1,47 @@
+"""Drop repeated lines and degenerate repetition (a small model's favourite failure).
+
+- a block of 1-4 lines immediately repeated (blank lines aside): keep the first copy, cut the
+  rest (once a model loops, what follows is noise);
+- a short unit repeated inside a line (`foo(foo(foo(foo(`): keep one unit;
+- a first line that repeats the line just above the cursor (an echo of the prefix).
+"""
+
+from __future__ import annotations
+
+import re
+
+from completion.cursor import Cursor
+
+_DEGENERATE = re.compile(r"(.{3,}?)\1{3,}")
+MAX_BLOCK = 4
+
+
+def apply(text: str, cur: Cursor) -> str:
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        m = _DEGENERATE.search(line)
+        if m and len(m.group(0)) >= 16 and re.search(r"[A-Za-z]", m.group(1)):
+            lines = lines[:i] + [line[: m.start() + len(m.group(1))]]
+            break
+    # repeated blocks, compared over non-blank lines (a model repeats across blank lines too)
+    code = [(i, x.rstrip()) for i, x in enumerate(lines) if x.strip()]
+    cut = len(lines)
+    for j in range(len(code)):
+        for p in range(1, MAX_BLOCK + 1):
+            first = [x for _, x in code[j : j + p]]
+            second = [x for _, x in code[j + p : j + 2 * p]]
+            if len(second) == p and first == second:
+                cut = code[j + p][0]
+                break
+        if cut != len(lines):
+            break
+    keep_newline = cut < len(lines)
+    lines = lines[:cut]
+    if (
+        cur.mode != "inline"
+        and lines[0].strip()
+        and (cur.before + lines[0]).rstrip() == cur.prev_line.rstrip()
+    ):
+        lines = lines[1:]
+    out = "\n".join(lines)
+    return out + "\n" if keep_newline and out else out

@@ -1,0 +1,71 @@
+"""Remove what the suggestion repeats of the text after the cursor.
+
+Models often run on into the suffix: the rest of the line (`foo(x))` before an existing `)`),
+or the next lines of the file. Inside a line, a repeated closer is only removed when that makes
+the code better formed (tree-sitter error count, or bracket balance without a grammar), since
+`bar(█)` + `foo(x)` ends in `)` legitimately.
+"""
+
+from __future__ import annotations
+
+from completion import syntax
+from completion.cursor import Cursor, following_lines
+from completion.postprocess.base import as_inserted
+from completion.postprocess.scan import balance
+
+
+def _errors(text: str, cur: Cursor) -> int:
+    pre, suf = syntax.code_window(cur.prefix, cur.suffix)
+    n = syntax.count_errors(cur.lang.grammar, pre + as_inserted(text, cur) + suf)
+    if n is not None:
+        return n
+    line = cur.before + text + cur.after
+    missing, extra = balance(line, cur.lang.line_comment)
+    return missing + extra
+
+
+def _rest_of_line(text: str, cur: Cursor) -> str:
+    rest = cur.after.strip()
+    body = text.rstrip()
+    if not rest or not body:
+        return text
+    base = None
+    for k in range(min(len(body), len(rest)), 0, -1):
+        if not body.endswith(rest[:k]):
+            continue
+        trimmed = body[:-k].rstrip() if k == len(rest) else body[:-k]
+        if base is None:
+            base = _errors(text, cur)
+        fewer = _errors(trimmed, cur)
+        if fewer < base or (fewer == base and k == len(rest)):
+            return trimmed
+    return text
+
+
+def _following(text: str, cur: Cursor) -> str:
+    lines = text.split("\n")
+    complete_last = text.endswith("\n")
+    if complete_last:
+        lines = lines[:-1]
+    comp = [(i, x) for i, x in enumerate(lines) if x.strip()]
+    head = [cur.after] if cur.after.strip() else []
+    head += [x for x in following_lines(cur, 40) if x.strip()]
+    head = head[:12]
+    for k in range(min(len(comp), len(head)), 0, -1):
+        tail = comp[-k:]
+        if any(tail[j][1].rstrip() != head[j].rstrip() for j in range(k - 1)):
+            continue
+        last, want = tail[-1][1].rstrip(), head[k - 1].rstrip()
+        partial_ok = not complete_last and len(last.strip()) >= 3 and want.startswith(last)
+        if last == want or partial_ok:
+            start = tail[0][0]
+            return "\n".join(lines[:start]) + "\n" if start else ""
+    return text
+
+
+def apply(text: str, cur: Cursor) -> str:
+    if not text:
+        return text
+    if cur.mode == "inline":
+        return _rest_of_line(text, cur)
+    return _following(text, cur)

@@ -1,0 +1,81 @@
+"""One completion, end to end, over any `Engine`: typeahead, prepare, generate, finalize.
+
+The LSP server and the infilling benchmark both run this, so the benchmark measures the code
+path users get.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from completion.pipeline import finalize, prepare
+from completion.templates import FimTemplate, detect_template
+from completion.typeahead import TypeaheadCache
+from completion.types import CompletionContext, PromptPlan
+from inference.base import Engine, GenerationRequest, GenerationStats
+
+
+@dataclass
+class CompletionResult:
+    text: str
+    raw: str = ""
+    plan: PromptPlan | None = None
+    #: True when typeahead answered (no engine call).
+    from_typeahead: bool = False
+    stats: GenerationStats | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+async def complete(
+    ctx: CompletionContext,
+    engine: Engine,
+    template: FimTemplate | None = None,
+    *,
+    typeahead: TypeaheadCache | None = None,
+    max_prompt_tokens: int = 1536,
+    max_tokens: int = 64,
+    workspace_root: str | None = None,
+) -> CompletionResult:
+    if typeahead is not None:
+        rest = typeahead.lookup(ctx.uri, ctx.prefix)
+        if rest is not None:
+            return CompletionResult(rest, from_typeahead=True)
+    template = template or detect_template(engine.info.special_tokens)
+    t0 = time.perf_counter()
+    plan = prepare(
+        ctx,
+        template,
+        engine.count_tokens,
+        max_prompt_tokens,
+        max_tokens,
+        workspace_root=workspace_root,
+    )
+    t1 = time.perf_counter()
+    gen = engine.start(
+        GenerationRequest(
+            prompt=plan.prompt,
+            stop=plan.stop,
+            max_tokens=plan.max_tokens,
+            kind="fim",
+            cache_key=ctx.uri,
+            lookup_text=plan.lookup_text,
+        )
+    )
+    raw = await gen.text()
+    t2 = time.perf_counter()
+    text = finalize(raw, ctx, plan)
+    t3 = time.perf_counter()
+    if typeahead is not None:
+        typeahead.remember(ctx.uri, ctx.prefix, text)
+    return CompletionResult(
+        text,
+        raw=raw,
+        plan=plan,
+        stats=gen.stats,
+        timings_ms={
+            "prepare": (t1 - t0) * 1000,
+            "generate": (t2 - t1) * 1000,
+            "finalize": (t3 - t2) * 1000,
+        },
+    )
