@@ -84,6 +84,7 @@ def cmd_train(a: argparse.Namespace) -> None:
             resume=a.resume,
             ckpt_every_min=a.ckpt_every_min,
             eval_every_min=a.ckpt_every_min,
+            threads=a.threads,
         )
     )
 
@@ -139,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
         q.add_argument("--no-compile", action="store_true")
         q.add_argument("--resume", action="store_true")
         q.add_argument("--ckpt-every-min", type=float, default=5.0)
+        q.add_argument(
+            "--threads", type=int, default=2, help="torch threads (1 can win on a busy CPU)"
+        )
 
     def eval_opts(q: argparse.ArgumentParser) -> None:
         q.add_argument("--n-lines", type=int, default=200)

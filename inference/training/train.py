@@ -108,12 +108,14 @@ def train(a: TrainArgs) -> dict:
         fused=False,
     )
     step, elapsed, tokens_seen = 0, 0.0, 0
+    resumed_losses: list[float] = []
     ckpt = a.work_dir / "ckpt.pt"
     if a.resume and ckpt.exists():
         st = torch.load(ckpt, map_location="cpu", weights_only=False)
         model.load_state_dict(st["model"])
         opt.load_state_dict(st["opt"])
         step, elapsed, tokens_seen = st["step"], st["elapsed"], st["tokens_seen"]
+        resumed_losses = list(st.get("losses", []))
         _log(a.work_dir, {"event": "resumed", "step": step, "elapsed_s": elapsed})
 
     held_batches = [
@@ -140,7 +142,7 @@ def train(a: TrainArgs) -> dict:
     t0 = time.time() - elapsed
     last_ckpt = last_eval = time.time()
     model.train()
-    losses: list[float] = []
+    losses: list[float] = resumed_losses  # per-step train loss, kept across --resume
     while True:
         elapsed = time.time() - t0
         if elapsed >= budget or (a.max_steps is not None and step >= a.max_steps):
@@ -188,12 +190,12 @@ def train(a: TrainArgs) -> dict:
             )
             last_eval = time.time()
         if now - last_ckpt > a.ckpt_every_min * 60:
-            _save_ckpt(ckpt, model, opt, step, time.time() - t0, tokens_seen)
+            _save_ckpt(ckpt, model, opt, step, time.time() - t0, tokens_seen, losses)
             last_ckpt = time.time()
 
     elapsed = time.time() - t0
     final_held = heldout_loss(model, held_batches, a.bf16)
-    _save_ckpt(ckpt, model, opt, step, elapsed, tokens_seen)
+    _save_ckpt(ckpt, model, opt, step, elapsed, tokens_seen, losses)
     a.out_dir.mkdir(parents=True, exist_ok=True)
     model.config.dtype = "float32"
     model.save_pretrained(a.out_dir, safe_serialization=True)
@@ -227,7 +229,9 @@ def train(a: TrainArgs) -> dict:
     return summary
 
 
-def _save_ckpt(path: Path, model, opt, step: int, elapsed: float, tokens_seen: int) -> None:
+def _save_ckpt(
+    path: Path, model, opt, step: int, elapsed: float, tokens_seen: int, losses: list[float]
+) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(
         {
@@ -236,6 +240,7 @@ def _save_ckpt(path: Path, model, opt, step: int, elapsed: float, tokens_seen: i
             "step": step,
             "elapsed": elapsed,
             "tokens_seen": tokens_seen,
+            "losses": losses,
         },
         tmp,
     )
