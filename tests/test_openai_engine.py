@@ -423,3 +423,22 @@ def test_connect_blocking_from_a_thread_without_loop(fake_server):
     assert eng._client is None  # nothing left bound to the temporary loop
     with pytest.raises(EngineError, match="cannot reach"):
         OpenAIEngine([dead_url()], retry_backoff=0.01).connect_blocking()
+
+
+def test_bench_summary_ratios():
+    from inference.openai.bench import default_workloads, summarize
+
+    def run(ms: float, text: str) -> dict:
+        return {"total_ms": ms, "ttft_ms": 1.0, "tokens_per_second": 10.0, "text": text}
+
+    out = summarize(
+        {
+            "none": {"fim": run(200, "a"), "edit": run(400, "b")},
+            "ngram": {"fim": run(100, "a"), "edit": run(800, "b")},
+        },
+        {"none": 30.0},
+    )
+    assert out["speedup_vs_none"] == {"ngram": {"fim": 2.0, "edit": 0.5}}
+    assert out["greedy_outputs_identical"] == {"fim": True, "edit": True}
+    assert "text" not in out["setups"]["none"]["fim"]
+    assert {w.name for w in default_workloads()} == {"fim", "edit", "continue"}

@@ -136,6 +136,7 @@ def run_spec_bench(
     num_speculative_tokens: int = 4,
     python: str | None = None,
     work_dir: str | Path | None = None,
+    preload_iomp: bool = True,
     log=print,  # noqa: ANN001 - any callable taking one string
 ) -> dict:
     """Benchmark `setups` sequentially; returns per-setup numbers and speedups vs "none".
@@ -163,6 +164,7 @@ def run_spec_bench(
             served_model_name="bench",
             cache_root=str(REPO_ROOT / ".cache" / "vllm"),
             max_model_len=4096,
+            preload_iomp=preload_iomp,
         )
         server = VLLMServer(cfg, work / f"vllm-{setup}.log")
         log(f"bench: starting vLLM ({setup}) ...")
@@ -212,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--python", help="vLLM venv interpreter")
     p.add_argument("--out", help="write the JSON here too")
+    p.add_argument("--no-iomp-preload", action="store_true")
     a = p.parse_args(argv)
     t0 = time.monotonic()
     result = run_spec_bench(
@@ -220,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         setups=tuple(a.setups.split(",")),
         repeats=a.repeats,
         python=a.python,
+        preload_iomp=not a.no_iomp_preload,
         log=lambda m: print(m, file=sys.stderr, flush=True),
     )
     result["bench_seconds"] = round(time.monotonic() - t0, 1)

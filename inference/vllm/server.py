@@ -57,6 +57,8 @@ class VLLMServer:
             argv += ["--served-model-name", c.served_model_name]
         if c.max_model_len:
             argv += ["--max-model-len", str(c.max_model_len)]
+        if not c.preload_iomp:
+            argv.append("--no-iomp-preload")
         if c.extra_args:
             argv += ["--", *c.extra_args]
         return argv
