@@ -1,0 +1,61 @@
+// The LanguageClient for `tandem lsp`: settings in, status and CodeChat results out.
+import * as vscode from 'vscode';
+import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
+import { STATUS_COMMAND } from './protocol';
+import { serverCommand, toServerSettings } from './settings';
+
+export const SECTION = 'tandem';
+
+/** Every `tandem.*` value, defaults included: package.json's defaults are the server's, and a
+ * full object lets didChangeConfiguration reset a cleared setting. */
+export function readSettings(): (key: string) => unknown {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  return (key: string) => config.get(key);
+}
+
+export interface ClientHooks {
+  /** The result of a tandem.* command run from a code action (or anywhere through the client). */
+  onCommandResult(command: string, result: unknown, started: number): void;
+  /** A CodeChat Markdown answer the server asked us to show (window/showDocument). */
+  onMarkdownDocument(uri: vscode.Uri): void;
+}
+
+function isCodeChatMarkdown(uri: vscode.Uri): boolean {
+  return uri.scheme === 'file' && uri.path.endsWith('.md') && uri.path.includes('/tandem-codechat/');
+}
+
+export function createClient(output: vscode.LogOutputChannel, hooks: ClientHooks): LanguageClient {
+  const { command, args } = serverCommand(readSettings());
+  const serverOptions: ServerOptions = { command, args, transport: TransportKind.stdio };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+    outputChannel: output,
+    initializationOptions: () => toServerSettings(readSettings()),
+    middleware: {
+      workspace: {
+        // Answer workspace/configuration with the server's keys only (no serverPath/serverArgs).
+        configuration: (params, _token, _next) =>
+          params.items.map((item) => (item.section === SECTION ? toServerSettings(readSettings()) : null)),
+      },
+      executeCommand: async (cmd, cmdArgs, next) => {
+        const started = Date.now();
+        const result = await next(cmd, cmdArgs);
+        if (cmd.startsWith('tandem.') && cmd !== STATUS_COMMAND) {
+          hooks.onCommandResult(cmd, result, started);
+        }
+        return result;
+      },
+      window: {
+        showDocument: async (params, token, next) => {
+          const uri = vscode.Uri.parse(params.uri);
+          if (isCodeChatMarkdown(uri)) {
+            hooks.onMarkdownDocument(uri);
+            return { success: true };
+          }
+          return next(params, token);
+        },
+      },
+    },
+  };
+  return new LanguageClient('tandem', 'Tandem', serverOptions, clientOptions);
+}

@@ -1,0 +1,73 @@
+// Tandem's custom LSP messages (server side: lsp_server/protocol.py). No `vscode` import.
+
+export const STATUS_NOTIFICATION = 'tandem/status';
+export const CHAT_PROGRESS_NOTIFICATION = 'tandem/chatProgress';
+export const STATUS_COMMAND = 'tandem.status';
+
+export type EngineState = 'loading' | 'ready' | 'generating' | 'error' | 'disabled';
+
+export interface GenerationStats {
+  strategy?: string;
+  ttft_ms?: number;
+  tokens_per_second?: number;
+  acceptance_rate?: number;
+  drafted_tokens?: number;
+  accepted_tokens?: number;
+  generated_tokens?: number;
+  prefix_tokens_reused?: number;
+  prompt_tokens?: number;
+  [key: string]: unknown;
+}
+
+export interface TandemStatus {
+  state: EngineState | string;
+  message?: string;
+  engine?: string;
+  model?: string;
+  request?: {
+    kind: 'inline' | 'completion' | 'codechat' | string;
+    latencyMs?: number;
+    cached?: boolean;
+    stats?: GenerationStats;
+  };
+}
+
+export interface ChatProgress {
+  token: string | number;
+  text: string;
+  done: boolean;
+}
+
+/** CodeChat commands: each takes ONE argument object and answers a CodeChatResult. */
+export const CODECHAT_KINDS = ['refactor', 'tests', 'docs', 'explain', 'ask'] as const;
+export type CodeChatKind = (typeof CODECHAT_KINDS)[number];
+
+export interface LspPosition {
+  line: number;
+  character: number;
+}
+
+export interface LspRange {
+  start: LspPosition;
+  end: LspPosition;
+}
+
+export interface CodeChatArgs {
+  uri: string;
+  range?: LspRange;
+  position?: LspPosition;
+  instruction?: string;
+  version?: number;
+}
+
+export interface CodeChatResult {
+  ok: boolean;
+  message: string;
+  markdown?: string;
+  applied?: boolean;
+  reason?: string;
+}
+
+export function isCodeChatResult(x: unknown): x is CodeChatResult {
+  return typeof x === 'object' && x !== null && typeof (x as CodeChatResult).ok === 'boolean';
+}
