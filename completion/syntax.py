@@ -115,9 +115,10 @@ def cursor_syntax(grammar: str | None, text: str, offset: int) -> CursorSyntax |
     node = tree.root_node.descendant_for_byte_range(pos, pos)
     while node is not None:
         kind = node.type
-        if kind in _CODE_INSIDE_STRING:
+        inside = node.start_byte < pos < node.end_byte
+        if kind in _CODE_INSIDE_STRING and inside:
             break
-        if node.start_byte < pos < node.end_byte:
+        if inside:
             if "comment" in kind:
                 out.in_comment = True
                 break

@@ -76,7 +76,7 @@ def _block(text: str, cur: Cursor) -> str:
             closed = _is_closing_line(nxt) and width(indent_of(nxt)) == scope
             if not closed:
                 return "\n".join(lines[: i + 1])
-        return "\n".join(lines[:i]).rstrip(" \t") + ("\n" if i else "")
+        return "\n".join(lines[:i]).rstrip() + "\n"
     return text
 
 

@@ -1,0 +1,73 @@
+"""Golden before/after fixtures: a document with the cursor (█), the raw model output, and the
+document after inserting the suggestion (█ then marks the end of the inserted text).
+
+`fixtures/postprocess/<filter>/*.txt` run one filter alone (its own effect, nothing else);
+`fixtures/pipeline/<language>/*.txt` run `prepare` + `finalize` end to end.
+"""
+
+from __future__ import annotations
+
+import pytest
+from cmpl_helpers import CURSOR, Golden, ctx_at_marker, goldens, words
+
+from completion.cursor import analyze
+from completion.pipeline import finalize, prepare
+from completion.postprocess import FILTERS
+from completion.templates import template_by_name
+
+LANG_URI = {
+    "python": "main.py",
+    "javascript": "main.js",
+    "typescript": "main.ts",
+    "go": "main.go",
+    "rust": "main.rs",
+    "java": "Main.java",
+    "c": "main.c",
+    "cpp": "main.cpp",
+}
+
+
+def _ctx(g: Golden):
+    lang = g.headers["language"]
+    return ctx_at_marker(g.before, lang, "file:///ws/" + LANG_URI.get(lang, "main.txt"))
+
+
+def _after(g: Golden, inserted: str) -> str:
+    i = g.before.index(CURSOR)
+    return g.before[:i] + inserted + CURSOR + g.before[i + len(CURSOR) :]
+
+
+FILTER_CASES = goldens("postprocess")
+PIPELINE_CASES = goldens("pipeline")
+
+
+@pytest.mark.parametrize("g", FILTER_CASES, ids=[g.id for g in FILTER_CASES])
+def test_filter_golden(g: Golden):
+    name = g.path.parent.name
+    ctx = _ctx(g)
+    template = template_by_name("tandem-demo")
+    plan = prepare(ctx, template, words)
+    cur = analyze(ctx, mode=g.headers.get("mode") or plan.mode, stop=tuple(plan.stop))
+    out = FILTERS[name](g.raw, cur)
+    assert _after(g, out) == g.after, f"{name} on {g.raw!r} gave {out!r}"
+
+
+@pytest.mark.parametrize("g", PIPELINE_CASES, ids=[g.id for g in PIPELINE_CASES])
+def test_pipeline_golden(g: Golden):
+    ctx = _ctx(g)
+    plan = prepare(ctx, template_by_name("tandem-demo"), words)
+    if "mode" in g.headers:
+        assert plan.mode == g.headers["mode"]
+    out = finalize(g.raw, ctx, plan)
+    if out:
+        assert _after(g, out) == g.after, f"finalize({g.raw!r}) gave {out!r}"
+    else:
+        assert g.after == g.before, "finalize dropped the suggestion"
+
+
+def test_every_filter_and_language_has_fixtures():
+    filters = {g.path.parent.name for g in FILTER_CASES}
+    assert filters == set(FILTERS), set(FILTERS) - filters
+    langs = {g.headers["language"] for g in FILTER_CASES + PIPELINE_CASES}
+    assert set(LANG_URI) <= langs, set(LANG_URI) - langs
+    assert {g.path.parent.name for g in PIPELINE_CASES} >= set(LANG_URI)
