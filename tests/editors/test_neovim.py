@@ -46,9 +46,13 @@ def session(editor_model_dir, tmp_path_factory) -> dict:
         "PYTHONPATH": str(REPO),
     }
     proc = _nvim(["-c", f"luafile {DRIVER}"], env, timeout=300)
-    assert out.exists(), f"driver wrote no result\nstdout:{proc.stdout[-3000:]}\nstderr:{proc.stderr[-3000:]}"
+    assert out.exists(), (
+        f"driver wrote no result\nstdout:{proc.stdout[-3000:]}\nstderr:{proc.stderr[-3000:]}"
+    )
     result = json.loads(out.read_text())
-    assert result.get("error") is None, f"{result['error']}\nsteps: {result['steps']}\n{proc.stderr[-3000:]}"
+    assert result.get("error") is None, (
+        f"{result['error']}\nsteps: {result['steps']}\n{proc.stderr[-3000:]}"
+    )
     return result
 
 
@@ -89,10 +93,17 @@ def test_status_notification_feeds_statusline(session):
 def test_codechat_explain_via_code_action(session):
     assert session["code_action_provider"] is True
     titles = session["code_actions"]
-    for title in ("Tandem: Refactor", "Tandem: Generate tests", "Tandem: Generate docs", "Tandem: Explain"):
+    for title in (
+        "Tandem: Refactor",
+        "Tandem: Generate tests",
+        "Tandem: Generate docs",
+        "Tandem: Explain",
+    ):
         assert title in titles
     result = session.get("explain_result")
-    assert isinstance(result, dict) and "ok" in result and "message" in result, session.get("explain_error")
+    assert isinstance(result, dict) and "ok" in result and "message" in result, session.get(
+        "explain_error"
+    )
     if result["ok"]:
         assert result.get("markdown"), result
         assert session["float_lines"] == result["markdown"].split("\n")
