@@ -177,6 +177,8 @@ local function main()
       end
     end
   end
+  vim.cmd('checkhealth tandem')
+  out.health = vim.api.nvim_buf_get_lines(0, 0, -1, false)
   finish(nil)
 end
 

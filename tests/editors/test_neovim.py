@@ -27,7 +27,7 @@ CODECHAT_LANDED = importlib.util.find_spec("lsp_server.features.codechat") is no
 def _nvim(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
     base = [NVIM, "--headless", "--clean", "--cmd", f"set rtp^={PLUGIN}"]
     return subprocess.run(
-        base + args, env={**os.environ, **env}, cwd=REPO, capture_output=True, text=True,
+        base + args, env={**os.environ, **env}, cwd=REPO, capture_output=True, text=True, errors="replace",
         timeout=timeout,
     )  # fmt: skip
 
@@ -49,7 +49,7 @@ def session(editor_model_dir, tmp_path_factory) -> dict:
     assert out.exists(), (
         f"driver wrote no result\nstdout:{proc.stdout[-3000:]}\nstderr:{proc.stderr[-3000:]}"
     )
-    result = json.loads(out.read_text())
+    result = json.loads(out.read_text(errors="replace"))
     assert result.get("error") is None, (
         f"{result['error']}\nsteps: {result['steps']}\n{proc.stderr[-3000:]}"
     )
@@ -110,6 +110,12 @@ def test_codechat_explain_via_code_action(session):
     else:  # a clear error comes back and is shown
         assert result["message"]
         assert any(result["message"] in n["msg"] for n in session["notifications"])
+
+
+def test_checkhealth(session):
+    report = "\n".join(session["health"])
+    assert "server offers inline completion" in report
+    assert "ERROR" not in report, report
 
 
 def test_lua_units():
