@@ -139,9 +139,35 @@ local function main()
   keys('<Esc>')
   sleep(50)
 
+  -- Multi-line suggestion (deterministic text): accept-line, then the rest; and dismiss.
+  require('tandem.config').options.ghost.auto_trigger = false
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { 'def f():', '    ' })
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  keys('A')
+  sleep(50)
+  ghost.show(buf, 1, 4, 'return 1\nx = 2')
+  local m = vim.api.nvim_buf_get_extmarks(buf, -1, 0, -1, { details = true })[1]
+  out.multi_mark = { row = m[2], col = m[3], text = m[4].virt_text[1][1], virt_lines = #m[4].virt_lines }
+  keys('<M-Down>')
+  sleep(50)
+  out.multi_after_line = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  out.multi_rest = ghost.current() and ghost.current().text or vim.NIL
+  keys('<Tab>')
+  sleep(50)
+  out.multi_after_accept = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  out.multi_cursor = vim.api.nvim_win_get_cursor(0)
+  ghost.show(buf, 2, 5, ' + 1')
+  keys('<C-]>')
+  sleep(50)
+  out.dismissed = not ghost.visible() and #vim.api.nvim_buf_get_extmarks(buf, -1, 0, -1, {}) == 0
+  out.after_dismiss = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+  keys('<Esc>')
+  sleep(50)
+
   -- CodeChat through code actions (once the server offers them).
   if out.code_action_provider then
-    local range = { start = { line = 0, character = 0 }, ['end'] = { line = 0, character = #out.after_accept[1] } }
+    local first = vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1]
+    local range = { start = { line = 0, character = 0 }, ['end'] = { line = 0, character = #first } }
     local resp = client:request_sync('textDocument/codeAction', {
       textDocument = { uri = vim.uri_from_bufnr(buf) },
       range = range,

@@ -81,6 +81,16 @@ def test_accept_inserts_exactly_the_suggestion(session):
         assert session["ghost_after_word"] == session["suggestion"][len(session["word"]) :]
 
 
+def test_multiline_accept_line_then_rest_and_dismiss(session):
+    assert session["multi_mark"] == {"row": 1, "col": 4, "text": "return 1", "virt_lines": 1}
+    assert session["multi_after_line"] == ["def f():", "    return 1"]
+    assert session["multi_rest"] == "\nx = 2"
+    assert session["multi_after_accept"] == ["def f():", "    return 1", "x = 2"]
+    assert session["multi_cursor"] == [3, 5]
+    assert session["dismissed"] is True
+    assert session["after_dismiss"] == session["multi_after_accept"]
+
+
 def test_status_notification_feeds_statusline(session):
     status = session["status_after_probe"]
     assert status["state"] == "ready"

@@ -48,7 +48,8 @@ local function cursor()
   return pos[1] - 1, pos[2]
 end
 
-local function show(bufnr, row, col, suggestion)
+-- Draw `suggestion` at (row, col) as the current suggestion (0-based row, byte col).
+function M.show(bufnr, row, col, suggestion)
   M.clear()
   local hl = config.options.ghost.hl_group
   local lines = vim.split(suggestion, '\n', { plain = true })
@@ -95,7 +96,7 @@ function M.request(bufnr, trigger_kind)
     for _, item in ipairs(result.items or result) do
       local rest = text.remaining(item, line, col, client.offset_encoding)
       if rest then
-        show(bufnr, row, col, rest)
+        M.show(bufnr, row, col, rest)
         return
       end
     end
@@ -119,7 +120,7 @@ local function insert(part)
   local rest = s.text:sub(#part + 1)
   M.clear()
   if rest ~= '' then
-    show(s.bufnr, row, col, rest)
+    M.show(s.bufnr, row, col, rest)
   end
   return true
 end
