@@ -161,6 +161,38 @@ local function main()
   sleep(50)
   out.dismissed = not ghost.visible() and #vim.api.nvim_buf_get_extmarks(buf, -1, 0, -1, {}) == 0
   out.after_dismiss = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
+
+  -- Debounce: a burst of keys sends one request; a newer request cancels the pending one.
+  local client_mod = require('tandem.client')
+  local sent, cancelled = 0, 0
+  local request, cancel = client_mod.request, client_mod.cancel
+  client_mod.request = function(c, method, ...)
+    if method == 'textDocument/inlineCompletion' then
+      sent = sent + 1
+    end
+    return request(c, method, ...)
+  end
+  client_mod.cancel = function(...)
+    cancelled = cancelled + 1
+    return cancel(...)
+  end
+  require('tandem.config').options.ghost.auto_trigger = true
+  require('tandem.config').options.ghost.debounce_ms = 500
+  for _, k in ipairs({ 'a', 'b', 'c' }) do
+    keys(k)
+    sleep(20)
+  end
+  sleep(900)
+  out.burst_requests = sent
+  require('tandem.config').options.ghost.auto_trigger = false
+  ghost.dismiss()
+  cancelled = 0
+  ghost.request(buf, 1)
+  ghost.request(buf, 1)
+  out.superseded_cancels = cancelled
+  wait_until(30000, function() return require('tandem.ghost').visible() or sent >= 3 end)
+  sleep(200)
+  client_mod.request, client_mod.cancel = request, cancel
   keys('<Esc>')
   sleep(50)
 

@@ -91,6 +91,11 @@ def test_multiline_accept_line_then_rest_and_dismiss(session):
     assert session["after_dismiss"] == session["multi_after_accept"]
 
 
+def test_debounce_and_cancel_stale_requests(session):
+    assert session["burst_requests"] == 1  # three keys 20 ms apart, 500 ms debounce
+    assert session["superseded_cancels"] == 1  # the second request cancels the first
+
+
 def test_status_notification_feeds_statusline(session):
     status = session["status_after_probe"]
     assert status["state"] == "ready"
