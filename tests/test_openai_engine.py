@@ -249,7 +249,9 @@ async def test_completion_stream_and_stats(fake_server):
     url, state = fake_server
     eng = OpenAIEngine([url + "/v1"], model="ok")
     gen = eng.start(GenerationRequest(prompt="<fim_prefix>a<fim_suffix>b<fim_middle>"))
+    assert not gen.accepted.is_set()
     assert await gen.text() == "Hello, world!"
+    assert gen.accepted.is_set()
     s = gen.stats
     assert (s.prompt_tokens, s.generated_tokens, s.prefix_tokens_reused) == (7, 6, 4)
     assert s.finish_reason == "length" and s.ttft_ms > 0 and s.total_ms >= s.ttft_ms

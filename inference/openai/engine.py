@@ -119,11 +119,15 @@ class OpenAIGeneration(Generation):
         self._queue: asyncio.Queue[object] = asyncio.Queue()
         self._error: BaseException | None = None
         self.cancelled = False
+        #: Set once a server accepted the request (HTTP 200 headers in): the model is working.
+        self.accepted = asyncio.Event()
         self._task = asyncio.get_running_loop().create_task(self._run(engine, request))
 
     async def _run(self, engine: OpenAIEngine, request: GenerationRequest) -> None:
         try:
-            async for delta in engine._stream(request, self.stats, self._started):
+            async for delta in engine._stream(
+                request, self.stats, self._started, self.accepted.set
+            ):
                 self._queue.put_nowait(delta)
         except asyncio.CancelledError:
             self.stats.finish_reason = "cancelled"
@@ -152,7 +156,7 @@ class OpenAIGeneration(Generation):
     async def __aiter__(self) -> AsyncIterator[str]:  # type: ignore[override]
         while True:
             item = await self._queue.get()
-            if item is self._DONE:
+            if item is self._DONE or self.cancelled:  # drop text queued before cancel()
                 break
             yield item  # type: ignore[misc]
         if self.cancelled:
@@ -417,7 +421,11 @@ class OpenAIEngine(Engine):
         return "/v1/chat/completions", body
 
     async def _stream(
-        self, request: GenerationRequest, stats: GenerationStats, started: float
+        self,
+        request: GenerationRequest,
+        stats: GenerationStats,
+        started: float,
+        on_accepted: Callable[[], None] = lambda: None,
     ) -> AsyncIterator[str]:
         """Yield text deltas; fills `stats`. Raises `EngineError` for anything user-visible."""
         if self.model is None or (self._tokenizer is None and self._probed_specials is None):
@@ -445,6 +453,7 @@ class OpenAIEngine(Engine):
             self._has_spec_metrics.clear()  # the server may come back configured differently
             raise
         base = opened["base"]
+        on_accepted()
         stop = StopTextStream(request.stop)
         usage: dict[str, Any] = {}
         finish = ""
