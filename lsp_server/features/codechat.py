@@ -187,18 +187,29 @@ def _command_handler(action: str) -> Callable:
     async def handler(ls: TandemServer, *args: Any) -> dict:
         msg_id = ls.protocol.msg_id
         token = _client_tokens.get(msg_id)
-        task = asyncio.current_task()
-        outer = ls.protocol._request_futures.get(msg_id)  # noqa: SLF001
-        if outer is not None and task is not None:
-            # $/cancelRequest cancels pygls's future for executeCommand, not this task.
-            outer.add_done_callback(lambda f: f.cancelled() and task.cancel())
         try:
             req = _parse_args(ls, action, args)
         except BadRequest as exc:
             reason = exc.args[1] if len(exc.args) > 1 else "bad_request"
             ls.notify_user(f"{_TITLES[action]}: {exc.args[0]}", types.MessageType.Error)
             return _result(False, str(exc.args[0]), reason=reason, applied=False)
-        return await _run_and_apply(ls, req, token)
+        # The work runs in its own task: window/workDoneProgress/cancel cancels it and this
+        # handler still answers; $/cancelRequest cancels pygls's future for executeCommand
+        # (not this coroutine), so that is forwarded here too.
+        inner = asyncio.ensure_future(_run_and_apply(ls, req, token))
+        outer = ls.protocol._request_futures.get(msg_id)  # noqa: SLF001
+        if outer is not None:
+            outer.add_done_callback(lambda f: f.cancelled() and inner.cancel())
+        try:
+            return await asyncio.shield(inner)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                inner.cancel()
+                raise
+            return _result(
+                False, "cancelled; nothing was changed", reason="cancelled", applied=False
+            )
 
     handler.__name__ = f"codechat_{action}"
     return handler
@@ -277,13 +288,13 @@ class Progress:
                     log.info("window/workDoneProgress/create not answered: %s", exc)
         if self.token is None:
             return
-        ls.progress.begin(
+        ls.work_done_progress.begin(
             self.token,
             types.WorkDoneProgressBegin(
                 title=_TITLES[self.req.action], cancellable=True, message="generating…"
             ),
         )
-        fut = ls.progress.tokens.get(self.token)
+        fut = ls.work_done_progress.tokens.get(self.token)
         if fut is not None:  # window/workDoneProgress/cancel cancels this future
             fut.add_done_callback(lambda f: f.cancelled() and on_cancel())
 
@@ -306,7 +317,9 @@ class Progress:
             self.ls.protocol.notify(CHAT_PROGRESS_NOTIFICATION, payload)
             if self.token is not None and not done:
                 tail = visible.strip().rsplit("\n", 1)[-1][-120:]
-                self.ls.progress.report(self.token, types.WorkDoneProgressReport(message=tail))
+                self.ls.work_done_progress.report(
+                    self.token, types.WorkDoneProgressReport(message=tail)
+                )
         except Exception:  # noqa: BLE001 - the transport may be gone
             pass
 
@@ -314,10 +327,12 @@ class Progress:
         self._send(visible, done=True)
         if self.token is not None:
             try:
-                self.ls.progress.end(self.token, types.WorkDoneProgressEnd(message=message))
+                self.ls.work_done_progress.end(
+                    self.token, types.WorkDoneProgressEnd(message=message)
+                )
             except Exception:  # noqa: BLE001
                 pass
-            self.ls.progress.tokens.pop(self.token, None)
+            self.ls.work_done_progress.tokens.pop(self.token, None)
 
 
 async def _run(ls: TandemServer, req: Request, token: Any) -> ChatOutcome:
@@ -413,7 +428,7 @@ def build_workspace_edit(
     we = caps.workspace_edit if caps else None
     versioned = bool(we and we.document_changes)
     can_create = bool(
-        we
+        versioned
         and we.resource_operations
         and types.ResourceOperationKind.Create in we.resource_operations
     )
