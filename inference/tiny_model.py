@@ -73,7 +73,30 @@ def build_tiny_model(
         eos_token_id=eos_id,
         pad_token_id=tok.token_to_id("<fim_pad>"),
         tie_word_embeddings=True,
+        # a wider init than the default 0.02 keeps random output from collapsing to one token
+        initializer_range=0.1,
     )
     model = LlamaForCausalLM(config)
     model.save_pretrained(out, safe_serialization=True)
+    return out
+
+
+def build_draft_model(target_dir: str | Path, out_dir: str | Path, num_layers: int = 1) -> Path:
+    """A draft that shares the target's tokenizer: the target's embeddings, first layers, final
+    norm and head. Exact for plain greedy checks; acceptance depends on the other layers."""
+    import shutil
+
+    from transformers import AutoModelForCausalLM
+
+    src, out = Path(target_dir), Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model = AutoModelForCausalLM.from_pretrained(src, local_files_only=True)
+    model.model.layers = model.model.layers[:num_layers]
+    model.config.num_hidden_layers = num_layers
+    if hasattr(model.config, "layer_types") and model.config.layer_types:
+        model.config.layer_types = model.config.layer_types[:num_layers]
+    model.save_pretrained(out, safe_serialization=True)
+    for f in src.iterdir():
+        if f.name.startswith(("tokenizer", "special_tokens")):
+            shutil.copy(f, out / f.name)
     return out

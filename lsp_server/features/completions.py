@@ -87,9 +87,7 @@ async def completion(
         label=label[:80] + ("…" if len(label) > 80 or "\n" in new_text.strip() else ""),
         kind=types.CompletionItemKind.Text,
         detail="Tandem",
-        documentation=types.MarkupContent(
-            kind=types.MarkupKind.Markdown, value=f"```\n{new_text}\n```"
-        ),
+        documentation=_documentation(ls, new_text),
         filter_text=new_text,
         sort_text="0",
         preselect=True,
@@ -207,6 +205,16 @@ def _other_documents(ls: TandemServer, uri: str, limit: int = 5) -> list[OpenDoc
         if len(docs) >= limit:
             break
     return docs
+
+
+def _documentation(ls: TandemServer, code: str) -> types.MarkupContent | str:
+    """Markdown only for clients that declare it (Emacs, for one, does not)."""
+    td = ls.client_capabilities.text_document
+    item = td.completion.completion_item if td and td.completion else None
+    formats = (item.documentation_format if item else None) or []
+    if types.MarkupKind.Markdown in formats:
+        return types.MarkupContent(kind=types.MarkupKind.Markdown, value=f"```\n{code}\n```")
+    return code
 
 
 def _report(ls: TandemServer, kind: str, t0: float, cached: bool, stats: dict | None) -> None:

@@ -1,0 +1,51 @@
+"""Pure pieces of the inference layer: strategy selection, lookup proposals, stop handling."""
+
+from inference.local.lookup import propose_from_lookup
+from inference.local.strategy import StrategySelector
+from inference.stop import StopTextStream
+
+
+def test_selector_prefers_lookup_for_edits_and_draft_for_fim():
+    s = StrategySelector(has_draft=True)
+    assert s.choose("edit") == "prompt_lookup"
+    assert s.choose("fim") == "draft"
+    assert StrategySelector(has_draft=False).choose("fim") == "prompt_lookup"
+
+
+def test_selector_abandons_a_strategy_slower_than_plain():
+    s = StrategySelector(has_draft=True, explore_every=100)
+    for _ in range(3):
+        s.record("fim", "draft", ms=200, tokens=20)  # 10 ms/token
+        s.record("fim", "plain", ms=100, tokens=20)  # 5 ms/token
+    picks = [s.choose("fim") for _ in range(10)]
+    assert picks.count("plain") >= 9
+
+
+def test_selector_keeps_a_faster_strategy_and_re_explores_plain():
+    s = StrategySelector(has_draft=False, explore_every=4)
+    for _ in range(3):
+        s.record("edit", "prompt_lookup", ms=30, tokens=30)
+        s.record("edit", "plain", ms=90, tokens=30)
+    picks = [s.choose("edit") for _ in range(8)]
+    assert picks.count("prompt_lookup") == 6 and picks.count("plain") == 2
+
+
+def test_lookup_proposes_continuation_of_latest_match():
+    corpus = [1, 2, 3, 4, 9, 1, 2, 3, 5, 6]
+    assert propose_from_lookup([7, 2, 3], corpus, 2) == [5, 6]
+    assert propose_from_lookup([8], corpus, 3) == []
+
+
+def test_stop_stream_holds_back_partial_stop_and_cuts():
+    s = StopTextStream(["\ndef "])
+    assert s.update("return x\n") == "return x"
+    assert s.update("return x\nde") == ""
+    assert s.update("return x\ndef f") == ""
+    assert s.stopped and s.text == "return x"
+
+
+def test_stop_stream_waits_for_complete_characters():
+    s = StopTextStream([])
+    assert s.update("ab\ufffd") == "ab"
+    assert s.update("abé") == "é"
+    assert s.flush() == ""
