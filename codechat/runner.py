@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 _VERB = {
     "refactor": "refactor",
     "docs": "docs edit",
-    "tests": "generated tests",
+    "tests": "test file",
     "explain": "explanation",
     "ask": "answer",
 }
