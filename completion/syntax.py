@@ -1,9 +1,9 @@
 """tree-sitter, for the decisions text rules get wrong: strings, comments, complete code.
 
-Grammars come from the per-language wheels (`tree_sitter_python`, ...), which ship compiled
-parsers, and otherwise from `tree_sitter_language_pack` (whose recent releases download grammars
-on first use and so fail offline). A language without a grammar returns None everywhere and the
-callers fall back to text rules.
+Grammars come from the pinned per-language wheels (`tree_sitter_python`, ...), which ship
+compiled parsers; nothing is downloaded at run time (tree_sitter_language_pack's recent releases
+fetch grammars on first use and so fail offline, so it is not used). A language without a
+grammar returns None everywhere and the callers fall back to text rules.
 """
 
 from __future__ import annotations
@@ -40,12 +40,7 @@ def _language(grammar: str):  # -> tree_sitter.Language | None
             return tree_sitter.Language(getattr(importlib.import_module(module), fn)())
         except (ImportError, AttributeError, ValueError):
             pass
-    try:
-        import tree_sitter_language_pack as pack
-
-        return pack.get_language(grammar)
-    except Exception:  # noqa: BLE001 - any failure (offline download, unknown name) = no grammar
-        return None
+    return None
 
 
 def has_grammar(grammar: str | None) -> bool:
@@ -162,7 +157,7 @@ def enclosing_definition_line(grammar: str | None, text: str, offset: int) -> in
     return function_line if function_line is not None else class_line
 
 
-def code_window(prefix: str, suffix: str, max_lines: int = 160) -> tuple[str, str]:
+def code_window(prefix: str, suffix: str, max_lines: int = 120) -> tuple[str, str]:
     """Cut prefix/suffix to a parseable window around the cursor for repeated parses.
 
     The window starts at an unindented line (a top-level statement) so the parser does not
@@ -176,5 +171,9 @@ def code_window(prefix: str, suffix: str, max_lines: int = 160) -> tuple[str, st
         prefix = "".join(before[start:])
     after = lsp_lines(suffix, keepends=True)
     if len(after) > max_lines:
-        suffix = "".join(after[:max_lines])
+        # end before a top-level line too, so the window does not stop inside a construct
+        end = max_lines
+        while end < min(len(after), max_lines * 3) and after[end][:1] in (" ", "\t", "\n", "\r"):
+            end += 1
+        suffix = "".join(after[:end])
     return prefix, suffix

@@ -2,7 +2,8 @@
 
 No engine call: the next keystroke's prefix is the old prefix plus typed text; if that text is
 a prefix of the suggestion, the remainder is still the suggestion. Once the user diverges (or
-has typed all of it), it is a miss and a real completion runs.
+has typed all of it), it is a miss and a real completion runs. A request with nothing typed
+since (same prefix) is a miss too: the editor asked again, so it gets a fresh generation.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class TypeaheadCache:
         if entry is None or not prefix.startswith(entry.prefix):
             return None
         typed = prefix[len(entry.prefix) :]
+        if not typed:
+            # Nothing typed: a new request at the same place (explicit re-trigger, or the editor
+            # asking again) gets a fresh generation, as the server expects.
+            return None
         if len(typed) >= len(entry.suggestion) or not entry.suggestion.startswith(typed):
             return None
         self._entries.move_to_end(uri)

@@ -16,6 +16,13 @@ _LSP_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 def lsp_lines(text: str, keepends: bool = False) -> list[str]:
     """Split like an LSP client counts lines (only \\n, \\r\\n and \\r end a line)."""
+    if "\r" not in text:  # the common case, at C speed
+        parts = text.split("\n")
+        if keepends:
+            parts = [p + "\n" for p in parts[:-1]] + [parts[-1]]
+        if parts[-1] == "":
+            parts.pop()
+        return parts
     out: list[str] = []
     pos = 0
     for m in _LSP_LINE_BREAK.finditer(text):

@@ -28,10 +28,12 @@ def apply(text: str, cur: Cursor) -> str:
         candidates = candidates[: MAX_CANDIDATES - 1] + [candidates[-1]]
     pre, suf = syntax.code_window(cur.prefix, cur.suffix)
     best, best_err = text, None
-    for cand in candidates:
+    for cand in reversed(candidates):  # longest first: the first error-free one wins
         err = syntax.count_errors(cur.lang.grammar, pre + as_inserted(cand, cur) + suf)
         if err is None:
             return text
-        if best_err is None or err <= best_err:
+        if best_err is None or err < best_err:
             best, best_err = cand, err
+        if err == 0:
+            break
     return best

@@ -15,7 +15,7 @@ from inference.base import Engine, EngineInfo, Generation, GenerationRequest
 def test_lookup_returns_the_rest_while_typed_text_matches():
     c = TypeaheadCache()
     c.remember("a", "x = ", "compute(1)")
-    assert c.lookup("a", "x = ") == "compute(1)"
+    assert c.lookup("a", "x = ") is None  # nothing typed: the editor asked again, generate
     assert c.lookup("a", "x = comp") == "ute(1)"
     assert c.lookup("a", "x = compute(1") == ")"
     assert c.lookup("a", "x = compute(1)") is None  # typed all of it
@@ -28,13 +28,13 @@ def test_remember_replaces_and_capacity_drops_least_recent():
     c = TypeaheadCache(capacity=2)
     c.remember("a", "p", "one")
     c.remember("b", "p", "two")
-    assert c.lookup("a", "p") == "one"  # a is now the most recent
+    assert c.lookup("a", "po") == "ne"  # a is now the most recent
     c.remember("c", "p", "three")
-    assert c.lookup("b", "p") is None and c.lookup("a", "p") == "one"
+    assert c.lookup("b", "pt") is None and c.lookup("a", "po") == "ne"
     c.remember("a", "q", "four")
-    assert c.lookup("a", "p") is None and c.lookup("a", "qf") == "our"
+    assert c.lookup("a", "po") is None and c.lookup("a", "qf") == "our"
     c.remember("a", "q", "")  # an empty suggestion forgets
-    assert c.lookup("a", "q") is None
+    assert c.lookup("a", "qf") is None
 
 
 class _Gen(Generation):
