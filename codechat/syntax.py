@@ -1,26 +1,16 @@
 """tree-sitter parsing for the languages CodeChat checks without a Python AST.
 
-Grammars come from the per-language wheels first: `tree_sitter_language_pack` downloads grammars
-on first use and so fails offline. No grammar → None, and the caller refuses to apply (an edit we
-cannot verify is never written).
+Grammars come from the per-language wheels (see completion.syntax). No grammar → None, and the
+caller refuses to apply (an edit we cannot verify is never written).
 """
 
 from __future__ import annotations
 
-import importlib
-from functools import cache
+from completion import syntax as _shared
 
-_WHEELS = {
-    "python": ("tree_sitter_python", "language"),
-    "javascript": ("tree_sitter_javascript", "language"),
-    "typescript": ("tree_sitter_typescript", "language_typescript"),
-    "tsx": ("tree_sitter_typescript", "language_tsx"),
-    "go": ("tree_sitter_go", "language"),
-    "rust": ("tree_sitter_rust", "language"),
-    "java": ("tree_sitter_java", "language"),
-    "c": ("tree_sitter_c", "language"),
-    "cpp": ("tree_sitter_cpp", "language"),
-}
+# Grammar loading and the error count are shared with the completion pipeline.
+error_count = _shared.error_count
+
 _GRAMMAR = {"javascriptreact": "javascript", "typescriptreact": "tsx"}
 
 
@@ -28,42 +18,8 @@ def grammar_for(language_id: str) -> str:
     return _GRAMMAR.get(language_id, language_id)
 
 
-@cache
-def _parser(grammar: str):
-    try:
-        import tree_sitter
-    except ImportError:
-        return None
-    if grammar in _WHEELS:
-        module, fn = _WHEELS[grammar]
-        try:
-            lang = tree_sitter.Language(getattr(importlib.import_module(module), fn)())
-            return tree_sitter.Parser(lang)
-        except (ImportError, AttributeError, ValueError):
-            pass
-    try:
-        from tree_sitter_language_pack import get_parser
-
-        return get_parser(grammar)
-    except Exception:  # noqa: BLE001 - offline download, unknown name: no grammar
-        return None
-
-
 def parse(language_id: str, text: str):  # -> tree_sitter.Tree | None
-    parser = _parser(grammar_for(language_id))
-    return None if parser is None else parser.parse(text.encode("utf-8"))
-
-
-def error_count(tree) -> int:
-    """ERROR and MISSING nodes (only subtrees that contain errors are walked)."""
-    count, stack = 0, [tree.root_node]
-    while stack:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            count += 1
-        if node.has_error:
-            stack.extend(node.children)
-    return count
+    return _shared.parse(grammar_for(language_id), text)
 
 
 def code_tokens(tree) -> list[tuple[str, bytes]]:
