@@ -6,6 +6,7 @@ path users get.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
@@ -36,7 +37,11 @@ async def complete(
     max_prompt_tokens: int = 1536,
     max_tokens: int = 64,
     workspace_root: str | None = None,
+    temperature: float = 0.0,
+    strategy: str = "auto",
 ) -> CompletionResult:
+    """Raises GenerationCancelled when the engine dropped the request (a newer one for the same
+    document won); task cancellation cancels the generation too."""
     if typeahead is not None:
         rest = typeahead.lookup(ctx.uri, ctx.prefix)
         if rest is not None:
@@ -57,12 +62,18 @@ async def complete(
             prompt=plan.prompt,
             stop=plan.stop,
             max_tokens=plan.max_tokens,
+            temperature=temperature,
             kind="fim",
+            strategy=strategy,
             cache_key=ctx.uri,
             lookup_text=plan.lookup_text,
         )
     )
-    raw = await gen.text()
+    try:
+        raw = await gen.text()
+    except asyncio.CancelledError:
+        gen.cancel()  # stop the engine within one decode step, not just the awaiting task
+        raise
     t2 = time.perf_counter()
     text = finalize(raw, ctx, plan)
     t3 = time.perf_counter()

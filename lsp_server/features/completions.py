@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from completion import CompletionContext, finalize, prepare
+from completion import CompletionContext
+from completion.service import complete
 from completion.templates import UnknownFimTemplate, detect_template
 from completion.typeahead import TypeaheadCache
 from completion.types import OpenDocument
-from inference.base import EngineError, GenerationCancelled, GenerationRequest
+from inference.base import EngineError, GenerationCancelled
 from lsp_server.documents import DocumentUnavailable, snapshot
 from lsp_server.positions import PositionError, split_lines, to_index, to_position
 from lsp_server.server import TandemServer
@@ -167,31 +168,27 @@ async def suggest(
 
 
 async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[str | None, dict]:
+    """The shared completion path (completion.service), as the benchmarks run it too."""
     settings = ls.settings
     engine = await ls.engines.get(settings)
     template = detect_template(engine.info.special_tokens, settings.fim_template)
-    budget = min(settings.max_prompt_tokens, engine.info.max_context_tokens - settings.max_tokens)
-    plan = prepare(ctx, template, engine.count_tokens, budget, settings.max_tokens)
-    gen = engine.start(
-        GenerationRequest(
-            prompt=plan.prompt,
-            stop=plan.stop,
-            max_tokens=plan.max_tokens,
-            temperature=settings.temperature,
-            kind="fim",
-            strategy=settings.speculative,
-            cache_key=ctx.uri,
-            lookup_text=plan.lookup_text,
-        )
-    )
     try:
-        raw = await gen.text()
+        result = await complete(
+            ctx,
+            engine,
+            template,
+            max_prompt_tokens=min(
+                settings.max_prompt_tokens, engine.info.max_context_tokens - settings.max_tokens
+            ),
+            max_tokens=settings.max_tokens,
+            workspace_root=ls.workspace.root_path,
+            temperature=settings.temperature,
+            strategy=settings.speculative,
+        )
     except GenerationCancelled:
-        return None, gen.stats.to_dict()
-    except asyncio.CancelledError:
-        gen.cancel()
-        raise
-    return finalize(raw, ctx, plan), gen.stats.to_dict()
+        return None, {}
+    stats = result.stats.to_dict() if result.stats else {}
+    return result.text, stats
 
 
 def _other_documents(ls: TandemServer, uri: str, limit: int = 5) -> list[OpenDocument]:
