@@ -101,6 +101,8 @@ class EngineInfo:
     special_tokens: list[str] = field(default_factory=list)
     has_chat_template: bool = False
     max_context_tokens: int = 4096
+    #: Where it runs ("cpu", "cuda:0", or the server URL), for reports.
+    device: str = ""
 
 
 class Generation(abc.ABC):

@@ -87,6 +87,7 @@ class LocalEngine(Engine):
             max_context_tokens=int(
                 getattr(self.target.model.config, "max_position_embeddings", 4096) or 4096
             ),
+            device=str(self.target.device),
         )
 
     def count_tokens(self, text: str) -> int:

@@ -21,13 +21,19 @@ def propose_from_lookup(
     for n in range(min(max_ngram, len(tokens)), min_ngram - 1, -1):
         pattern = tokens[-n:]
         first = pattern[0]
-        # scan backwards so the most recent occurrence is used (better for edits in progress)
+        best: list[int] = []
+        # Scan backwards so the most recent occurrence wins (better for edits in progress),
+        # but skip matches too close to the end to propose a full draft (in a repeating
+        # pattern the latest match is followed by one token only).
         end = len(corpus) - n
         for start in range(end - 1, -1, -1):
-            if corpus[start] != first:
+            if corpus[start] != first or corpus[start : start + n] != pattern:
                 continue
-            if corpus[start : start + n] == pattern:
-                follow = corpus[start + n : start + n + num_tokens]
-                if follow:
-                    return follow
+            follow = corpus[start + n : start + n + num_tokens]
+            if len(follow) > len(best):
+                best = follow
+                if len(best) == num_tokens:
+                    break
+        if best:
+            return best
     return []

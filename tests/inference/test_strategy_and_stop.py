@@ -49,3 +49,14 @@ def test_stop_stream_waits_for_complete_characters():
     assert s.update("ab\ufffd") == "ab"
     assert s.update("abé") == "é"
     assert s.flush() == ""
+
+
+def test_lookup_skips_a_recent_match_too_short_for_a_full_draft():
+    from inference.local.lookup import propose_from_lookup
+
+    seq = [7, 8, 9] * 5
+    # the latest match of (8, 9) is followed by one token only; an older one gives a full draft
+    assert propose_from_lookup(seq, seq, 4, max_ngram=2) == [7, 8, 9, 7]
+    assert propose_from_lookup([1, 2], [5, 1, 2, 3, 1, 2, 4, 6], 2) == [4, 6]  # most recent wins
+    assert propose_from_lookup([1, 2], [1, 2, 3, 4, 1, 2, 5], 3) == [3, 4, 1]  # fuller one wins
+    assert propose_from_lookup([42], [1, 2, 3], 3) == []

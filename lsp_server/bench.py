@@ -1,0 +1,33 @@
+"""`tandem bench {spec,latency,infill,codechat}`: benchmarks, not tests.
+
+Each prints a JSON report of ratios measured side by side in one run (the machines are shared
+and noisy, so absolute times from different runs are not comparable).
+"""
+
+from __future__ import annotations
+
+import sys
+
+_COMMANDS = {
+    "spec": ("lsp_server.bench_spec", "speculative strategies vs plain decoding"),
+    "latency": ("lsp_server.bench_latency", "cold vs next-keystroke TTFT, typing storm, overhead"),
+    "infill": ("completion.bench_infill", "HumanEval infilling pass@1 through the pipeline"),
+    "codechat": ("lsp_server.bench_codechat", "CodeChat actions on stdlib functions, checked"),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in _COMMANDS:
+        print("usage: tandem bench {" + ",".join(_COMMANDS) + "} [options]\n", file=sys.stderr)
+        for name, (_, what) in _COMMANDS.items():
+            print(f"  {name:<9} {what}", file=sys.stderr)
+        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
+    import importlib
+
+    module = importlib.import_module(_COMMANDS[argv[0]][0])
+    return int(module.main(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

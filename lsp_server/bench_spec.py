@@ -1,0 +1,265 @@
+"""`tandem bench spec`: every speculative strategy against plain decoding, side by side.
+
+Workloads come from real code (this Python's stdlib) and go through the same prompt builders the
+server uses: a CodeChat "docs" edit (the answer copies the function, adding docstrings) and FIM
+completions at real cursors. Each repeat runs every strategy back to back on the same engine, so
+machine noise hits them alike; the report gives tokens/s, the ratio to plain decoding, acceptance,
+and whether the greedy output is identical to plain decoding's. `auto` is the engine's own
+adaptive choice, run as a user would get it (it measures, explores and settles by itself).
+
+`--engine openai` runs the same idea against vLLM (see inference/openai/bench.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import json
+import statistics
+import sys
+import textwrap
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from codechat.prompts import build_prompt
+from codechat.tasks import ChatTask
+from completion import CompletionContext, prepare
+from completion.templates import detect_template
+from inference.base import Engine, GenerationRequest
+
+#: Stdlib functions without docstrings, 19-23 lines: the "add docs" edit copies them.
+EDIT_FUNCTIONS = ("heapq._siftup", "base64._85encode", "string.Template.safe_substitute")
+#: (module, line-in-function marker, where to cut): a FIM cursor in the middle of real code.
+FIM_CURSORS = (
+    ("textwrap", "        if self.width <= 0:", "        if "),
+    ("shlex", "    if _find_unsafe(s) is None:", "    if "),
+    ("json.decoder", "    def raw_decode(self, s, idx=0):", "    def raw_"),
+    ("fnmatch", "def filter(names, pat):", "def filter("),
+)
+
+
+@dataclass
+class Workload:
+    name: str
+    kind: str  # "edit" | "fim"
+    request: GenerationRequest
+
+
+def _source(dotted: str) -> str:
+    import importlib
+
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr)
+        return textwrap.dedent(inspect.getsource(obj))
+    raise ValueError(dotted)
+
+
+def edit_workloads(engine: Engine, fmt: str = "auto") -> list[Workload]:
+    out = []
+    for dotted in EDIT_FUNCTIONS:
+        code = _source(dotted)
+        task = ChatTask("docs", f"/bench/{dotted}.py", "python", code, 0, len(code))
+        prompt = build_prompt(task, code, fmt, engine.render_chat)
+        # room for the whole function plus docstrings
+        max_tokens = int(engine.count_tokens(code) * 1.5) + 48
+        out.append(
+            Workload(
+                f"edit:{dotted.rsplit('.', 1)[-1]}",
+                "edit",
+                GenerationRequest(
+                    prompt=prompt.text,
+                    kind="edit",
+                    max_tokens=max_tokens,
+                    stop=prompt.stop,
+                    lookup_text=code,
+                ),
+            )
+        )
+    return out
+
+
+def fim_workloads(engine: Engine, max_tokens: int = 64) -> list[Workload]:
+    import importlib
+
+    template = detect_template(engine.info.special_tokens)
+    out = []
+    for module, marker, cut in FIM_CURSORS:
+        text = inspect.getsource(importlib.import_module(module))
+        at = text.index(marker) + len(cut)
+        line = text.count("\n", 0, at)
+        col = at - (text.rfind("\n", 0, at) + 1)
+        ctx = CompletionContext(f"file:///bench/{module}.py", "python", text, line, col, [])
+        budget = min(1536, engine.info.max_context_tokens - max_tokens)
+        plan = prepare(ctx, template, engine.count_tokens, budget, max_tokens)
+        out.append(
+            Workload(
+                f"fim:{module}",
+                "fim",
+                GenerationRequest(
+                    prompt=plan.prompt,
+                    kind="fim",
+                    max_tokens=max_tokens,
+                    stop=plan.stop,
+                    lookup_text=plan.lookup_text,
+                ),
+            )
+        )
+    return out
+
+
+async def _run_once(engine: Engine, request: GenerationRequest, strategy: str) -> dict:
+    req = GenerationRequest(**{**request.__dict__, "strategy": strategy, "cache_key": None})
+    t0 = time.perf_counter()
+    gen = engine.start(req)
+    text = await gen.text()
+    seconds = time.perf_counter() - t0
+    s = gen.stats
+    return {
+        "text": text,
+        "seconds": seconds,
+        "tokens": s.generated_tokens,
+        "strategy": s.strategy,
+        "drafted": s.drafted_tokens,
+        "accepted": s.accepted_tokens,
+        "forward_passes": s.target_forward_passes,
+    }
+
+
+def _summary(runs: list[dict], plain_seconds: float, plain_text: str) -> dict:
+    secs = statistics.median(r["seconds"] for r in runs)
+    tokens = statistics.median(r["tokens"] for r in runs)
+    drafted = sum(r["drafted"] for r in runs)
+    accepted = sum(r["accepted"] for r in runs)
+    out = {
+        "tokens": int(tokens),
+        "tokens_per_second": round(tokens / secs, 1) if secs else 0.0,
+        "ratio_vs_plain": round(plain_seconds / secs, 2) if secs else 0.0,
+        "acceptance_rate": round(accepted / drafted, 3) if drafted else None,
+        "tokens_per_forward_pass": round(
+            sum(r["tokens"] for r in runs) / max(1, sum(r["forward_passes"] for r in runs)), 2
+        ),
+        "identical": all(r["text"] == plain_text for r in runs),
+    }
+    chosen = Counter(r["strategy"] for r in runs)
+    if len(chosen) > 1 or "auto" in out:
+        out["chosen"] = dict(chosen)
+    return out
+
+
+async def run_bench(
+    engine: Engine,
+    workloads: list[Workload],
+    repeats: int,
+    has_draft: bool,
+    log: Callable[[str], None],
+) -> dict:
+    strategies = ["plain", "prompt_lookup"] + (["draft"] if has_draft else []) + ["auto"]
+    report: dict[str, dict] = {}
+    for w in workloads:
+        await _run_once(engine, w.request, "plain")  # warm-up: allocator, caches, kernels
+        runs: dict[str, list[dict]] = {s: [] for s in strategies}
+        for r in range(repeats):
+            # rotate the order so no strategy always runs first after a pause
+            order = strategies[r % len(strategies) :] + strategies[: r % len(strategies)]
+            for strategy in order:
+                runs[strategy].append(await _run_once(engine, w.request, strategy))
+        plain = runs["plain"]
+        plain_text = plain[0]["text"]
+        plain_secs = statistics.median(x["seconds"] for x in plain)
+        entry = {"kind": w.kind, "plain_deterministic": all(x["text"] == plain_text for x in plain)}
+        for strategy in strategies:
+            entry[strategy] = _summary(runs[strategy], plain_secs, plain_text)
+        entry["auto"]["chosen"] = dict(Counter(x["strategy"] for x in runs["auto"]))
+        report[w.name] = entry
+        best = max(strategies, key=lambda s: entry[s]["ratio_vs_plain"])
+        log(
+            f"bench spec: {w.name}: "
+            + ", ".join(f"{s} {entry[s]['ratio_vs_plain']}x" for s in strategies)
+            + f" (best {best})"
+        )
+    return report
+
+
+def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="tandem bench spec", description=__doc__.split("\n")[0])
+    p.add_argument("--engine", choices=["local", "openai"], default="local")
+    p.add_argument("--model", help="target model dir (default: the shipped demo model)")
+    p.add_argument("--draft-model", help="draft model dir (default: the demo draft)")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--only", choices=["edit", "fim"], help="one workload family")
+    p.add_argument("--json", action="store_true", help="print only the JSON report on stdout")
+    p.add_argument("--out", help="also write the JSON report here")
+    a, rest = p.parse_known_args(argv)
+    if a.engine == "openai":
+        from inference.openai import bench as openai_bench
+
+        args = rest + (["--model", a.model] if a.model else [])
+        args += ["--draft-model", a.draft_model] if a.draft_model else []
+        args += ["--out", a.out] if a.out else []
+        return openai_bench.main(args)
+    if rest:
+        p.error(f"unrecognized arguments: {' '.join(rest)}")
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    if make_engine is None:
+        from inference.defaults import default_model
+        from inference.local import LocalEngine
+
+        model, draft = a.model, a.draft_model
+        if model is None:
+            d = default_model()
+            log(d.notice)
+            model, draft = str(d.target), (str(d.draft) if d.draft else None)
+        engine = LocalEngine.load(model, draft, device=a.device)
+        has_draft = draft is not None
+    else:
+        engine, has_draft = make_engine(), False
+    log(f"bench spec: {engine.info.model} ({engine.info.device}), draft: {a.draft_model or has_draft}")
+    workloads: list[Workload] = []
+    if a.only in (None, "edit"):
+        workloads += edit_workloads(engine)
+    if a.only in (None, "fim"):
+        workloads += fim_workloads(engine)
+
+    async def go() -> dict:
+        try:
+            return await run_bench(engine, workloads, a.repeats, has_draft, log)
+        finally:
+            await engine.close()
+
+    t0 = time.perf_counter()
+    results = asyncio.run(go())
+    report = {
+        "bench": "spec",
+        "engine": engine.info.name,
+        "model": engine.info.model,
+        "device": engine.info.device,
+        "draft": has_draft,
+        "repeats": a.repeats,
+        "note": "ratio_vs_plain = plain seconds / strategy seconds (medians), same run, same "
+        "engine; tokens/s counts from request start (prefill included); greedy",
+        "workloads": results,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    text = json.dumps(report, indent=None if a.json else 2)
+    print(text)
+    if a.out:
+        with open(a.out, "w", encoding="utf-8") as f:
+            f.write(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
