@@ -29,8 +29,11 @@ class FimTemplate:
     eos: list[str]
     #: Tokens that, when all present, identify the family.
     markers: tuple[str, ...]
-    #: "psm": prefix, suffix, middle; "spm": suffix first (Codestral).
-    order: Literal["psm", "spm"] = "psm"
+    #: "psm": prefix, suffix, middle; "spm": suffix first (Codestral); "spm-starcoder":
+    #: <pre><suf>S<mid>P, StarCoder's SPM. Suffix-first orders put the cursor at the very end
+    #: of the prompt, so the next keystroke's prompt extends the previous one and the KV
+    #: cache of everything before it is reused.
+    order: Literal["psm", "spm", "spm-starcoder"] = "psm"
     #: Multi-file layout the model was trained on: "starcoder2" / "qwen" use file separator
     #: tokens; None: other files go into the prefix as comments.
     repo_style: Literal["starcoder2", "qwen"] | None = None
@@ -68,6 +71,8 @@ class FimTemplate:
         only; the pipeline puts them into `prefix` as comments for the other templates."""
         if self.order == "spm":
             return f"{self.suffix}{suffix}{self.prefix}{prefix}"
+        if self.order == "spm-starcoder":
+            return f"{self.prefix}{self.suffix}{suffix}{self.middle}{prefix}"
         if files and self.repo_style == "starcoder2":
             # <repo_name>R<file_sep>path\ncode ... <file_sep><fim_prefix>path\npre<fim_suffix>..
             head = f"{self.repo_name}{repo}" if repo else ""
@@ -176,10 +181,12 @@ TEMPLATES: dict[str, FimTemplate] = {
             eos=_STARCODER_EOS,
             markers=("<fim_prefix>", "<file_sep>"),
             # Trained on single-file PSM/SPM only (inference/training/fim.py): other files go
-            # into the prefix as comments, <file_sep> is only a stop string.
+            # into the prefix as comments, <file_sep> is only a stop string. SPM: typing only
+            # appends to the prompt, so prefix KV reuse covers all but the new characters.
+            order="spm-starcoder",
             file_sep="<file_sep>",
             extra_stops=("<fim_pad>",),
-            description="Tandem's own demo models (StarCoder-style PSM)",
+            description="Tandem's own demo models (StarCoder-style SPM)",
             aliases=("tandem", "demo"),
         ),
         FimTemplate(

@@ -13,7 +13,7 @@ from completion.pipeline import prepare
 from completion.templates import template_by_name
 from completion.types import OpenDocument
 
-DEMO = template_by_name("tandem-demo")
+DEMO = template_by_name("starcoder")  # PSM, snippets as comments
 
 
 def _long_doc(n: int) -> str:
@@ -207,3 +207,11 @@ def test_gitignored_documents_stay_out_of_the_prompt(tmp_path):
 def test_parse_gitignore_ignores_comments_and_blank_lines():
     rules = parse_gitignore("\n# comment\n\\#literal\nfoo/ \n")
     assert len(rules) == 2 and rules[1].dir_only
+
+
+def test_demo_template_puts_the_cursor_last_so_typing_only_appends():
+    demo = template_by_name("tandem-demo")
+    a = prepare(ctx_at_marker(MAIN.replace("c.█", "c.circ█"), others=[UTILS]), demo, words)
+    b = prepare(ctx_at_marker(MAIN.replace("c.█", "c.circle█"), others=[UTILS]), demo, words)
+    assert a.prompt.startswith("<fim_prefix><fim_suffix>")
+    assert a.prompt.endswith("c.circ") and b.prompt == a.prompt + "le"
