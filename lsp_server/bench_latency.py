@@ -1,0 +1,356 @@
+"""`tandem bench latency`: what a user feels between a keystroke and a suggestion.
+
+Three measurements, each side by side in one run:
+
+* **KV prefix reuse**, in the engine: time to first token for a ~1.5k-token FIM prompt, cold (a
+  fresh cache) vs the next keystroke (the same document with one more character typed, so only
+  the new tokens are prefilled).
+* **Typing storm**, through the real `tandem lsp` over stdio: 30 keystrokes 40 ms apart, each a
+  didChange plus an inlineCompletion request, the previous request cancelled with
+  $/cancelRequest as VS Code does. How many generations ran to completion, how many were
+  cancelled, and the time from the last keystroke to its suggestion.
+* **Server overhead** on a 10k-line document: client round trip minus the engine's own time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import inspect
+import itertools
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+
+from lsprotocol import types
+from pygls.lsp.client import LanguageClient
+
+from completion import CompletionContext, prepare
+from completion.templates import detect_template
+from inference.base import Engine, GenerationRequest
+from lsp_server.protocol import STATUS_NOTIFICATION
+
+#: The file typed into: real code, with a cursor mid-file so prefix and suffix both matter.
+SOURCE_MODULE = "textwrap"
+CURSOR_MARKER = "            # If the last chunk on this line is all whitespace, drop it."
+STORM_TEXT = "if self.drop_whitespace and cur_line and cur_line[-1].strip() == '':"
+
+
+def _source(module: str) -> str:
+    return inspect.getsource(importlib.import_module(module))
+
+
+def _median(xs: list[float]) -> float:
+    return round(statistics.median(xs), 2) if xs else 0.0
+
+
+# --- 1. KV prefix reuse --------------------------------------------------------------------
+
+
+async def ttft_prefix_reuse(engine: Engine, trials: int, log: Callable[[str], None]) -> dict:
+    text = _source(SOURCE_MODULE)
+    at = text.index(CURSOR_MARKER)
+    template = detect_template(engine.info.special_tokens)
+
+    def request(offset: int, key: str) -> GenerationRequest:
+        line = text.count("\n", 0, offset)
+        col = offset - (text.rfind("\n", 0, offset) + 1)
+        doc = text[:offset] + text[at:]  # the user typed text[at:offset] so far
+        ctx = CompletionContext("file:///bench/textwrap.py", "python", doc, line, col, [])
+        plan = prepare(ctx, template, engine.count_tokens, 1536, 16)
+        return GenerationRequest(
+            prompt=plan.prompt, stop=plan.stop, max_tokens=8, kind="fim", cache_key=key,
+            strategy="plain",
+        )  # fmt: skip
+
+    async def run(req: GenerationRequest) -> dict:
+        gen = engine.start(req)
+        await gen.text()
+        return gen.stats.to_dict()
+
+    await run(request(at, "warm-up"))
+    cold, warm, reused, prompt_tokens = [], [], [], []
+    for i in range(trials):
+        key = f"doc-{i}"
+        c = await run(request(at + i, key))  # a fresh key: nothing cached
+        w = await run(request(at + i + 1, key))  # the next keystroke on the same document
+        cold.append(c["ttft_ms"])
+        warm.append(w["ttft_ms"])
+        reused.append(w["prefix_tokens_reused"])
+        prompt_tokens.append(w["prompt_tokens"])
+    out = {
+        "prompt_tokens": int(statistics.median(prompt_tokens)),
+        "cold_ttft_ms": _median(cold),
+        "next_keystroke_ttft_ms": _median(warm),
+        "ratio": round(statistics.median(warm) / statistics.median(cold), 3),
+        "prefix_tokens_reused": int(statistics.median(reused)),
+        "trials": trials,
+    }
+    log(f"bench latency: ttft cold {out['cold_ttft_ms']} ms, next keystroke "
+        f"{out['next_keystroke_ttft_ms']} ms ({out['ratio']}x), {out['prefix_tokens_reused']}/"
+        f"{out['prompt_tokens']} prompt tokens reused")  # fmt: skip
+    return out
+
+
+# --- 2 + 3. Through the real server --------------------------------------------------------
+
+
+class _Session:
+    """A pygls client driving `tandem lsp` over stdio, recording `tandem/status`."""
+
+    def __init__(self) -> None:
+        self.client = LanguageClient("tandem-bench", "0.1")
+        self.statuses: list[dict] = []
+        self.ids = itertools.count(10_000)
+
+        @self.client.feature(STATUS_NOTIFICATION)
+        def on_status(params) -> None:
+            self.statuses.append(_as_dict(params))
+
+        @self.client.feature(types.WINDOW_LOG_MESSAGE)
+        def on_log(params) -> None:
+            pass
+
+        @self.client.feature(types.WINDOW_SHOW_MESSAGE)
+        def on_show(params) -> None:
+            pass
+
+    async def start(self, options: dict) -> None:
+        await self.client.start_io(
+            sys.executable, "-m", "lsp_server", "lsp", "--log-level", "WARNING"
+        )
+        caps = types.ClientCapabilities(
+            text_document=types.TextDocumentClientCapabilities(
+                inline_completion=types.InlineCompletionClientCapabilities()
+            ),
+            general=types.GeneralClientCapabilities(position_encodings=["utf-16"]),
+        )
+        await self.client.initialize_async(
+            types.InitializeParams(capabilities=caps, initialization_options=options)
+        )
+        self.client.initialized(types.InitializedParams())
+
+    def open(self, uri: str, text: str) -> None:
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                types.TextDocumentItem(uri=uri, language_id="python", version=1, text=text)
+            )
+        )
+
+    def insert(self, uri: str, version: int, line: int, col: int, text: str) -> None:
+        pos = types.Position(line, col)
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                [types.TextDocumentContentChangePartial(range=types.Range(pos, pos), text=text)],
+            )
+        )
+
+    def request(self, uri: str, line: int, col: int) -> tuple[int, asyncio.Future]:
+        msg_id = next(self.ids)
+        params = types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line, col),
+            context=types.InlineCompletionContext(
+                trigger_kind=types.InlineCompletionTriggerKind.Automatic
+            ),
+        )
+        fut = self.client.protocol.send_request(
+            types.TEXT_DOCUMENT_INLINE_COMPLETION, params, msg_id=msg_id
+        )
+        return msg_id, asyncio.wrap_future(fut)
+
+    def cancel(self, msg_id: int) -> None:
+        self.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+
+    def requests_done(self) -> list[dict]:
+        return [_as_dict(s["request"]) for s in self.statuses if s.get("request")]
+
+    async def stop(self) -> None:
+        await self.client.shutdown_async(None)
+        self.client.exit(None)
+        await self.client.stop()
+
+
+async def typing_storm(options: dict, keystrokes: int, gap_ms: float, log) -> dict:
+    text = _source(SOURCE_MODULE)
+    at = text.index(CURSOR_MARKER)
+    line = text.count("\n", 0, at)
+    col = len(CURSOR_MARKER) - len(CURSOR_MARKER.lstrip())
+    typed = (STORM_TEXT * 2)[:keystrokes]
+    uri = "file:///bench/storm.py"
+    s = _Session()
+    await s.start(options)
+    try:
+        s.open(uri, text[:at] + " " * col + "\n" + text[at:])  # a fresh, indented line
+        warm_id, warm = s.request(uri, line, col)  # load the model before the clock starts
+        await warm
+        s.statuses.clear()
+        futures: list[asyncio.Future] = []
+        previous: int | None = None
+        t_last = 0.0
+        for i, ch in enumerate(typed):
+            s.insert(uri, i + 2, line, col + i, ch)
+            if previous is not None:
+                s.cancel(previous)  # the editor drops the outdated request
+            t_last = time.perf_counter()
+            previous, fut = s.request(uri, line, col + i + 1)
+            futures.append(fut)
+            if i < len(typed) - 1:
+                await asyncio.sleep(gap_ms / 1000)
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        t_done = time.perf_counter()
+        await asyncio.sleep(0.2)  # the last status notification
+        done = s.requests_done()
+    finally:
+        await s.stop()
+    generated = [d for d in done if not d.get("cached") and d.get("stats")]
+    completed = [
+        d for d in generated if _as_dict(d["stats"]).get("finish_reason") in ("stop", "length")
+    ]
+    answered = sum(1 for r in results if r is not None and not isinstance(r, BaseException))
+    last = results[-1]
+    out = {
+        "keystrokes": len(typed),
+        "gap_ms": gap_ms,
+        "generations_completed": len(completed),
+        "generations_cancelled_or_superseded": len(typed) - len(generated),
+        "typeahead_answers": sum(1 for d in done if d.get("cached")),
+        "requests_answered_with_a_suggestion": answered,
+        "last_keystroke_to_suggestion_ms": round((t_done - t_last) * 1000, 1),
+        "last_request_got_a_suggestion": last is not None and not isinstance(last, BaseException),
+    }
+    log(f"bench latency: storm {out['generations_completed']}/{len(typed)} generations "
+        f"completed, last keystroke → suggestion {out['last_keystroke_to_suggestion_ms']} ms")  # fmt: skip
+    return out
+
+
+def _big_document(lines: int) -> str:
+    mods = ["textwrap", "shlex", "json.decoder", "json.encoder", "fnmatch", "difflib", "heapq",
+            "string", "base64", "calendar", "ipaddress", "statistics", "argparse"]  # fmt: skip
+    body: list[str] = []
+    for m in itertools.cycle(mods):
+        body += _source(m).splitlines()
+        if len(body) >= lines:
+            return "\n".join(body[:lines]) + "\n"
+    raise AssertionError("unreachable")
+
+
+async def server_overhead(options: dict, lines: int, requests: int, log) -> dict:
+    text = _big_document(lines)
+    doc_lines = text.splitlines()
+    uri = "file:///bench/big.py"
+    s = _Session()
+    await s.start(options)
+    rows = []
+    try:
+        s.open(uri, text)
+        # cursors at the end of non-empty lines spread over the file (distinct: no typeahead)
+        step = len(doc_lines) // (requests + 1)
+        cursors = [
+            (i, len(doc_lines[i])) for i in range(step, len(doc_lines), step) if doc_lines[i]
+        ][: requests + 1]
+        _, warm = s.request(uri, *cursors[0])
+        await warm
+        for line, col in cursors[1:]:
+            s.statuses.clear()
+            t0 = time.perf_counter()
+            _, fut = s.request(uri, line, col)
+            await fut
+            wall = (time.perf_counter() - t0) * 1000
+            for _ in range(50):
+                if s.requests_done():
+                    break
+                await asyncio.sleep(0.01)
+            done = s.requests_done()
+            if not done or not done[-1].get("stats"):
+                continue
+            st = _as_dict(done[-1]["stats"])
+            rows.append((wall, done[-1]["latencyMs"], st["total_ms"]))
+    finally:
+        await s.stop()
+    out = {
+        "document_lines": lines,
+        "document_bytes": len(text.encode()),
+        "requests": len(rows),
+        "round_trip_ms": _median([r[0] for r in rows]),
+        "server_latency_ms": _median([r[1] for r in rows]),
+        "engine_ms": _median([r[2] for r in rows]),
+        "overhead_ms": _median([r[0] - r[2] for r in rows]),
+        "overhead_share": round(statistics.median((r[0] - r[2]) / r[0] for r in rows), 3)
+        if rows
+        else None,
+    }
+    log(f"bench latency: {lines}-line document: round trip {out['round_trip_ms']} ms, engine "
+        f"{out['engine_ms']} ms, overhead {out['overhead_ms']} ms")  # fmt: skip
+    return out
+
+
+def _as_dict(obj):
+    if isinstance(obj, dict):
+        return obj
+    if hasattr(obj, "_asdict"):
+        return {k: _as_dict(v) for k, v in obj._asdict().items()}
+    if hasattr(obj, "__dict__"):
+        return {k: _as_dict(v) for k, v in vars(obj).items()}
+    return obj
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="tandem bench latency", description=__doc__.split("\n")[0])
+    p.add_argument("--model", help="target model dir (default: the shipped demo model)")
+    p.add_argument("--draft-model", help="draft model dir (default: the demo draft)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--trials", type=int, default=5, help="cold/next-keystroke pairs")
+    p.add_argument("--keystrokes", type=int, default=30)
+    p.add_argument("--gap-ms", type=float, default=40.0)
+    p.add_argument("--lines", type=int, default=10_000, help="size of the big document")
+    p.add_argument("--requests", type=int, default=8, help="requests on the big document")
+    p.add_argument("--json", action="store_true", help="print only the JSON report on stdout")
+    p.add_argument("--out", help="also write the JSON report here")
+    a = p.parse_args(argv)
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    from inference.defaults import default_model
+    from inference.local import LocalEngine
+
+    model, draft = a.model, a.draft_model
+    if model is None:
+        d = default_model()
+        log(d.notice)
+        model, draft = str(d.target), (str(d.draft) if d.draft else None)
+    options = {"model": model, **({"draftModel": draft} if draft else {})}
+
+    async def go() -> dict:
+        engine = LocalEngine.load(model, draft, device=a.device)
+        try:
+            reuse = await ttft_prefix_reuse(engine, a.trials, log)
+        finally:
+            await engine.close()
+        del engine  # free it before the server loads its own copy
+        storm = await typing_storm(options, a.keystrokes, a.gap_ms, log)
+        overhead = await server_overhead(options, a.lines, a.requests, log)
+        return {"ttft_prefix_reuse": reuse, "typing_storm": storm, "server_overhead": overhead}
+
+    t0 = time.perf_counter()
+    report = {
+        "bench": "latency",
+        "model": model,
+        "draft": draft,
+        **asyncio.run(go()),
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+    print(json.dumps(report, indent=None if a.json else 2))
+    if a.out:
+        with open(a.out, "w", encoding="utf-8") as f:
+            f.write(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
