@@ -1,9 +1,10 @@
 """Adaptive choice of speculative strategy per task kind.
 
 The engine measures milliseconds per generated token for each (kind, strategy) it runs and keeps
-an exponential moving average. The preferred strategy (prompt lookup for edits, the draft for FIM)
-stays only while it beats plain decoding; plain decoding is re-measured now and then so the choice
-follows the workload. The result can never settle on something slower than plain decoding.
+an exponential moving average. Each candidate (the draft first for FIM, prompt lookup first for
+edits, plain last) is measured, then the fastest is used; a speculative one only while it beats
+plain decoding by a margin. Now and then another candidate is re-measured, in turn, so the
+choice follows the workload. It can never settle on something slower than plain decoding.
 """
 
 from __future__ import annotations
@@ -26,17 +27,24 @@ class _Ema:
 @dataclass
 class StrategySelector:
     has_draft: bool = False
-    #: Re-measure plain decoding every `explore_every` requests of a kind.
+    #: Every `explore_every` requests of a kind, re-measure one of the strategies not in use.
     explore_every: int = 8
-    #: A strategy must be at least this much faster than plain to be kept (hysteresis).
+    #: A speculative strategy must be at least this much faster than plain to be used.
     margin: float = 1.03
     _ms_per_token: dict[tuple[str, str], _Ema] = field(default_factory=dict)
     _count: dict[str, int] = field(default_factory=dict)
+    _explored: dict[str, int] = field(default_factory=dict)
+
+    def candidates(self, kind: TaskKind) -> list[Strategy]:
+        """In order of preference: the draft for FIM, prompt lookup for edits; plain last."""
+        if kind == "fim" and self.has_draft:
+            return ["draft", "prompt_lookup", "plain"]
+        if self.has_draft:
+            return ["prompt_lookup", "draft", "plain"]
+        return ["prompt_lookup", "plain"]
 
     def preferred(self, kind: TaskKind) -> Strategy:
-        if kind == "fim" and self.has_draft:
-            return "draft"
-        return "prompt_lookup"
+        return self.candidates(kind)[0]
 
     def choose(self, kind: TaskKind, requested: Strategy = "auto") -> Strategy:
         if requested != "auto":
@@ -45,15 +53,27 @@ class StrategySelector:
             return requested
         n = self._count.get(kind, 0)
         self._count[kind] = n + 1
-        pref = self.preferred(kind)
-        spec = self._ms_per_token.get((kind, pref))
-        plain = self._ms_per_token.get((kind, "plain"))
-        if spec is None or spec.samples < 2:
-            return pref  # measure the candidate first
-        if plain is None or plain.samples < 2 or n % self.explore_every == 0:
-            return "plain"
-        return pref if spec.value * self.margin < plain.value else "plain"
+        cands = self.candidates(kind)
+        for c in cands:  # measure every candidate first, the preferred one first
+            ema = self._ms_per_token.get((kind, c))
+            if ema is None or ema.samples < 2:
+                return c
+        best = self._best(kind, cands)
+        if n % self.explore_every == 0:  # now and then, re-measure another one in turn
+            others = [c for c in cands if c != best]
+            k = self._explored.get(kind, 0)
+            self._explored[kind] = k + 1
+            return others[k % len(others)]
+        return best
 
+    def _best(self, kind: TaskKind, cands: list[Strategy]) -> Strategy:
+        plain = self._ms_per_token[(kind, "plain")].value or 0.0
+        best, best_ms = "plain", plain
+        for c in cands:
+            ms = self._ms_per_token[(kind, c)].value or 0.0
+            if c != "plain" and ms * self.margin < plain and ms < best_ms:
+                best, best_ms = c, ms
+        return best
     def record(self, kind: TaskKind, strategy: str, ms: float, tokens: int) -> None:
         if tokens < 4:  # too short to say anything about per-token cost
             return

@@ -16,6 +16,7 @@ def test_selector_abandons_a_strategy_slower_than_plain():
     s = StrategySelector(has_draft=True, explore_every=100)
     for _ in range(3):
         s.record("fim", "draft", ms=200, tokens=20)  # 10 ms/token
+        s.record("fim", "prompt_lookup", ms=120, tokens=20)  # 6 ms/token
         s.record("fim", "plain", ms=100, tokens=20)  # 5 ms/token
     picks = [s.choose("fim") for _ in range(10)]
     assert picks.count("plain") >= 9
@@ -60,3 +61,23 @@ def test_lookup_skips_a_recent_match_too_short_for_a_full_draft():
     assert propose_from_lookup([1, 2], [5, 1, 2, 3, 1, 2, 4, 6], 2) == [4, 6]  # most recent wins
     assert propose_from_lookup([1, 2], [1, 2, 3, 4, 1, 2, 5], 3) == [3, 4, 1]  # fuller one wins
     assert propose_from_lookup([42], [1, 2, 3], 3) == []
+
+
+def test_selector_falls_back_from_a_slow_draft_to_prompt_lookup_not_just_plain():
+    s = StrategySelector(has_draft=True, explore_every=100)
+    for _ in range(3):
+        s.record("fim", "draft", ms=200, tokens=20)  # 10 ms/token: slower than plain
+        s.record("fim", "prompt_lookup", ms=60, tokens=20)  # 3 ms/token
+        s.record("fim", "plain", ms=100, tokens=20)  # 5 ms/token
+    picks = [s.choose("fim") for _ in range(10)]
+    assert picks.count("prompt_lookup") >= 9 and "draft" not in picks[1:]
+
+
+def test_selector_measures_each_candidate_before_choosing():
+    s = StrategySelector(has_draft=True)
+    first = []
+    for _ in range(6):
+        c = s.choose("fim")
+        first.append(c)
+        s.record("fim", c, ms=50, tokens=10)
+    assert first == ["draft", "draft", "prompt_lookup", "prompt_lookup", "plain", "plain"]
