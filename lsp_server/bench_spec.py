@@ -226,7 +226,9 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
         has_draft = draft is not None
     else:
         engine, has_draft = make_engine(), False
-    log(f"bench spec: {engine.info.model} ({engine.info.device}), draft: {a.draft_model or has_draft}")
+    log(
+        f"bench spec: {engine.info.model} ({engine.info.device}), draft: {a.draft_model or has_draft}"
+    )
     workloads: list[Workload] = []
     if a.only in (None, "edit"):
         workloads += edit_workloads(engine)

@@ -40,6 +40,9 @@ from inference.openai.metrics import SpecCounters
 from inference.openai.sse import DONE, iter_sse_data
 from inference.stop import StopTextStream
 
+#: OpenAI's limit on `stop` strings, which vLLM enforces (HTTP 400 beyond it).
+MAX_SERVER_STOPS = 4
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -412,7 +415,11 @@ class OpenAIEngine(Engine):
             "stream_options": {"include_usage": True},
         }
         if request.stop:
-            body["stop"] = list(request.stop)
+            # The OpenAI API (and vLLM) accept at most 4 stop strings. Send the 4 shortest (a
+            # single-line "\n" ends most often; the model's EOS stops the server anyway) and let
+            # the client-side stop stream catch the rest.
+            stops = sorted(dict.fromkeys(request.stop), key=len)
+            body["stop"] = stops[:MAX_SERVER_STOPS]
         body.update(self.extra_body)
         if request.prompt is not None:
             body["prompt"] = request.prompt
