@@ -41,10 +41,12 @@ class Decoder:
         self.device = device
 
     @torch.inference_mode()
-    def _forward(self, model: Any, tokens: list[int], cache: Any) -> torch.Tensor:
+    def _forward(self, model: Any, tokens: list[int], cache: Any, keep: int) -> torch.Tensor:
+        """Logits of the last `keep` positions only: a 1.5k-token prefill would otherwise
+        project every position onto the vocabulary for nothing."""
         ids = torch.tensor([tokens], dtype=torch.long, device=self.device)
-        out = model(input_ids=ids, past_key_values=cache, use_cache=True)
-        return out.logits[0]
+        out = model(input_ids=ids, past_key_values=cache, use_cache=True, logits_to_keep=keep)
+        return out.logits[0, -keep:]
 
     def _new_cache(self, model: Any) -> Any:
         from transformers import DynamicCache
@@ -106,6 +108,7 @@ class Decoder:
         lookup_corpus = params.lookup_tokens + prompt
         generated = 0
         k = params.num_speculative
+        k_max = 32 if strategy == "prompt_lookup" else 16
         finish = "length"
         t0 = time.perf_counter()
 
@@ -123,9 +126,9 @@ class Decoder:
                 drafted, d_cached = self._draft_tokens(seq, d_cache, d_cached, min(k, budget - 1))
 
             fed = seq[n_cached:] + drafted
-            logits = self._forward(self.target, fed, cache)
+            logits = self._forward(self.target, fed, cache, keep=len(drafted) + 1)
             stats.target_forward_passes += 1
-            base = len(fed) - len(drafted) - 1  # logits[base + i] predicts drafted[i]
+            base = 0  # logits[base + i] predicts drafted[i]; the last one is the bonus token
             accepted: list[int] = []
             for i, tok in enumerate(drafted):
                 if self._pick(logits[base + i], params) != tok:
@@ -137,7 +140,8 @@ class Decoder:
                 stats.drafted_tokens += len(drafted)
                 stats.accepted_tokens += len(accepted)
                 # adapt the speculation length to how much the target agrees
-                k = min(16, k + 2) if len(accepted) == len(drafted) else max(2, k - 1)
+                # (copying edits run long: lookup may grow further than a draft model)
+                k = min(k_max, k + 2) if len(accepted) == len(drafted) else max(2, k - 1)
             # cut at EOS and at the token budget
             for j, tok in enumerate(new_tokens):
                 if tok in params.eos_ids:
@@ -177,7 +181,7 @@ class Decoder:
         out: list[int] = []
         feed = seq[d_cached:]
         for _ in range(n):
-            logits = self._forward(self.draft, feed, d_cache)
+            logits = self._forward(self.draft, feed, d_cache, keep=1)
             tok = int(torch.argmax(logits[-1]).item())
             out.append(tok)
             feed = [tok]
