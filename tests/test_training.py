@@ -208,3 +208,27 @@ def test_shipped_models_load(size, monkeypatch):
         assert tok.decode([vocab[t]]) == t
     assert model.config.eos_token_id == tok.convert_tokens_to_ids(EOS)
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_edit_samples_strip_the_docstring_and_use_codechats_prompt(tmp_path):
+    from codechat.prompts import build_prompt
+    from codechat.tasks import ChatTask
+    from inference.training.edits import collect_pairs, render_sample, strip_docstring
+
+    src = (
+        "def area(r):\n"
+        '    """Area of a circle\n    of radius r."""\n'
+        "    import math\n"
+        "    return math.pi * r * r\n"
+    )
+    stripped = strip_docstring(src)
+    assert stripped == "def area(r):\n    import math\n    return math.pi * r * r\n"
+    assert strip_docstring("def f():\n    return 1\n") is None  # nothing to strip
+    (tmp_path / "m.py").write_text("import math\n\n\n" + src + "\n\ndef g():\n    '''x'''\n")
+    pairs = collect_pairs([tmp_path / "m.py"], min_lines=3)
+    assert pairs == [(stripped.rstrip("\n"), src.rstrip("\n"))]  # g: docstring only
+    sample = render_sample(stripped, src)
+    task = ChatTask("docs", "/src/module.py", "python", stripped, 0, len(stripped))
+    prompt = build_prompt(task, stripped, "auto", lambda _m: None)
+    assert sample == prompt.text + src.rstrip() + "\n```\n"
+    assert prompt.format == "alpaca" and "### Response:" in prompt.text

@@ -77,8 +77,7 @@ offline (`HF_HUB_OFFLINE=1`) with `AutoModelForCausalLM.from_pretrained(dir)` an
 - Decode cost ratio target/draft (batch 1, fp32, greedy, 2 threads, per generated token after a
   256-token prompt, best of 5 runs of 64 tokens): **{m.get("decode_cost_ratio_target_over_draft", "?")}x**.
   Timings were taken on a CPU shared with other jobs, so treat them as rough.
-- HumanEval infilling pass@1 (target): **TBD: filled in by `tandem bench infill`**
-- Speculative decoding acceptance rate and speedup (target + draft): **TBD: filled in by `tandem bench spec`**
+{_bench_lines(out_dir)}
 
 Definitions (see `inference/training/evaluate.py`):
 - *Held-out LM loss*: mean next-token cross-entropy over 64 evenly spaced 512-token windows of
@@ -160,6 +159,20 @@ or `tandem train-demo ...`). Caches, checkpoints and logs go to `runs/demo/` (gi
 Because training stops on a wall-clock budget, a rerun on a faster or busier machine takes a
 different number of steps and gives slightly different numbers.
 """
+
+
+def _bench_lines(out_dir: Path) -> str:
+    """Results of the product benchmarks on this pair, from `bench.json` (written by hand from
+    the JSON the commands print; the commands are listed with the numbers)."""
+    path = out_dir / "bench.json"
+    if not path.is_file():
+        return "- Product benchmarks: not run yet (`tandem bench infill`, `tandem bench spec`)."
+    b = json.loads(path.read_text())
+    lines = []
+    for key in ("infill", "spec", "codechat"):
+        if key in b:
+            lines.append(f"- {b[key]['summary']} (`{b[key]['command']}`)")
+    return "\n".join(lines)
 
 
 def write_card(out_dir: Path) -> Path:

@@ -89,6 +89,39 @@ def cmd_train(a: argparse.Namespace) -> None:
     )
 
 
+def cmd_finetune_edits(a: argparse.Namespace) -> None:
+    """Continue training the shipped target with CodeChat "docs" edit rows mixed in."""
+    from inference.training.corpus import load_corpus_index
+    from inference.training.train import TrainArgs, train
+
+    c = load_corpus_index(a.run_dir / "corpus.json")
+    stdlib_first = sorted((f for f in c.files if not f.heldout), key=lambda f: f.path)
+    train(
+        TrainArgs(
+            size="target",
+            tok_dir=a.run_dir / "tokenizer",
+            data_dir=a.run_dir / "data",
+            work_dir=a.run_dir / "target-edits",
+            out_dir=a.out_dir / "target",
+            time_budget_min=a.time_budget_min,
+            max_steps=a.max_steps,
+            batch=a.batch or 8,
+            seq_len=a.seq_len,
+            lr=a.lr or 1e-3,
+            warmup_steps=a.warmup_steps,
+            seed=a.seed + 7,
+            compile=not a.no_compile,
+            resume=a.resume,
+            ckpt_every_min=a.ckpt_every_min,
+            eval_every_min=a.ckpt_every_min,
+            threads=a.threads,
+            init_from=a.out_dir / "target",
+            edit_share=a.edit_share,
+            edit_files=[Path(f.path) for f in stdlib_first],
+        )
+    )
+
+
 def cmd_evaluate(a: argparse.Namespace) -> None:
     from inference.training.evaluate import evaluate_all
 
@@ -108,6 +141,9 @@ def cmd_all(a: argparse.Namespace) -> None:
     for size, budget in (("target", a.target_min), ("draft", a.draft_min)):
         a.size, a.time_budget_min = size, budget
         cmd_train(a)
+    if a.edits_min > 0:
+        a.time_budget_min, a.warmup_steps, a.lr, a.batch = a.edits_min, 30, None, None
+        cmd_finetune_edits(a)
     cmd_evaluate(a)
     cmd_card(a)
 
@@ -159,6 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
     train_opts(q)
     q.set_defaults(fn=cmd_train)
     q = sub.add_parser(
+        "finetune-edits", help="continue the target with CodeChat docs-edit rows (copying)"
+    )
+    q.add_argument("--time-budget-min", type=float, default=15.0)
+    q.add_argument("--edit-share", type=float, default=0.5)
+    train_opts(q)
+    q.set_defaults(fn=cmd_finetune_edits, warmup_steps=30)
+    q = sub.add_parser(
         "evaluate", help="held-out loss, middle accuracy, exact-line match -> metrics.json"
     )
     eval_opts(q)
@@ -172,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     eval_opts(q)
     q.add_argument("--target-min", type=float, default=45.0)
     q.add_argument("--draft-min", type=float, default=11.0)
+    q.add_argument("--edits-min", type=float, default=15.0, help="0: skip the edit fine-tune")
+    q.add_argument("--edit-share", type=float, default=0.5)
     q.set_defaults(fn=cmd_all)
     return p
 

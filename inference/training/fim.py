@@ -127,6 +127,8 @@ class Mix:
 
     psm: float = 0.35
     spm: float = 0.25
+    #: CodeChat "docs" edit samples (inference/training/edits.py); 0 in pre-training.
+    edit: float = 0.0
 
 
 def make_row(
@@ -136,9 +138,19 @@ def make_row(
     rng: np.random.Generator,
     seq_len: int,
     mix: Mix,
+    edits: list[tuple[str, str]] | None = None,
 ) -> np.ndarray:
     """One training row of `seq_len + 1` tokens: a plain-LM window or packed FIM samples."""
     r = rng.random()
+    if edits and r < mix.edit:
+        from inference.training.edits import edit_row
+
+        def encode(text: str) -> list[int]:
+            return tok.encode(text, add_special_tokens=False).ids
+
+        return edit_row(edits, encode, ids.eos, rng, seq_len)
+    if edits:
+        r = (r - mix.edit) / (1 - mix.edit)  # the rest keeps the pre-training proportions
     if r >= mix.psm + mix.spm:
         lo = int(rng.integers(0, len(data.tokens) - seq_len - 1))
         return np.asarray(data.tokens[lo : lo + seq_len + 1], dtype=np.int64)
@@ -161,7 +173,8 @@ def make_batch(
     batch: int,
     seq_len: int,
     mix: Mix,
+    edits: list[tuple[str, str]] | None = None,
 ) -> np.ndarray:
     """Batch for `step`, a pure function of (seed, step) so a resumed run sees the same data."""
     rng = np.random.default_rng([seed, step])
-    return np.stack([make_row(data, tok, ids, rng, seq_len, mix) for _ in range(batch)])
+    return np.stack([make_row(data, tok, ids, rng, seq_len, mix, edits) for _ in range(batch)])

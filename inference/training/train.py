@@ -43,6 +43,11 @@ class TrainArgs:
     eval_every_min: float = 5.0
     resume: bool = False
     threads: int = 2
+    #: Fine-tune: start from this HF model dir instead of random weights.
+    init_from: Path | None = None
+    #: Share of CodeChat edit rows (with `edit_files`: training files to take functions from).
+    edit_share: float = 0.0
+    edit_files: list[Path] | None = None
 
 
 def lr_at(a: TrainArgs, step: int, frac: float) -> float:
@@ -88,13 +93,25 @@ def train(a: TrainArgs) -> dict:
     ids = SpecialIds.from_tokenizer(tok)
     train_data = TokenData.load(a.data_dir, "train")
     held_data = TokenData.load(a.data_dir, "heldout")
-    mix = Mix()
+    mix = Mix(edit=a.edit_share)
+    edits = None
+    if a.edit_share > 0:
+        from inference.training.edits import collect_pairs
+
+        edits = collect_pairs(a.edit_files or [])
+        if not edits:
+            raise SystemExit("no edit samples found in the training files")
+        _log(a.work_dir, {"event": "edit_samples", "pairs": len(edits)})
 
     torch.manual_seed(a.seed)
-    config = make_config(
-        a.size, tok.get_vocab(), tok.get_vocab_size(), max_pos=max(4096, a.seq_len)
-    )
-    model = LlamaForCausalLM(config)
+    if a.init_from is not None:
+        model = LlamaForCausalLM.from_pretrained(a.init_from, dtype=torch.float32)
+        config = model.config
+    else:
+        config = make_config(
+            a.size, tok.get_vocab(), tok.get_vocab_size(), max_pos=max(4096, a.seq_len)
+        )
+        model = LlamaForCausalLM(config)
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
@@ -135,7 +152,7 @@ def train(a: TrainArgs) -> dict:
             "event": "start",
             "size": a.size,
             "params": n_params,
-            "args": {k: str(v) for k, v in asdict(a).items()},
+            "args": {k: str(v) for k, v in asdict(a).items() if k != "edit_files"},
         },
     )
 
@@ -151,7 +168,7 @@ def train(a: TrainArgs) -> dict:
         for g in opt.param_groups:
             g["lr"] = lr
         b = torch.from_numpy(
-            make_batch(train_data, tok, ids, a.seed, step, a.batch, a.seq_len, mix)
+            make_batch(train_data, tok, ids, a.seed, step, a.batch, a.seq_len, mix, edits)
         )
         try:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.bf16):
