@@ -53,12 +53,18 @@ def build_engine(s: Settings) -> tuple[Engine, str | None]:
 
 
 class EngineManager:
+    """Builds the engine for the current settings, once.
+
+    The load runs in its own task: a request cancelled while the model loads (the user typed on)
+    leaves the load running for the next request instead of starting a second one next to it.
+    """
+
     def __init__(self, builder: Callable[[Settings], tuple[Engine, str | None]] = build_engine):
         self._builder = builder
         self._engine: Engine | None = None
         self._key: tuple | None = None
         self._error: str | None = None
-        self._lock = asyncio.Lock()
+        self._load_task: asyncio.Task | None = None
         self.notice: str | None = None
 
     @property
@@ -68,24 +74,29 @@ class EngineManager:
     async def get(self, settings: Settings) -> Engine:
         """The engine for these settings, (re)built if needed; raises EngineError with the reason."""
         key = _engine_key(settings)
-        async with self._lock:
-            if self._engine is not None and key == self._key:
-                return self._engine
-            if self._error is not None and key == self._key:
-                raise EngineError(self._error)
-            old, self._engine, self._key, self._error = self._engine, None, key, None
+        while True:
+            if self._load_task is None:
+                if self._engine is not None and key == self._key:
+                    return self._engine
+                if self._error is not None and key == self._key:
+                    raise EngineError(self._error)
+                self._load_task = asyncio.ensure_future(self._load(settings, key))
+            # shield: cancelling this request must not cancel a load others will use
+            await asyncio.shield(self._load_task)
+
+    async def _load(self, settings: Settings, key: tuple) -> None:
+        old, self._engine, self._key, self._error = self._engine, None, key, None
+        try:
             if old is not None:
                 await old.close()
-            try:
-                self._engine, self.notice = await asyncio.to_thread(self._builder, settings)
-            except EngineError as exc:
-                self._error = str(exc)
-                raise
-            except Exception as exc:  # any loader failure becomes a message, not a crash
-                log.exception("engine failed to load")
-                self._error = f"engine failed to load: {type(exc).__name__}: {exc}"
-                raise EngineError(self._error) from exc
-            return self._engine
+            self._engine, self.notice = await asyncio.to_thread(self._builder, settings)
+        except EngineError as exc:
+            self._error = str(exc)
+        except Exception as exc:  # any loader failure becomes a message, not a crash
+            log.exception("engine failed to load")
+            self._error = f"engine failed to load: {type(exc).__name__}: {exc}"
+        finally:
+            self._load_task = None
 
     def reset_error(self) -> None:
         """Forget a remembered load error (settings changed, or the user asked to retry)."""

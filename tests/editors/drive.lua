@@ -136,6 +136,8 @@ local function main()
   sleep(100)
   out.after_accept = vim.api.nvim_buf_get_lines(buf, 0, -1, false)
   out.ghost_after_accept = ghost.visible()
+  -- the plugin may already show a NEW suggestion for the new cursor (TextChangedI re-triggers)
+  out.ghost_text_after_accept = ghost.current() and ghost.current().text or vim.NIL
   keys('<Esc>')
   sleep(50)
 
