@@ -26,7 +26,26 @@ def main(argv: list[str] | None = None) -> int:
     import importlib
 
     module = importlib.import_module(_COMMANDS[argv[0]][0])
+    if argv[0] == "infill":
+        return int(module.main(argv[1:], make_engine=_default_engine) or 0)
     return int(module.main(argv[1:]) or 0)
+
+
+def _default_engine():
+    """The engine the server would build from its settings: `TANDEM_MODEL` / `TANDEM_DRAFT_MODEL`
+    when set, else the shipped demo pair."""
+    import os
+
+    from lsp_server.engine_manager import build_engine
+    from lsp_server.settings import Settings
+
+    settings = Settings(
+        model=os.environ.get("TANDEM_MODEL"), draft_model=os.environ.get("TANDEM_DRAFT_MODEL")
+    )
+    engine, notice = build_engine(settings)
+    if notice:
+        print(notice, file=sys.stderr)
+    return engine
 
 
 if __name__ == "__main__":

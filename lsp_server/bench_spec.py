@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import inspect
 import json
 import statistics
@@ -46,6 +47,8 @@ class Workload:
     name: str
     kind: str  # "edit" | "fim"
     request: GenerationRequest
+    #: For edits: the code the answer should mostly copy (to report how much it really does).
+    source: str = ""
 
 
 def _source(dotted: str) -> str:
@@ -82,6 +85,7 @@ def edit_workloads(engine: Engine, fmt: str = "auto") -> list[Workload]:
                     stop=prompt.stop,
                     lookup_text=code,
                 ),
+                source=code,
             )
         )
     return out
@@ -176,6 +180,13 @@ async def run_bench(
         plain_text = plain[0]["text"]
         plain_secs = statistics.median(x["seconds"] for x in plain)
         entry = {"kind": w.kind, "plain_deterministic": all(x["text"] == plain_text for x in plain)}
+        if w.source:
+            # How much of the answer copies the input (1.0 = all of it). A model that does
+            # the edit copies most; a weak model's repetitive noise does not, and any lookup
+            # speedup on it comes from the repetition, not from copying.
+            entry["output_copies_input"] = round(
+                difflib.SequenceMatcher(None, w.source, plain_text, autojunk=False).ratio(), 3
+            )
         for strategy in strategies:
             entry[strategy] = _summary(runs[strategy], plain_secs, plain_text)
         entry["auto"]["chosen"] = dict(Counter(x["strategy"] for x in runs["auto"]))
