@@ -6,6 +6,8 @@ spec says a character past the line's end means the end of the line, so this mod
 
 from __future__ import annotations
 
+import re
+
 from lsprotocol import types
 
 
@@ -17,10 +19,16 @@ def _units(ch: str, encoding: str) -> int:
     return 2 if ord(ch) > 0xFFFF else 1
 
 
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def split_lines(text: str) -> list[str]:
-    """Lines without their terminators; a trailing newline yields a final empty line."""
-    lines = text.split("\n")
-    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+    """Lines without their terminators; a trailing newline yields a final empty line.
+
+    The LSP counts `\n`, `\r\n` and a lone `\r` as line ends, so all three split here."""
+    if "\r" not in text:  # the common case, at C speed
+        return text.split("\n")
+    return _LINE_BREAK.split(text)
 
 
 class PositionError(ValueError):
@@ -52,7 +60,8 @@ def to_position(lines: list[str], line: int, column: int, encoding: str) -> type
 
 
 def offset_to_position(text: str, offset: int, encoding: str) -> types.Position:
-    before = text[:offset]
-    line = before.count("\n")
-    col = len(before) - (before.rfind("\n") + 1)
+    """LSP position of a code-point offset (any LSP line end counts)."""
+    from codechat.diff import offset_to_line_col
+
+    line, col = offset_to_line_col(text, offset)
     return to_position(split_lines(text), line, col, encoding)

@@ -74,6 +74,7 @@ class StrategySelector:
             if c != "plain" and ms * self.margin < plain and ms < best_ms:
                 best, best_ms = c, ms
         return best
+
     def record(self, kind: TaskKind, strategy: str, ms: float, tokens: int) -> None:
         if tokens < 4:  # too short to say anything about per-token cost
             return

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from inference.training.fim import Mix
 
-RETRAIN = "python -m inference.training all --target-min 45 --draft-min 11"
+RETRAIN = "python -m inference.training all --target-min 45 --draft-min 11 --edits-min 15"
 EVAL = "python -m inference.training evaluate"
 CARD = "python -m inference.training card"
 
@@ -100,6 +100,7 @@ Definitions (see `inference/training/evaluate.py`):
   {tt.get("tokens_seen", 0) / 1e6:.1f}M tokens in {tt.get("train_seconds", 0) / 60:.1f} min; peak LR {tt.get("peak_lr")}.
   Draft: {dt.get("steps")} steps x {dt.get("batch")} x {dt.get("seq_len")} tokens =
   {dt.get("tokens_seen", 0) / 1e6:.1f}M tokens in {dt.get("train_seconds", 0) / 60:.1f} min; peak LR {dt.get("peak_lr")}.
+{_finetune_line(tgt)}
   torch.compile used: target {tt.get("compiled")}, draft {dt.get("compiled")}; bf16 autocast.
   Sustained throughput was {_tps(tt)} tokens/s (target) and {_tps(dt)} tokens/s (draft): the
   CPU was shared with other jobs for most of the run, so these are well below what the same
@@ -148,7 +149,7 @@ From a fresh clone with the project venv (everything is read from local disk; no
 downloaded):
 
 ```
-{RETRAIN}     # corpus, tokenizer, target, draft, evaluate (about 60 min on 2 cores)
+{RETRAIN}     # corpus, tokenizer, target, draft, edit fine-tune, evaluate (about 75 min on 2 cores)
 {EVAL}        # re-measure every number above -> metrics.json
 {CARD}        # re-render this README from metrics.json
 ```
@@ -159,6 +160,31 @@ or `tandem train-demo ...`). Caches, checkpoints and logs go to `runs/demo/` (gi
 Because training stops on a wall-clock budget, a rerun on a faster or busier machine takes a
 different number of steps and gives slightly different numbers.
 """
+
+
+def _finetune_line(m: dict) -> str:
+    """The CodeChat docs-edit fine-tune that followed pre-training (`finetune-edits`)."""
+    f = m.get("finetune_edits")
+    if not f:
+        return "  No CodeChat edit fine-tune was run on this target."
+    if "steps" in f:
+        done = (
+            f"{f['steps']} steps x {f.get('batch')} x {f.get('seq_len')} tokens in "
+            f"{f.get('train_seconds', 0) / 60:.1f} min"
+        )
+    else:
+        done = f"a {f.get('time_budget_min', '?')}-minute budget ({f.get('note', '')})"
+    return (
+        "  Then the target was fine-tuned on CodeChat docs edits (`finetune-edits`: "
+        f"{f.get('edit_share', 0.5):.0%} of rows are a function without its docstring followed by "
+        "the same function with it, rendered with CodeChat's own prompt; the rest as in "
+        f"pre-training): {done}. The numbers above are after this step"
+        + (
+            f" (held-out LM loss before it: {f['heldout_lm_loss_before']:.3f})."
+            if "heldout_lm_loss_before" in f
+            else "."
+        )
+    )
 
 
 def _bench_lines(out_dir: Path) -> str:

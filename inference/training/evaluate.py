@@ -184,6 +184,8 @@ def evaluate_all(out_dir: Path, run_dir: Path, n_lines: int = 200, seed: int = 0
             "train": sum(not f["heldout"] for f in files),
             "heldout": sum(f["heldout"] for f in files),
         }
+    metrics = out_dir / "metrics.json"
+    old = json.loads(metrics.read_text()) if metrics.exists() else {}
     for size in ("target", "draft"):
         d = out_dir / size
         if not (d / "config.json").exists():
@@ -192,6 +194,11 @@ def evaluate_all(out_dir: Path, run_dir: Path, n_lines: int = 200, seed: int = 0
         s = run_dir / size / "summary.json"
         if s.exists():
             r["training"] = json.loads(s.read_text())
+        edits = run_dir / f"{size}-edits" / "summary.json"
+        if edits.exists():  # the CodeChat docs-edit fine-tune (`finetune-edits`)
+            r["finetune_edits"] = json.loads(edits.read_text())
+        elif "finetune_edits" in old.get(size, {}):
+            r["finetune_edits"] = old[size]["finetune_edits"]  # keep what was recorded
         res[size] = r
     if "target" in res and "draft" in res:
         res["decode_cost_ratio_target_over_draft"] = round(

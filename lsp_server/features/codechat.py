@@ -33,6 +33,7 @@ from pygls import uris
 from codechat import ChatTask, run_task
 from codechat.runner import ChatOutcome, FileChange
 from codechat.scope import enclosing_span
+from completion.types import lsp_lines
 from inference.base import EngineError
 from lsp_server.documents import DocumentUnavailable, snapshot
 from lsp_server.engine_manager import EngineManager
@@ -165,9 +166,9 @@ def _parse_args(ls: TandemServer, action: str, args: tuple) -> Request:
 
 
 def _offset(text: str, lines: list[str], pos: types.Position, enc: str) -> int:
-    """Code-point offset of an LSP position (`lines` from split_lines, which drops "\r")."""
+    """Code-point offset of an LSP position (`lines` from split_lines, without line ends)."""
     line, col = to_index(lines, pos, enc)
-    return sum(len(raw) + 1 for raw in text.split("\n")[:line]) + col
+    return sum(len(raw) for raw in lsp_lines(text, keepends=True)[:line]) + col
 
 
 def _stale(asked: int, now: int | None) -> str:
