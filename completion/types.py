@@ -52,14 +52,27 @@ class CompletionContext:
     #: Other open / recently edited documents, most recent first (cross-file context).
     other_documents: list[OpenDocument] = field(default_factory=list)
 
-    @property
-    def offset(self) -> int:
+    #: (text, line, character) -> (offset, cursor line): the pipeline asks for these many
+    #: times, and on a 10k-line document each split costs milliseconds.
+    _memo: tuple = field(default=(), init=False, repr=False, compare=False)
+
+    def _cursor(self) -> tuple[int, str]:
+        m = self._memo
+        if m and m[0] is self.text and m[1] == self.line and m[2] == self.character:
+            return m[3], m[4]
         lines = lsp_lines(self.text, keepends=True)
-        base = sum(len(x) for x in lines[: self.line])
+        base = sum(map(len, lines[: self.line]))
         if self.line < len(lines):
             body = lines[self.line].rstrip("\r\n")
-            return base + min(self.character, len(body))
-        return min(len(self.text), base + self.character)
+            offset, current = base + min(self.character, len(body)), body
+        else:
+            offset, current = min(len(self.text), base + self.character), ""
+        self._memo = (self.text, self.line, self.character, offset, current)
+        return offset, current
+
+    @property
+    def offset(self) -> int:
+        return self._cursor()[0]
 
     @property
     def prefix(self) -> str:
@@ -71,8 +84,7 @@ class CompletionContext:
 
     @property
     def current_line(self) -> str:
-        lines = lsp_lines(self.text)
-        return lines[self.line] if self.line < len(lines) else ""
+        return self._cursor()[1]
 
 
 @dataclass

@@ -138,15 +138,19 @@ async def _run_once(engine: Engine, request: GenerationRequest, strategy: str) -
     }
 
 
-def _summary(runs: list[dict], plain_seconds: float, plain_text: str) -> dict:
+def _summary(runs: list[dict], plain: list[dict], plain_text: str) -> dict:
+    """Median tokens/s, and the median of per-round ratios: run r of a strategy and run r of
+    plain come from the same round, seconds apart, so load that drifts on a shared machine
+    cancels out of each ratio."""
     secs = statistics.median(r["seconds"] for r in runs)
     tokens = statistics.median(r["tokens"] for r in runs)
+    ratios = [p["seconds"] / r["seconds"] for p, r in zip(plain, runs, strict=True) if r["seconds"]]
     drafted = sum(r["drafted"] for r in runs)
     accepted = sum(r["accepted"] for r in runs)
     out = {
         "tokens": int(tokens),
         "tokens_per_second": round(tokens / secs, 1) if secs else 0.0,
-        "ratio_vs_plain": round(plain_seconds / secs, 2) if secs else 0.0,
+        "ratio_vs_plain": round(statistics.median(ratios), 2) if ratios else 0.0,
         "acceptance_rate": round(accepted / drafted, 3) if drafted else None,
         "tokens_per_forward_pass": round(
             sum(r["tokens"] for r in runs) / max(1, sum(r["forward_passes"] for r in runs)), 2
@@ -165,21 +169,30 @@ async def run_bench(
     repeats: int,
     has_draft: bool,
     log: Callable[[str], None],
+    fim_factor: int = 2,
 ) -> dict:
     strategies = ["plain", "prompt_lookup"] + (["draft"] if has_draft else []) + ["auto"]
     report: dict[str, dict] = {}
     for w in workloads:
         await _run_once(engine, w.request, "plain")  # warm-up: allocator, caches, kernels
         runs: dict[str, list[dict]] = {s: [] for s in strategies}
-        for r in range(repeats):
+        # FIM requests are short (prefill-bound) and noisier; they are also cheap: run more
+        for r in range(repeats if w.kind == "edit" else repeats * fim_factor):
             # rotate the order so no strategy always runs first after a pause
             order = strategies[r % len(strategies) :] + strategies[: r % len(strategies)]
             for strategy in order:
                 runs[strategy].append(await _run_once(engine, w.request, strategy))
         plain = runs["plain"]
         plain_text = plain[0]["text"]
-        plain_secs = statistics.median(x["seconds"] for x in plain)
-        entry = {"kind": w.kind, "plain_deterministic": all(x["text"] == plain_text for x in plain)}
+        plain_secs = [x["seconds"] for x in plain]
+        entry = {
+            "kind": w.kind,
+            "plain_deterministic": all(x["text"] == plain_text for x in plain),
+            # the noise floor: how much the same plain request varies within this run
+            "plain_spread": round(
+                (max(plain_secs) - min(plain_secs)) / statistics.median(plain_secs), 2
+            ),
+        }
         if w.source:
             # How much of the answer copies the input (1.0 = all of it). A model that does
             # the edit copies most; a weak model's repetitive noise does not, and any lookup
@@ -188,7 +201,7 @@ async def run_bench(
                 difflib.SequenceMatcher(None, w.source, plain_text, autojunk=False).ratio(), 3
             )
         for strategy in strategies:
-            entry[strategy] = _summary(runs[strategy], plain_secs, plain_text)
+            entry[strategy] = _summary(runs[strategy], plain, plain_text)
         entry["auto"]["chosen"] = dict(Counter(x["strategy"] for x in runs["auto"]))
         report[w.name] = entry
         best = max(strategies, key=lambda s: entry[s]["ratio_vs_plain"])
@@ -206,7 +219,9 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
     p.add_argument("--model", help="target model dir (default: the shipped demo model)")
     p.add_argument("--draft-model", help="draft model dir (default: the demo draft)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument(
+        "--repeats", type=int, default=5, help="runs per strategy (median; the order rotates)"
+    )
     p.add_argument("--only", choices=["edit", "fim"], help="one workload family")
     p.add_argument("--json", action="store_true", help="print only the JSON report on stdout")
     p.add_argument("--out", help="also write the JSON report here")
@@ -261,8 +276,10 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
         "device": engine.info.device,
         "draft": has_draft,
         "repeats": a.repeats,
-        "note": "ratio_vs_plain = plain seconds / strategy seconds (medians), same run, same "
-        "engine; tokens/s counts from request start (prefill included); greedy",
+        "note": "ratio_vs_plain = median over rounds of plain seconds / strategy seconds (each "
+        "round runs every strategy once, order rotating), same engine; FIM workloads run "
+        "2x the repeats; plain_spread = (max - min) / median of the plain runs, the noise "
+        "floor; tokens/s counts from request start (prefill included); greedy",
         "workloads": results,
         "seconds": round(time.perf_counter() - t0, 1),
     }

@@ -110,6 +110,10 @@ class Decoder:
         k = params.num_speculative
         k_max = 32 if strategy == "prompt_lookup" else 16
         finish = "length"
+        # After drafts are rejected outright several times in a row, decode plainly for a
+        # while (1, 3, 7, 15 steps): a proposal that never matches costs a wider forward pass
+        # (and, for the draft model, its own passes) for nothing.
+        misses = pause = 0
         t0 = time.perf_counter()
 
         while generated < params.max_tokens:
@@ -118,7 +122,9 @@ class Decoder:
                 break
             budget = params.max_tokens - generated
             drafted: list[int] = []
-            if strategy == "prompt_lookup" and budget > 1:
+            if pause > 0:
+                pause -= 1
+            elif strategy == "prompt_lookup" and budget > 1:
                 drafted = propose_from_lookup(
                     seq, lookup_corpus + seq[len(prompt) :], min(k, budget - 1)
                 )
@@ -142,6 +148,8 @@ class Decoder:
                 # adapt the speculation length to how much the target agrees
                 # (copying edits run long: lookup may grow further than a draft model)
                 k = min(k_max, k + 2) if len(accepted) == len(drafted) else max(2, k - 1)
+                misses = 0 if accepted else misses + 1
+                pause = min(15, 2 ** (misses - 1) - 1) if misses else 0
             # cut at EOS and at the token budget
             for j, tok in enumerate(new_tokens):
                 if tok in params.eos_ids:
