@@ -70,6 +70,9 @@ class GenerationStats:
     ttft_ms: float = 0.0
     total_ms: float = 0.0
     finish_reason: str = ""  # "stop" | "length" | "cancelled" | "error"
+    #: Draft-model work before the first token (its prefill and first draft). It hides inside
+    #: TTFT, so the strategy selector adds it back when it charges the draft for a request.
+    draft_prefill_ms: float = 0.0
 
     @property
     def acceptance_rate(self) -> float:

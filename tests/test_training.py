@@ -188,6 +188,27 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
     assert "Product benchmarks: not run yet" in card  # no bench.json in this out dir
     assert f"{res['heldout_lm_loss']:.3f}" in card and "No GPU was available" in card
 
+    # a draft for an existing target reuses its tokenizer instead of training one
+    run2 = tmp_path / "run2"
+    base2 = ["--run-dir", str(run2), "--out-dir", str(out)]
+    assert cli.main([*base2, "corpus", "--stdlib-only", "--max-files", "12", "--no-card"]) == 0
+    assert cli.main([*base2, "tokenizer", "--tokenizer-from", str(out / "tiny")]) == 0
+    assert (run2 / "tokenizer" / "tokenizer.json").read_text() == (
+        out / "tiny" / "tokenizer.json"
+    ).read_text()
+    assert (run2 / "data" / "counts.json").exists()
+
+
+def test_shipped_sizes_have_head_dims_vllm_cpu_serves():
+    """vLLM's CPU attention rejects head_dim 24 (seen with the first demo draft)."""
+    from inference.training.model import SIZES
+
+    for size in ("target", "draft"):
+        cfg = SIZES[size]
+        head_dim = cfg["hidden_size"] // cfg["num_attention_heads"]
+        assert head_dim % 32 == 0, (size, head_dim)
+        assert cfg["num_attention_heads"] % cfg["num_key_value_heads"] == 0
+
 
 @pytest.mark.skipif(
     not (SHIPPED / "target" / "config.json").exists(), reason="demo models not trained yet"

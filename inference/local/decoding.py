@@ -129,7 +129,10 @@ class Decoder:
                     seq, lookup_corpus + seq[len(prompt) :], min(k, budget - 1)
                 )
             elif strategy == "draft" and budget > 1:
+                t_draft = time.perf_counter()
                 drafted, d_cached = self._draft_tokens(seq, d_cache, d_cached, min(k, budget - 1))
+                if stats.ttft_ms == 0.0:
+                    stats.draft_prefill_ms += (time.perf_counter() - t_draft) * 1000
 
             fed = seq[n_cached:] + drafted
             logits = self._forward(self.target, fed, cache, keep=len(drafted) + 1)

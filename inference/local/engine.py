@@ -162,7 +162,9 @@ class LocalEngine(Engine):
             gen.push(stream.flush())
             stats.total_ms = (time.perf_counter() - t0) * 1000
             if stats.finish_reason != "cancelled":
-                decode_ms = stats.total_ms - stats.ttft_ms
+                # decode time, plus what only the draft spends before the first token: the
+                # target's prefill is the same for every strategy, the draft's is not
+                decode_ms = stats.total_ms - stats.ttft_ms + stats.draft_prefill_ms
                 self.selector.record(
                     request.kind, stats.strategy, decode_ms, stats.generated_tokens - 1
                 )

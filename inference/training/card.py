@@ -44,8 +44,9 @@ def render(out_dir: Path) -> str:
     m = json.loads((out_dir / "metrics.json").read_text())
     tgt, drf = m["target"], m["draft"]
     tt, dt = tgt.get("training", {}), drf.get("training", {})
-    toks = m.get("corpus_tokens", {})
-    files = m.get("corpus_files", {})
+    # the corpus the target was trained on (the draft's may be a later scan: see below)
+    toks = tt.get("corpus_tokens") or m.get("corpus_tokens", {})
+    files = tt.get("corpus_files") or m.get("corpus_files", {})
     mix = Mix()
     plain = 1 - mix.psm - mix.spm
     return f"""# Tandem demo model pair (target + draft)
@@ -101,6 +102,7 @@ Definitions (see `inference/training/evaluate.py`):
   Draft: {dt.get("steps")} steps x {dt.get("batch")} x {dt.get("seq_len")} tokens =
   {dt.get("tokens_seen", 0) / 1e6:.1f}M tokens in {dt.get("train_seconds", 0) / 60:.1f} min; peak LR {dt.get("peak_lr")}.
 {_finetune_line(tgt)}
+{_draft_corpus_line(tt, dt)}
   torch.compile used: target {tt.get("compiled")}, draft {dt.get("compiled")}; bf16 autocast.
   Sustained throughput was {_tps(tt)} tokens/s (target) and {_tps(dt)} tokens/s (draft): the
   CPU was shared with other jobs for most of the run, so these are well below what the same
@@ -162,6 +164,23 @@ different number of steps and gives slightly different numbers.
 """
 
 
+def _draft_corpus_line(tt: dict, dt: dict) -> str:
+    """When the draft was trained from a later corpus scan than the target (same recipe and
+    tokenizer, newer package versions on disk), say so."""
+    files, toks = dt.get("corpus_files"), dt.get("corpus_tokens")
+    if not files or files == tt.get("corpus_files"):
+        return "  Both models were trained on the corpus below."
+    return (
+        "  The draft was retrained later (the first one had 4 heads of size 24, which vLLM's "
+        "CPU attention rejects; this one has 3 of size 32), with the target's tokenizer "
+        "(`tokenizer --tokenizer-from inference/demo_models/target`), on a fresh scan of the "
+        f"same sources: {files.get('train')} training files, "
+        f"{(toks or {}).get('train', 0) / 1e6:.1f}M tokens (some packages had newer versions; "
+        "[CORPUS-draft.md](CORPUS-draft.md)). Held-out numbers for both models use that "
+        "scan's held-out split."
+    )
+
+
 def _finetune_line(m: dict) -> str:
     """The CodeChat docs-edit fine-tune that followed pre-training (`finetune-edits`)."""
     f = m.get("finetune_edits")
@@ -195,7 +214,7 @@ def _bench_lines(out_dir: Path) -> str:
         return "- Product benchmarks: not run yet (`tandem bench infill`, `tandem bench spec`)."
     b = json.loads(path.read_text())
     lines = []
-    for key in ("infill", "spec", "codechat"):
+    for key in ("infill", "spec", "vllm", "codechat"):
         if key in b:
             lines.append(f"- {b[key]['summary']} (`{b[key]['command']}`)")
     return "\n".join(lines)

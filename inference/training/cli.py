@@ -41,19 +41,31 @@ def cmd_corpus(a: argparse.Namespace) -> None:
     )
 
 
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+
 def cmd_tokenizer(a: argparse.Namespace) -> None:
     from inference.training.corpus import load_corpus_index
     from inference.training.data import tokenize_corpus, train_tokenizer
 
     c = load_corpus_index(a.run_dir / "corpus.json")
     t = time.time()
-    train_tokenizer(
-        c,
-        a.run_dir / "tokenizer",
-        vocab_size=a.vocab_size,
-        sample_bytes=int(a.tok_sample_mb * 1e6),
-        seed=a.seed,
-    )
+    if a.tokenizer_from:  # reuse a shipped tokenizer, e.g. to retrain the draft for a target
+        import shutil
+
+        out = a.run_dir / "tokenizer"
+        out.mkdir(parents=True, exist_ok=True)
+        for name in TOKENIZER_FILES:
+            if (Path(a.tokenizer_from) / name).exists():
+                shutil.copy(Path(a.tokenizer_from) / name, out / name)
+    else:
+        train_tokenizer(
+            c,
+            a.run_dir / "tokenizer",
+            vocab_size=a.vocab_size,
+            sample_bytes=int(a.tok_sample_mb * 1e6),
+            seed=a.seed,
+        )
     t1 = time.time()
     counts = tokenize_corpus(c, a.run_dir / "tokenizer", a.run_dir / "data", seed=a.seed)
     counts.update(tokenizer_seconds=round(t1 - t, 1), tokenize_seconds=round(time.time() - t1, 1))
@@ -166,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     def tok_opts(q: argparse.ArgumentParser) -> None:
         q.add_argument("--vocab-size", type=int, default=8192)
         q.add_argument("--tok-sample-mb", type=float, default=30.0)
+        q.add_argument(
+            "--tokenizer-from",
+            metavar="MODEL_DIR",
+            help="copy this model's tokenizer instead of training one (a draft for a shipped "
+            "target must share its tokenizer)",
+        )
 
     def train_opts(q: argparse.ArgumentParser) -> None:
         q.add_argument("--max-steps", type=int, default=None)

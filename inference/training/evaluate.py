@@ -172,7 +172,10 @@ def evaluate_model(
 
 
 def evaluate_all(out_dir: Path, run_dir: Path, n_lines: int = 200, seed: int = 0) -> dict:
-    """Evaluate every shipped model dir, add training summaries, write `metrics.json`."""
+    """Evaluate every shipped model dir, add training summaries, write `metrics.json`.
+
+    Held-out numbers use this run dir's held-out split. A model not trained from this run dir
+    keeps the training record (and corpus size) already in `metrics.json`."""
     res: dict = {"hardware": "2-core x86 CPU (AVX512/AMX-bf16), no GPU", "torch": torch.__version__}
     counts = run_dir / "data" / "counts.json"
     if counts.exists():
@@ -192,8 +195,16 @@ def evaluate_all(out_dir: Path, run_dir: Path, n_lines: int = 200, seed: int = 0
             continue
         r = evaluate_model(d, run_dir / "data", n_lines, seed)
         s = run_dir / size / "summary.json"
-        if s.exists():
+        if s.exists():  # trained from this run dir: record the corpus it saw
             r["training"] = json.loads(s.read_text())
+            for key in ("corpus_files", "corpus_tokens"):
+                if key in res:
+                    r["training"][key] = res[key]
+        elif "training" in old.get(size, {}):  # trained earlier (e.g. only the draft retrained)
+            r["training"] = old[size]["training"]
+            for key in ("corpus_files", "corpus_tokens"):
+                if key in old:
+                    r["training"].setdefault(key, old[key])
         edits = run_dir / f"{size}-edits" / "summary.json"
         if edits.exists():  # the CodeChat docs-edit fine-tune (`finetune-edits`)
             r["finetune_edits"] = json.loads(edits.read_text())

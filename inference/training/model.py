@@ -1,5 +1,6 @@
 """Model sizes of the shipped pair. The draft is shallow because per-layer overhead, not
-FLOPs, dominates batch-1 decode on CPU at these sizes."""
+FLOPs, dominates batch-1 decode on CPU at these sizes. Head dims are multiples of 32 so that
+vLLM's CPU attention serves both (it supports 32, 64, 80, 96, 112, 128, ...)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ SIZES: dict[str, dict[str, int]] = {
     "draft": dict(
         hidden_size=96,
         num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        num_attention_heads=3,  # head_dim 32: vLLM's CPU attention rejects 24
+        num_key_value_heads=1,
         intermediate_size=256,
     ),
     "tiny": dict(

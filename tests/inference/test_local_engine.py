@@ -56,6 +56,58 @@ async def test_speculation_saves_target_passes_on_copy_heavy_prompt(engine):
     assert stats.target_forward_passes <= stats.generated_tokens
 
 
+async def test_draft_prefill_is_measured_for_the_strategy_selector(engine):
+    """The draft's own prefill hides in TTFT; the selector must be charged for it."""
+    _, plain = await _run(engine, prompt=CODE * 2, max_tokens=16, strategy="plain")
+    _, draft = await _run(engine, prompt=CODE * 2, max_tokens=16, strategy="draft")
+    assert plain.draft_prefill_ms == 0.0
+    assert 0.0 < draft.draft_prefill_ms <= draft.ttft_ms
+
+
+def test_rejected_drafts_back_off_to_plain_steps():
+    """A proposer that is always wrong costs wider passes: after repeated outright rejections
+    the decoder stops drafting for a while, and the output stays exact."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from inference.base import GenerationStats
+    from inference.local.decoding import DecodeParams, Decoder
+
+    vocab = 50
+
+    class Cache:
+        n = 0
+
+        def get_seq_length(self):
+            return self.n
+
+        def crop(self, n):  # transformers' crop: a negative n drops that many from the end
+            self.n = self.n + n if n < 0 else min(self.n, n)
+
+    class NextToken(torch.nn.Module):
+        """Greedy next token is always (token + 1) % vocab."""
+
+        def forward(self, input_ids, past_key_values, use_cache, logits_to_keep):
+            past_key_values.n += input_ids.shape[1]
+            logits = torch.nn.functional.one_hot((input_ids + 1) % vocab, vocab).float()
+            return SimpleNamespace(logits=logits[:, -logits_to_keep:])
+
+    dec = Decoder(NextToken(), None, "cpu")
+    dec._new_cache = lambda model: Cache()
+    # in the lookup text every token is followed by token + 5: every proposal is wrong
+    lookup = [t for i in range(vocab) for t in (i, (i + 5) % vocab)]
+    params = DecodeParams(40, 0.0, set(), "prompt_lookup", lookup, num_speculative=8)
+    out: list[int] = []
+    stats = GenerationStats()
+    dec.run([1], params, stats, None, lambda: False, lambda t: out.extend(t) or True)
+    assert out == [(2 + i) % vocab for i in range(40)]
+    assert stats.accepted_tokens == 0 and stats.target_forward_passes == 40
+    # drafting every step would propose 8+7+...+3 + 2*34 = 101 tokens; backing off after
+    # misses leaves about 6 drafting steps
+    assert 0 < stats.drafted_tokens <= 40, stats
+
+
 async def test_cancel_stops_within_one_decode_step(engine):
     gen = engine.start(GenerationRequest(prompt=CODE, max_tokens=400, strategy="plain"))
     seen = 0

@@ -65,6 +65,12 @@ def _vllm_python_or_skip() -> str:
 
 
 @pytest.fixture(scope="session")
+def vllm_python() -> str:
+    """The vLLM venv's interpreter (skips, or fails under TANDEM_REQUIRE_VLLM=1, without it)."""
+    return _vllm_python_or_skip()
+
+
+@pytest.fixture(scope="session")
 def vllm_server(tmp_path_factory: pytest.TempPathFactory):
     python = _vllm_python_or_skip()
     root = tmp_path_factory.mktemp("vllm")
