@@ -4,7 +4,8 @@ The engine measures milliseconds per generated token for each (kind, strategy) i
 an exponential moving average. Each candidate (the draft first for FIM, prompt lookup first for
 edits, plain last) is measured, then the fastest is used; a speculative one only while it beats
 plain decoding by a margin. Now and then another candidate is re-measured, in turn, so the
-choice follows the workload. It can never settle on something slower than plain decoding.
+choice follows the workload; one that keeps losing is re-measured less and less often. It can
+never settle on something slower than plain decoding.
 """
 
 from __future__ import annotations
@@ -29,11 +30,17 @@ class StrategySelector:
     has_draft: bool = False
     #: Every `explore_every` requests of a kind, re-measure one of the strategies not in use.
     explore_every: int = 8
+    #: A strategy that keeps losing is re-measured half as often each time (8, 16, 32, 64
+    #: requests apart), up to this gap; when the best strategy changes, the gaps start over.
+    max_explore_gap: int = 64
     #: A speculative strategy must be at least this much faster than plain to be used.
     margin: float = 1.03
     _ms_per_token: dict[tuple[str, str], _Ema] = field(default_factory=dict)
     _count: dict[str, int] = field(default_factory=dict)
     _explored: dict[str, int] = field(default_factory=dict)
+    _gap: dict[tuple[str, str], int] = field(default_factory=dict)
+    _due: dict[tuple[str, str], int] = field(default_factory=dict)
+    _best_seen: dict[str, str] = field(default_factory=dict)
 
     def candidates(self, kind: TaskKind) -> list[Strategy]:
         """In order of preference: the draft for FIM, prompt lookup for edits; plain last."""
@@ -59,11 +66,21 @@ class StrategySelector:
             if ema is None or ema.samples < 2:
                 return c
         best = self._best(kind, cands)
+        if self._best_seen.get(kind) != best:  # the workload changed: re-measure sooner
+            self._best_seen[kind] = best
+            for c in cands:
+                self._gap.pop((kind, c), None)
+                self._due.pop((kind, c), None)
         if n % self.explore_every == 0:  # now and then, re-measure another one in turn
-            others = [c for c in cands if c != best]
-            k = self._explored.get(kind, 0)
-            self._explored[kind] = k + 1
-            return others[k % len(others)]
+            others = [c for c in cands if c != best and n >= self._due.get((kind, c), 0)]
+            if others:
+                k = self._explored.get(kind, 0)
+                self._explored[kind] = k + 1
+                c = others[k % len(others)]
+                gap = self._gap.get((kind, c), self.explore_every)
+                self._due[(kind, c)] = n + gap
+                self._gap[(kind, c)] = min(self.max_explore_gap, 2 * gap)
+                return c
         return best
 
     def _best(self, kind: TaskKind, cands: list[Strategy]) -> Strategy:

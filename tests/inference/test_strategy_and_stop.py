@@ -31,6 +31,33 @@ def test_selector_keeps_a_faster_strategy_and_re_explores_plain():
     assert picks.count("prompt_lookup") == 6 and picks.count("plain") == 2
 
 
+def test_selector_re_measures_a_losing_strategy_less_and_less_often():
+    s = StrategySelector(has_draft=False, explore_every=8)
+    for _ in range(3):
+        s.record("edit", "prompt_lookup", ms=30, tokens=30)
+        s.record("edit", "plain", ms=90, tokens=30)
+    picks = [s.choose("edit") for _ in range(256)]
+    explored = [i for i, c in enumerate(picks) if c == "plain"]
+    assert explored == [0, 8, 24, 56, 120, 184, 248]  # gaps 8, 16, 32, 64, 64, 64
+
+
+def test_selector_gaps_start_over_when_the_best_strategy_changes():
+    s = StrategySelector(has_draft=False, explore_every=4)
+
+    def lookup_costs(ms: float) -> None:
+        for _ in range(10):
+            s.record("edit", "prompt_lookup", ms=ms, tokens=30)
+            s.record("edit", "plain", ms=90, tokens=30)
+
+    lookup_costs(30)
+    picks = [s.choose("edit") for _ in range(40)]  # plain re-measured at 0, 4, 12, 28; next 60
+    assert [i for i, c in enumerate(picks) if c == "plain"] == [0, 4, 12, 28]
+    lookup_costs(300)  # the workload changed: plain is best now
+    assert [s.choose("edit") for _ in range(4)].count("plain") >= 3
+    lookup_costs(30)  # and back: plain's gap starts over instead of waiting for request 60
+    assert "plain" in [s.choose("edit") for _ in range(8)]
+
+
 def test_lookup_proposes_continuation_of_latest_match():
     corpus = [1, 2, 3, 4, 9, 1, 2, 3, 5, 6]
     assert propose_from_lookup([7, 2, 3], corpus, 2) == [5, 6]
