@@ -7,9 +7,10 @@ user can review a small diff; so a refactor becomes several TextEdits, not one b
 from __future__ import annotations
 
 import difflib
-import re
 import textwrap
 from dataclasses import dataclass
+
+from completion.types import LSP_LINE_BREAK
 
 
 @dataclass(frozen=True)
@@ -86,16 +87,13 @@ def apply_changes(text: str, changes: list[Change]) -> str:
     return text
 
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
 def offset_to_line_col(text: str, offset: int) -> tuple[int, int]:
     """(line, code-point column) of an offset; `\n`, `\r\n` and a lone `\r` end a line, as in
     the LSP. An offset between the `\r` and `\n` of one line end counts as that line's end."""
     before = text[:offset]
     if "\r" not in before:  # the common case
         return before.count("\n"), len(before) - (before.rfind("\n") + 1)
-    ends = [m.end() for m in _LINE_BREAK.finditer(before)]
+    ends = [m.end() for m in LSP_LINE_BREAK.finditer(before)]
     if before.endswith("\r") and text[offset : offset + 1] == "\n":
         ends.pop()  # inside a "\r\n": still on the line the "\r" ends
         return len(ends), len(before) - 1 - (ends[-1] if ends else 0)

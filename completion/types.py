@@ -10,8 +10,9 @@ from dataclasses import dataclass, field
 TokenCounter = Callable[[str], int]
 
 #: Line breaks as LSP defines them. `str.splitlines` also splits on \x0c, \x1c, \u2028, ...,
-#: which would put the cursor on the wrong line of a file that contains them.
-_LSP_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+#: which would put the cursor on the wrong line of a file that contains them. Shared by the
+#: server's position conversion and CodeChat's offsets, so all three agree.
+LSP_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def lsp_lines(text: str, keepends: bool = False) -> list[str]:
@@ -25,7 +26,7 @@ def lsp_lines(text: str, keepends: bool = False) -> list[str]:
         return parts
     out: list[str] = []
     pos = 0
-    for m in _LSP_LINE_BREAK.finditer(text):
+    for m in LSP_LINE_BREAK.finditer(text):
         out.append(text[pos : m.end() if keepends else m.start()])
         pos = m.end()
     if pos < len(text):

@@ -6,9 +6,9 @@ spec says a character past the line's end means the end of the line, so this mod
 
 from __future__ import annotations
 
-import re
-
 from lsprotocol import types
+
+from completion.types import LSP_LINE_BREAK
 
 
 def _units(ch: str, encoding: str) -> int:
@@ -19,16 +19,13 @@ def _units(ch: str, encoding: str) -> int:
     return 2 if ord(ch) > 0xFFFF else 1
 
 
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
 def split_lines(text: str) -> list[str]:
     """Lines without their terminators; a trailing newline yields a final empty line.
 
     The LSP counts `\n`, `\r\n` and a lone `\r` as line ends, so all three split here."""
     if "\r" not in text:  # the common case, at C speed
         return text.split("\n")
-    return _LINE_BREAK.split(text)
+    return LSP_LINE_BREAK.split(text)
 
 
 class PositionError(ValueError):
