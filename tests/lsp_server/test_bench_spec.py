@@ -20,10 +20,7 @@ def _run(seconds: float, text: str = "x", strategy: str = "plain", drafted=0, ac
 def test_ratios_pair_runs_of_the_same_round():
     # the machine slows down 2x in round 2 for everyone: paired ratios stay exactly 2.0
     plain = [_run(1.0), _run(2.0), _run(1.0)]
-    fast = [_run(0.5, strategy="prompt_lookup", drafted=8, accepted=6)] * 1 + [
-        _run(1.0, strategy="prompt_lookup", drafted=8, accepted=6),
-        _run(0.5, strategy="prompt_lookup", drafted=8, accepted=6),
-    ]
+    fast = [_run(s, strategy="prompt_lookup", drafted=8, accepted=6) for s in (0.5, 1.0, 0.5)]
     out = _summary(fast, plain, "x")
     assert out["ratio_vs_plain"] == 2.0
     assert out["acceptance_rate"] == 0.75

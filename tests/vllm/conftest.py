@@ -64,6 +64,21 @@ def _vllm_python_or_skip() -> str:
     pytest.skip(msg)
 
 
+def start_or_fail(cfg: ServeConfig, log_path: Path, what: str) -> tuple[VLLMServer, float]:
+    """Start a vLLM server for tests; on failure stop it and fail with vLLM's own message.
+    Returns the server and its start time in seconds."""
+    server = VLLMServer(cfg, log_path)
+    t0 = time.monotonic()
+    try:
+        server.start(timeout=float(os.environ.get("TANDEM_VLLM_START_TIMEOUT", "300")))
+    except RuntimeError as exc:
+        server.stop()
+        pytest.fail(f"{what} did not start: {exc}", pytrace=False)
+    seconds = time.monotonic() - t0
+    print(f"\n{what} up in {seconds:.1f} s at {server.base_url} (log {log_path})")
+    return server, seconds
+
+
 @pytest.fixture(scope="session")
 def vllm_python() -> str:
     """The vLLM venv's interpreter (skips, or fails under TANDEM_REQUIRE_VLLM=1, without it)."""
@@ -71,8 +86,8 @@ def vllm_python() -> str:
 
 
 @pytest.fixture(scope="session")
-def vllm_server(tmp_path_factory: pytest.TempPathFactory):
-    python = _vllm_python_or_skip()
+def vllm_server(tmp_path_factory: pytest.TempPathFactory, vllm_python: str):
+    python = vllm_python
     root = tmp_path_factory.mktemp("vllm")
     model_dir = build_vllm_tiny_model(root / "model", hidden_size=128, num_layers=2)
     cfg = ServeConfig(
@@ -85,17 +100,8 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory):
         max_model_len=2048,
     )
     log_path = Path(os.environ.get("TANDEM_VLLM_LOG", root / "vllm.log"))
-    server = VLLMServer(cfg, log_path)
-    t0 = time.monotonic()
+    server, seconds = start_or_fail(cfg, log_path, "vLLM server")
     try:
-        server.start(timeout=float(os.environ.get("TANDEM_VLLM_START_TIMEOUT", "300")))
-    except RuntimeError as exc:
-        server.stop()
-        pytest.fail(f"vLLM server did not start: {exc}", pytrace=False)
-    print(
-        f"\nvLLM server up in {time.monotonic() - t0:.1f} s at {server.base_url} (log {log_path})"
-    )
-    try:
-        yield VLLMTestServer(server, model_dir, MODEL_NAME, time.monotonic() - t0)
+        yield VLLMTestServer(server, model_dir, MODEL_NAME, seconds)
     finally:
         server.stop()

@@ -6,7 +6,6 @@ is accepted as a draft (same vocabulary, a head size vLLM's CPU attention suppor
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import httpx
@@ -17,15 +16,16 @@ from inference.base import GenerationRequest
 from inference.defaults import default_model
 from inference.openai import OpenAIEngine
 from inference.openai.metrics import SpecCounters
-from inference.vllm import ServeConfig, VLLMServer, free_port
+from inference.vllm import ServeConfig, free_port
 from inference.vllm.command import REPO_ROOT
+
+from .conftest import start_or_fail
 
 pytestmark = pytest.mark.vllm
 
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory, vllm_python: str):
-    python = vllm_python
     pair = default_model()
     assert pair.draft is not None, "the shipped demo pair has a draft"
     cfg = ServeConfig(
@@ -33,20 +33,13 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory, vllm_python: str):
         draft_model=str(pair.draft),
         num_speculative_tokens=4,
         port=free_port(),
-        python=python,
+        python=vllm_python,
         served_model_name="tandem-demo",
         cache_root=str(REPO_ROOT / ".cache" / "vllm"),
         max_model_len=2048,
     )
     log = Path(os.environ.get("TANDEM_VLLM_LOG_DEMO", tmp_path_factory.mktemp("demo") / "vllm.log"))
-    server = VLLMServer(cfg, log)
-    t0 = time.monotonic()
-    try:
-        server.start(timeout=float(os.environ.get("TANDEM_VLLM_START_TIMEOUT", "300")))
-    except RuntimeError as exc:
-        server.stop()
-        pytest.fail(f"vLLM did not start with the demo pair: {exc}", pytrace=False)
-    print(f"\nvLLM (demo target + draft) up in {time.monotonic() - t0:.1f} s (log {log})")
+    server, _ = start_or_fail(cfg, log, "vLLM with the demo target + draft")
     try:
         yield server, pair
     finally:

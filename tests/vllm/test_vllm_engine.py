@@ -31,6 +31,13 @@ class Stack:
 '''
 
 
+#: For tests that must stop a request while vLLM is still generating it. Greedy, the random
+#: model repeats itself, n-gram speculation accepts nearly everything, and 1900 tokens can be
+#: done before a cancel or a kill lands (seen here). Sampled, n-gram acceptance is about 0,
+#: so the request takes one decode step per token: seconds. (With ignore_eos on the engine.)
+SLOW = {"temperature": 1.0}
+
+
 def spec_counters(base_url: str) -> SpecCounters:
     return SpecCounters.from_metrics_text(httpx.get(f"{base_url}/metrics", timeout=10).text)
 
@@ -120,8 +127,10 @@ async def test_speculative_counters_land_in_stats(vllm_server):
 async def test_cancel_mid_stream_keeps_server_healthy(vllm_server):
     base = vllm_server.base_url
     tokens_before = await settled(base, "vllm:generation_tokens_total")
-    eng = OpenAIEngine([base], model=vllm_server.model_name, spec_metrics=False)
-    gen = eng.start(GenerationRequest(prompt="def add(a, b):", max_tokens=1900))
+    eng = OpenAIEngine(
+        [base], model=vllm_server.model_name, spec_metrics=False, extra_body={"ignore_eos": True}
+    )
+    gen = eng.start(GenerationRequest(prompt="def add(a, b):", max_tokens=1900, **SLOW))
     # Text arrives in bursts on CPU (sometimes all at the end), so cancel while the server is
     # working on the request rather than after some text.
     await asyncio.wait_for(gen.accepted.wait(), 30)
@@ -166,7 +175,7 @@ async def test_server_killed_mid_request_then_restarted(vllm_server):
         read_timeout=30,
         extra_body={"ignore_eos": True},
     )
-    gen = eng.start(GenerationRequest(prompt="def add(a, b):", max_tokens=1900))
+    gen = eng.start(GenerationRequest(prompt="def add(a, b):", max_tokens=1900, **SLOW))
     # vLLM on CPU streams in bursts (sometimes all at the end), so do not wait for text: crash
     # the server as soon as it accepted the request (1900 tokens take it seconds).
     await asyncio.wait_for(gen.accepted.wait(), 30)
