@@ -127,7 +127,10 @@ def make_handler(state: FakeState):
                         return
                     if behaviour == "stall" and i == 1:
                         time.sleep(3)
-                end = {"choices": [{"index": 0, "finish_reason": "length", "text": ""}]}
+                    if behaviour == "abort" and i == 1:
+                        break
+                reason = "abort" if behaviour == "abort" else "length"
+                end = {"choices": [{"index": 0, "finish_reason": reason, "text": ""}]}
                 usage = {
                     "choices": [],
                     "usage": {
@@ -304,6 +307,16 @@ async def test_http_errors_carry_status_and_server_text(fake_server):
         await gen.text()
     assert gen.stats.finish_reason == "error"
     assert sum(1 for p, _ in state.requests if p == "/v1/completions") == 2  # never retried
+    await eng.close()
+
+
+async def test_a_request_the_server_aborted_is_an_error_not_an_answer(fake_server):
+    url, _ = fake_server
+    eng = OpenAIEngine([url], model="abort")
+    gen = eng.start(GenerationRequest(prompt="x"))
+    with pytest.raises(EngineError, match=r"aborted the request mid-generation"):
+        await gen.text()
+    assert gen.stats.finish_reason == "error"
     await eng.close()
 
 

@@ -518,6 +518,13 @@ class OpenAIEngine(Engine):
             ) from None
         finally:
             await resp.aclose()
+        if finish in ("abort", "error"):
+            # vLLM ends a request it dropped (engine shutting down or dead, a restart) with
+            # finish_reason "abort"; the text so far is not an answer.
+            raise EngineError(
+                f"inference server {base} aborted the request mid-generation "
+                f"(finish_reason {finish!r}); it may be shutting down or restarting"
+            )
         if not complete and not finish:
             # A close-delimited body that just ends: the server died (chunked bodies raise above).
             raise EngineError(
