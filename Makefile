@@ -47,12 +47,12 @@ editors-test: $(STAMP) $(VSCODE_DEPS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/editors
 
 lint: $(STAMP)
-	$(BIN)/ruff check lsp_server completion codechat inference tests
-	$(BIN)/ruff format --check lsp_server completion codechat inference tests
+	$(BIN)/ruff check lsp_server completion codechat inference bench testing training tests
+	$(BIN)/ruff format --check lsp_server completion codechat inference bench testing training tests
 
 format: $(STAMP)
-	$(BIN)/ruff format lsp_server completion codechat inference tests
-	$(BIN)/ruff check --fix lsp_server completion codechat inference tests
+	$(BIN)/ruff format lsp_server completion codechat inference bench testing training tests
+	$(BIN)/ruff check --fix lsp_server completion codechat inference bench testing training tests
 
 bench: $(STAMP)
 	$(BIN)/tandem bench spec --json

@@ -3,7 +3,7 @@
 Pure logic, no LSP and no torch: a `ChatTask` becomes a prompt (`prompts`), the engine's answer
 is cleaned (`thinking`, `extract`), turned into edits (`diff`, `testfiles`) and checked
 (`checks`) before anything is applied. `runner.run_task` ties it together; the LSP glue lives in
-`lsp_server.features.codechat` and the benchmark in `lsp_server.bench_codechat`.
+`lsp_server.features.codechat` and the benchmark in `bench.codechat`.
 """
 
 from codechat.runner import ChatOutcome, run_task

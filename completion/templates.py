@@ -180,7 +180,7 @@ TEMPLATES: dict[str, FimTemplate] = {
             *_SC,
             eos=_STARCODER_EOS,
             markers=("<fim_prefix>", "<file_sep>"),
-            # Trained on single-file PSM/SPM only (inference/training/fim.py): other files go
+            # Trained on single-file PSM/SPM only (training/fim.py): other files go
             # into the prefix as comments, <file_sep> is only a stop string. SPM: typing only
             # appends to the prompt, so prefix KV reuse covers all but the new characters.
             order="spm-starcoder",

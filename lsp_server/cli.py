@@ -24,7 +24,7 @@ def _lsp(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from lsp_server.demo import main as demo_main
+    from bench.demo import main as demo_main
 
     return demo_main(args)
 
@@ -54,9 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
 
     for name, module, help_ in [
-        ("bench", "lsp_server.bench", "benchmarks: spec, latency, infill, codechat"),
+        ("bench", "bench.cli", "benchmarks: spec, latency, infill, codechat"),
         ("serve", "inference.serve", "start a vLLM OpenAI-compatible server (see --help)"),
-        ("train-demo", "inference.training.cli", "retrain the shipped demo model pair"),
+        ("train-demo", "training.cli", "retrain the shipped demo model pair"),
     ]:
         sp = sub.add_parser(name, help=help_, add_help=False)
         sp.add_argument("rest", nargs=argparse.REMAINDER)

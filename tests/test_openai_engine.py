@@ -442,7 +442,7 @@ def test_connect_blocking_from_a_thread_without_loop(fake_server):
 
 
 def test_bench_summary_ratios():
-    from inference.openai.bench import default_workloads, summarize
+    from bench.openai_spec import default_workloads, summarize
 
     def run(ms: float, text: str) -> dict:
         return {"total_ms": ms, "ttft_ms": 1.0, "tokens_per_second": 10.0, "text": text}

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from inference.tokenizer_build import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, train_bpe
-from inference.training import cli
-from inference.training.corpus import build_corpus, heldout_for, is_permissive
-from inference.training.fim import FimSplit, SpecialIds, encode_fim, split_text
+from training import cli
+from training.corpus import build_corpus, heldout_for, is_permissive
+from training.fim import FimSplit, SpecialIds, encode_fim, split_text
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "inference" / "demo_models"
@@ -169,14 +169,14 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
     ):
         assert (out / "tiny" / name).exists()
 
-    from inference.training.evaluate import evaluate_model
+    from training.evaluate import evaluate_model
 
     res = evaluate_model(out / "tiny", run / "data", n_lines=4, n_mid=8, n_windows=4)
     assert res["params"] == sum(p.numel() for p in model.parameters())
     assert 0 <= res["exact_line_match"] <= 1 and res["heldout_lm_loss"] > 0
 
     # the model card renders from metrics alone, with the two bench placeholders left open
-    from inference.training.card import render
+    from training.card import render
 
     for size in ("target", "draft"):
         (out / size).mkdir()
@@ -201,7 +201,7 @@ def test_pipeline_end_to_end(tmp_path, monkeypatch):
 
 def test_shipped_sizes_have_head_dims_vllm_cpu_serves():
     """vLLM's CPU attention rejects head_dim 24 (seen with the first demo draft)."""
-    from inference.training.model import SIZES
+    from training.model import SIZES
 
     for size in ("target", "draft"):
         cfg = SIZES[size]
@@ -233,7 +233,7 @@ def test_shipped_models_load(size, monkeypatch):
 def test_edit_samples_strip_the_docstring_and_use_codechats_prompt(tmp_path):
     from codechat.prompts import build_prompt
     from codechat.tasks import ChatTask
-    from inference.training.edits import collect_pairs, render_sample, strip_docstring
+    from training.edits import collect_pairs, render_sample, strip_docstring
 
     src = (
         "def area(r):\n"

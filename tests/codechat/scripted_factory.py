@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 
-from codechat.scripted import ScriptedEngine
+from testing.scripted import ScriptedEngine
 
 _MARKERS = [
     ("refactor", "Refactor the code"),

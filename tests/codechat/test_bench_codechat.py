@@ -2,7 +2,7 @@
 
 import json
 
-from lsp_server.bench_codechat import main
+from bench.codechat import main
 
 
 def test_scripted_bench_applies_good_and_rejects_bad(tmp_path, capsys):

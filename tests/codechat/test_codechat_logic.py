@@ -11,10 +11,10 @@ from codechat.extract import extract_code
 from codechat.language import detect_language
 from codechat.prompts import build_prompt, fold_system, render
 from codechat.scope import enclosing_span
-from codechat.scripted import ScriptedEngine
 from codechat.testfiles import rust_tests_module
 from codechat.testfiles import test_target as target_for
 from codechat.thinking import ThinkFilter, strip_think
+from testing.scripted import ScriptedEngine
 
 SRC = """import os
 

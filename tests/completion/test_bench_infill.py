@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from completion import bench_infill as bench
+from bench import infill as bench
 from completion.pipeline import finalize, prepare
 from completion.templates import template_by_name
 from inference.base import Engine, EngineInfo, GenerationRequest
+from testing import oracle
 
 DATA = Path("/work/shared/data/humaneval-infilling/HumanEval-SingleLineInfilling.jsonl.gz")
 REPO_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / bench.DATA_NAME
@@ -27,7 +28,7 @@ def _norm(s: str) -> str:
 def _oracle_finalize(p: bench.Problem) -> tuple[str, str]:
     ctx = bench.make_context(p)
     plan = prepare(ctx, template_by_name("tandem-demo"), lambda s: len(s.split()))
-    raw, kind = bench.oracle_output(p)
+    raw, kind = oracle.oracle_output(p)
     cut = min([i for s in plan.stop if (i := raw.find(s)) != -1] or [len(raw)])
     return finalize(raw[:cut], ctx, plan), kind
 
@@ -109,7 +110,7 @@ class _EchoEngine(Engine):
 
     def start(self, request: GenerationRequest):
         self.requests.append(request)
-        return bench._TextGeneration("echo", "    return x\n")
+        return oracle._TextGeneration("echo", "    return x\n")
 
 
 def test_real_engine_path_uses_make_engine_and_detects_the_template(tmp_path, capsys):
@@ -139,11 +140,11 @@ def test_without_oracle_or_engine_it_explains(capsys, tmp_path):
 
 def test_oracle_overrun_is_deterministic_per_task():
     p = bench.Problem("X/1", "def f():\n", "    y = 1\n    z = 2\n", "    x = 0\n", "", "f")
-    assert bench.oracle_output(p) == bench.oracle_output(p)
-    raw, kind = bench.oracle_output(p)
+    assert oracle.oracle_output(p) == oracle.oracle_output(p)
+    raw, kind = oracle.oracle_output(p)
     assert raw.startswith("    x = 0\n") and len(raw) > len("    x = 0\n")
     kinds = {
-        bench.oracle_output(
+        oracle.oracle_output(
             bench.Problem(f"X/{i}", p.prompt, p.suffix, p.canonical_solution, "", "f")
         )[1]
         for i in range(30)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lsp_server.bench_spec import _summary
+from bench.spec import _summary
 
 
 def _run(seconds: float, text: str = "x", strategy: str = "plain", drafted=0, accepted=0):

@@ -30,7 +30,7 @@ import pytest
 
 from inference.vllm import ServeConfig, VLLMServer, free_port
 from inference.vllm.command import REPO_ROOT, default_python
-from inference.vllm.test_models import build_vllm_tiny_model
+from testing.vllm_models import build_vllm_tiny_model
 
 MODEL_NAME = "tandem-tiny"
 

@@ -19,23 +19,22 @@ import asyncio
 import gzip
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from completion.service import complete
-from completion.templates import FimTemplate, detect_template, template_by_name
+from completion.templates import detect_template, template_by_name
 from completion.types import CompletionContext
-from inference.base import Engine, EngineInfo, Generation, GenerationRequest
+from inference.base import Engine
+from testing.oracle import OracleEngine
 
 DATA_NAME = "humaneval-infilling/HumanEval-SingleLineInfilling.jsonl.gz"
 
@@ -108,69 +107,6 @@ def make_context(p: Problem) -> CompletionContext:
     line = p.prompt.count("\n")
     character = len(p.prompt) - (p.prompt.rfind("\n") + 1)
     return CompletionContext(p.uri, "python", p.prompt + p.suffix, line, character)
-
-
-# --- the oracle engine ------------------------------------------------------------------------
-
-
-def oracle_output(p: Problem) -> tuple[str, str]:
-    """(raw output, overrun kind): the canonical middle plus a realistic overrun."""
-    rng = random.Random(zlib.crc32(p.task_id.encode("utf-8")))
-    middle = p.canonical_solution
-    suffix_lines = p.suffix.splitlines(keepends=True)
-    kinds = ["repeat", "closer"] + (["suffix"] if suffix_lines else [])
-    kind = rng.choice(sorted(kinds))
-    last = next((x for x in reversed(middle.splitlines()) if x.strip()), "")
-    if kind == "suffix":
-        over = "".join(suffix_lines[: rng.randint(1, 3)])
-    elif kind == "repeat":
-        over = last + "\n"
-    else:
-        ws = last[: len(last) - len(last.lstrip())]
-        over = ws[:-4] + rng.choice([")", "]", "}"]) + "\n"
-    if not middle.endswith("\n") and over:
-        middle += "\n"
-    return middle + over, kind
-
-
-class _TextGeneration(Generation):
-    def __init__(self, engine: str, text: str) -> None:
-        super().__init__(engine)
-        self._text = text
-
-    async def __aiter__(self) -> AsyncIterator[str]:  # type: ignore[override]
-        self.stats.generated_tokens = len(self._text.split())
-        self.stats.finish_reason = "stop"
-        for chunk in self._text.splitlines(keepends=True):
-            yield chunk
-
-    def cancel(self) -> None:
-        pass
-
-
-class OracleEngine(Engine):
-    """Answers each request with `oracle_output` of the problem whose document it is for."""
-
-    def __init__(self, problems: list[Problem], template: FimTemplate) -> None:
-        self._by_uri = {p.uri: p for p in problems}
-        self._info = EngineInfo("oracle", "oracle", special_tokens=list(template.markers))
-        self.kinds: Counter[str] = Counter()
-        self.calls = 0
-
-    @property
-    def info(self) -> EngineInfo:
-        return self._info
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def start(self, request: GenerationRequest) -> Generation:
-        self.calls += 1
-        problem = self._by_uri[request.cache_key or ""]
-        raw, kind = oracle_output(problem)
-        self.kinds[kind] += 1
-        cut = min([i for s in request.stop if s and (i := raw.find(s)) != -1] or [len(raw)])
-        return _TextGeneration("oracle", raw[:cut])
 
 
 # --- execution ---------------------------------------------------------------------------------

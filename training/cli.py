@@ -1,4 +1,4 @@
-"""`python -m inference.training` / `tandem train-demo`: corpus, tokenizer, train, evaluate, all."""
+"""`python -m training` / `tandem train-demo`: corpus, tokenizer, train, evaluate, all."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def _site_dirs() -> list[Path]:
 
 
 def cmd_corpus(a: argparse.Namespace) -> None:
-    from inference.training.corpus import build_corpus, save_corpus_index, write_corpus_card
+    from training.corpus import build_corpus, save_corpus_index, write_corpus_card
 
     t = time.time()
     c = build_corpus(
@@ -45,8 +45,8 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 
 
 def cmd_tokenizer(a: argparse.Namespace) -> None:
-    from inference.training.corpus import load_corpus_index
-    from inference.training.data import tokenize_corpus, train_tokenizer
+    from training.corpus import load_corpus_index
+    from training.data import tokenize_corpus, train_tokenizer
 
     c = load_corpus_index(a.run_dir / "corpus.json")
     t = time.time()
@@ -74,7 +74,7 @@ def cmd_tokenizer(a: argparse.Namespace) -> None:
 
 
 def cmd_train(a: argparse.Namespace) -> None:
-    from inference.training.train import TrainArgs, train
+    from training.train import TrainArgs, train
 
     defaults = {"target": (8, 2e-3), "draft": (16, 3e-3), "tiny": (4, 3e-3)}
     batch, lr = defaults[a.size]
@@ -103,8 +103,8 @@ def cmd_train(a: argparse.Namespace) -> None:
 
 def cmd_finetune_edits(a: argparse.Namespace) -> None:
     """Continue training the shipped target with CodeChat "docs" edit rows mixed in."""
-    from inference.training.corpus import load_corpus_index
-    from inference.training.train import TrainArgs, train
+    from training.corpus import load_corpus_index
+    from training.train import TrainArgs, train
 
     c = load_corpus_index(a.run_dir / "corpus.json")
     stdlib_first = sorted((f for f in c.files if not f.heldout), key=lambda f: f.path)
@@ -135,14 +135,14 @@ def cmd_finetune_edits(a: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(a: argparse.Namespace) -> None:
-    from inference.training.evaluate import evaluate_all
+    from training.evaluate import evaluate_all
 
     res = evaluate_all(a.out_dir, a.run_dir, n_lines=a.n_lines, seed=a.seed)
     print(json.dumps(res, indent=1))
 
 
 def cmd_card(a: argparse.Namespace) -> None:
-    from inference.training.card import write_card
+    from training.card import write_card
 
     print(write_card(a.out_dir))
 
@@ -161,7 +161,7 @@ def cmd_all(a: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m inference.training", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m training", description=__doc__)
     p.add_argument(
         "--run-dir", type=Path, default=DEFAULT_RUN, help="cache, checkpoints, logs (git-ignored)"
     )

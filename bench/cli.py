@@ -9,10 +9,10 @@ from __future__ import annotations
 import sys
 
 _COMMANDS = {
-    "spec": ("lsp_server.bench_spec", "speculative strategies vs plain decoding"),
-    "latency": ("lsp_server.bench_latency", "cold vs next-keystroke TTFT, typing storm, overhead"),
-    "infill": ("completion.bench_infill", "HumanEval infilling pass@1 through the pipeline"),
-    "codechat": ("lsp_server.bench_codechat", "CodeChat actions on stdlib functions, checked"),
+    "spec": ("bench.spec", "speculative strategies vs plain decoding"),
+    "latency": ("bench.latency", "cold vs next-keystroke TTFT, typing storm, overhead"),
+    "infill": ("bench.infill", "HumanEval infilling pass@1 through the pipeline"),
+    "codechat": ("bench.codechat", "CodeChat actions on stdlib functions, checked"),
 }
 
 

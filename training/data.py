@@ -10,7 +10,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from inference.tokenizer_build import EOS, save_hf_tokenizer, train_bpe
-from inference.training.corpus import Corpus
+from training.corpus import Corpus
 
 
 def read_text(path: str) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from inference.training.fim import Mix
+from training.fim import Mix
 
-RETRAIN = "python -m inference.training all --target-min 45 --draft-min 11 --edits-min 15"
-EVAL = "python -m inference.training evaluate"
-CARD = "python -m inference.training card"
+RETRAIN = "python -m training all --target-min 45 --draft-min 11 --edits-min 15"
+EVAL = "python -m training evaluate"
+CARD = "python -m training card"
 
 
 def _arch(d: Path) -> str:
@@ -80,7 +80,7 @@ offline (`HF_HUB_OFFLINE=1`) with `AutoModelForCausalLM.from_pretrained(dir)` an
   Timings were taken on a CPU shared with other jobs, so treat them as rough.
 {_bench_lines(out_dir)}
 
-Definitions (see `inference/training/evaluate.py`):
+Definitions (see `training/evaluate.py`):
 - *Held-out LM loss*: mean next-token cross-entropy over 64 evenly spaced 512-token windows of
   the held-out token stream (plain left-to-right text).
 - *FIM middle loss / middle-token accuracy*: 200 held-out PSM samples (all split kinds);
@@ -157,7 +157,7 @@ downloaded):
 ```
 
 Steps can also be run one by one: `corpus`, `tokenizer`, `train --size target|draft
---time-budget-min N [--resume]`, `evaluate`, `card` (all under `python -m inference.training`,
+--time-budget-min N [--resume]`, `evaluate`, `card` (all under `python -m training`,
 or `tandem train-demo ...`). Caches, checkpoints and logs go to `runs/demo/` (git-ignored).
 Because training stops on a wall-clock budget, a rerun on a faster or busier machine takes a
 different number of steps and gives slightly different numbers.

@@ -24,9 +24,9 @@ from collections.abc import Callable
 
 from codechat import ChatTask, run_task
 from codechat.language import detect_language
-from codechat.scripted import ScriptedEngine
 from inference.base import Engine, GenerationRequest
 from lsp_server.settings import Settings
+from testing.scripted import ScriptedEngine
 
 #: Small, self-contained stdlib functions, by dotted name.
 FUNCTIONS = [

@@ -1,7 +1,7 @@
 """Held-out numbers for the model card: LM loss, FIM middle accuracy, exact-line match, speed.
 
 All samples come from held-out files (split by content hash), with fixed seeds, so every
-number in `metrics.json` is reproducible with `python -m inference.training evaluate`.
+number in `metrics.json` is reproducible with `python -m training evaluate`.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from inference.training.data import TokenData, load_raw_tokenizer
-from inference.training.fim import FimSplit, SpecialIds, encode_fim, random_window_text, split_text
+from training.data import TokenData, load_raw_tokenizer
+from training.fim import FimSplit, SpecialIds, encode_fim, random_window_text, split_text
 
 
 def load_model(model_dir: Path):

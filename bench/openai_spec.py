@@ -6,7 +6,7 @@ once would not fit a small machine, and restarts are cheap enough with the share
 (`.cache/vllm`; the first run compiles each setup cold, later runs start warm). The numbers are
 end-to-end per request (time to the last token, streaming), greedy, one request at a time.
 
-`tandem bench spec --engine openai` calls `run_spec_bench`; `python -m inference.openai.bench`
+`tandem bench spec --engine openai` calls `run_spec_bench`; `python -m bench.openai_spec`
 runs it standalone and prints JSON.
 """
 
@@ -119,7 +119,7 @@ async def measure(
 
 def build_bench_models(root: Path, draft_scale: float = 0.1) -> tuple[Path, Path]:
     """A random 6-layer target and its 1-layer draft (see `build_layer0_draft`)."""
-    from inference.vllm.test_models import build_layer0_draft, build_vllm_tiny_model
+    from testing.vllm_models import build_layer0_draft, build_vllm_tiny_model
 
     target = build_vllm_tiny_model(root / "target", hidden_size=256, num_layers=6)
     draft = build_layer0_draft(target, root / "draft", scale=draft_scale)
@@ -207,7 +207,7 @@ def summarize(results: dict[str, dict], starts: dict[str, float]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m inference.openai.bench", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m bench.openai_spec", description=__doc__)
     p.add_argument("--model", help="target model dir (default: random tiny test models)")
     p.add_argument("--draft-model")
     p.add_argument("--setups", default=",".join(SETUPS))

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from inference.training.data import TokenData, load_raw_tokenizer
-from inference.training.fim import Mix, SpecialIds, make_batch
-from inference.training.model import make_config
+from training.data import TokenData, load_raw_tokenizer
+from training.fim import Mix, SpecialIds, make_batch
+from training.model import make_config
 
 
 @dataclass
@@ -96,7 +96,7 @@ def train(a: TrainArgs) -> dict:
     mix = Mix(edit=a.edit_share)
     edits = None
     if a.edit_share > 0:
-        from inference.training.edits import collect_pairs
+        from training.edits import collect_pairs
 
         edits = collect_pairs(a.edit_files or [])
         if not edits:

@@ -7,7 +7,7 @@ machine noise hits them alike; the report gives tokens/s, the ratio to plain dec
 and whether the greedy output is identical to plain decoding's. `auto` is the engine's own
 adaptive choice, run as a user would get it (it measures, explores and settles by itself).
 
-`--engine openai` runs the same idea against vLLM (see inference/openai/bench.py).
+`--engine openai` runs the same idea against vLLM (see bench/openai_spec.py).
 """
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
     p.add_argument("--out", help="also write the JSON report here")
     a, rest = p.parse_known_args(argv)
     if a.engine == "openai":
-        from inference.openai import bench as openai_bench
+        from bench import openai_spec as openai_bench
 
         args = rest + (["--model", a.model] if a.model else [])
         args += ["--draft-model", a.draft_model] if a.draft_model else []

@@ -13,7 +13,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from inference.tokenizer_build import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
-from inference.training.data import TokenData
+from training.data import TokenData
 
 
 @dataclass
@@ -127,7 +127,7 @@ class Mix:
 
     psm: float = 0.35
     spm: float = 0.25
-    #: CodeChat "docs" edit samples (inference/training/edits.py); 0 in pre-training.
+    #: CodeChat "docs" edit samples (training/edits.py); 0 in pre-training.
     edit: float = 0.0
 
 
@@ -143,7 +143,7 @@ def make_row(
     """One training row of `seq_len + 1` tokens: a plain-LM window or packed FIM samples."""
     r = rng.random()
     if edits and r < mix.edit:
-        from inference.training.edits import edit_row
+        from training.edits import edit_row
 
         def encode(text: str) -> list[int]:
             return tok.encode(text, add_special_tokens=False).ids
