@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,20 +16,23 @@ from codechat.checks import check_edit
 from codechat.diff import Change, fit_code, minimal_changes
 from codechat.extract import extract_code
 from codechat.prompts import Prompt, build_prompt
-from codechat.tasks import EDIT_ACTIONS, ChatTask, line_span
-from codechat.testfiles import join_tests, rust_tests_module, test_target
+from codechat.tasks import ACTION_SPECS, EDIT_ACTIONS, ChatTask, line_span
+from codechat.testfiles import (
+    OutsideWorkspace,
+    TestTarget,
+    contained_path,
+    join_tests,
+    rust_tests_module,
+    test_target,
+)
 from codechat.thinking import ThinkFilter, strip_think
 from inference.base import Engine, EngineError, GenerationCancelled, GenerationRequest
 
 log = logging.getLogger(__name__)
 
-_VERB = {
-    "refactor": "refactor",
-    "docs": "docs edit",
-    "tests": "test file",
-    "explain": "explanation",
-    "ask": "answer",
-}
+
+def _noun(action: str) -> str:
+    return ACTION_SPECS[action].noun  # type: ignore[index]
 
 
 @dataclass
@@ -47,7 +51,7 @@ class ChatOutcome:
     ok: bool
     message: str
     #: "rejected" (a check failed), "no_code", "no_change", "empty", "cancelled",
-    #: "engine_error", "too_large", "bad_request"; "" when ok.
+    #: "engine_error", "too_large", "bad_request", "outside_workspace"; "" when ok.
     reason: str = ""
     markdown: str | None = None
     files: list[FileChange] = field(default_factory=list)
@@ -82,7 +86,18 @@ async def run_task(
     code = task.text[start:end]
     if not code.strip():
         return ChatOutcome(False, "the selection is empty", "bad_request")
-    target = test_target(task.path, task.language_id, task.text) if task.action == "tests" else None
+    target = None
+    if task.action == "tests":
+        target = test_target(task.path, task.language_id, task.text)
+        if not target.same_file:
+            try:  # before any generation or read: a path outside the workspace is refused
+                target.path = contained_path(
+                    target.path, task.roots or (os.path.dirname(task.path),)
+                )
+            except OutsideWorkspace as exc:
+                return ChatOutcome(
+                    False, f"the test file cannot go there: {exc}", "outside_workspace"
+                )
     prompt = build_prompt(task, code, prompt_format, engine.render_chat, target)
     if prompt.note:
         log.info("codechat: %s", prompt.note)
@@ -150,14 +165,14 @@ def _finish(
     code: str,
     start: int,
     end: int,
-    target,
+    target: TestTarget | None,
     read_file: Callable[[str], str | None] | None,
 ) -> ChatOutcome:
     if task.action in ("explain", "ask"):
         text = answer.strip()
         if not text:
-            return ChatOutcome(False, f"the model returned an empty {_VERB[task.action]}", "empty")
-        return ChatOutcome(True, f"{_VERB[task.action]} ready", markdown=text)
+            return ChatOutcome(False, f"the model returned an empty {_noun(task.action)}", "empty")
+        return ChatOutcome(True, f"{_noun(task.action)} ready", markdown=text)
 
     new_code = extract_code(answer, task.language_id)
     if new_code is None:
@@ -177,6 +192,7 @@ def _finish(
         return _accepted(task.action, [fc], check.passed)
 
     # tests
+    assert target is not None  # run_task computed it for "tests"
     if target.same_file:
         old = task.text
         new_text = join_tests(old, rust_tests_module(old, new_code))
@@ -198,7 +214,7 @@ def _finish(
 def _rejected(action: str, reason: str, passed: list[str]) -> ChatOutcome:
     return ChatOutcome(
         False,
-        f"the {_VERB[action]} was not applied: {reason}. Nothing was changed.",
+        f"the {_noun(action)} was not applied: {reason}. Nothing was changed.",
         "rejected",
         checks_passed=passed,
     )
@@ -209,7 +225,7 @@ def _accepted(action: str, files: list[FileChange], passed: list[str]) -> ChatOu
     where = ", ".join(("new file " if f.create else "") + f.path.rsplit("/", 1)[-1] for f in files)
     return ChatOutcome(
         True,
-        f"{_VERB[action]}: {n} change{'s' if n != 1 else ''} to {where} "
+        f"{_noun(action)}: {n} change{'s' if n != 1 else ''} to {where} "
         f"(checks passed: {', '.join(passed)})",
         files=files,
         checks_passed=passed,

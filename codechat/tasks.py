@@ -1,4 +1,8 @@
-"""What the user asked for: an action on a span of one document."""
+"""What the user asked for: an action on a span of one document.
+
+The action list and each action's user-facing words are written here once; the LSP glue, the
+benchmark and the editors' copies (checked by tests/lsp_server/test_protocol.py) follow it.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,28 @@ from dataclasses import dataclass
 from typing import Literal
 
 Action = Literal["refactor", "tests", "docs", "explain", "ask"]
-ACTIONS: tuple[Action, ...] = ("refactor", "tests", "docs", "explain", "ask")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    #: What the user picks, e.g. "Generate tests" (code action titles add "Tandem: ").
+    label: str
+    #: What the answer is called in messages, e.g. "the test file was not applied".
+    noun: str
+    #: True: the answer is code applied to the workspace; False: text shown to the user.
+    edits: bool
+
+
+ACTION_SPECS: dict[Action, ActionSpec] = {
+    "refactor": ActionSpec("Refactor", "refactor", edits=True),
+    "tests": ActionSpec("Generate tests", "test file", edits=True),
+    "docs": ActionSpec("Generate docs", "docs edit", edits=True),
+    "explain": ActionSpec("Explain", "explanation", edits=False),
+    "ask": ActionSpec("Ask", "answer", edits=False),
+}
+ACTIONS: tuple[Action, ...] = tuple(ACTION_SPECS)
 #: Actions whose answer is code that is applied to the workspace.
-EDIT_ACTIONS: frozenset[str] = frozenset({"refactor", "tests", "docs"})
+EDIT_ACTIONS: frozenset[str] = frozenset(a for a, s in ACTION_SPECS.items() if s.edits)
 
 
 @dataclass
@@ -25,6 +48,9 @@ class ChatTask:
     start: int
     end: int
     instruction: str = ""
+    #: Workspace folders (filesystem paths). Files other than the document itself (a new test
+    #: file) must resolve inside one of them; empty: the document's own folder.
+    roots: tuple[str, ...] = ()
 
     @property
     def code(self) -> str:

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+
+class OutsideWorkspace(ValueError):
+    """A target file that resolves outside every workspace folder; the message says where."""
 
 
 @dataclass
@@ -77,3 +82,23 @@ def join_tests(existing: str, addition: str) -> str:
     if not existing.strip():
         return addition
     return existing.rstrip("\n") + "\n\n\n" + addition.lstrip("\n")
+
+
+def contained_path(path: str, roots: Sequence[str]) -> str:
+    """`path` (absolute, normalized) if it resolves inside one of `roots`, else OutsideWorkspace.
+
+    Both sides are resolved with realpath, so `../` and symlinks (a symlinked folder, or a test
+    file that is itself a link) count where they really point. The returned path keeps the
+    editor's spelling of the workspace (no symlink expansion), so its URI matches open buffers.
+    """
+    if not os.path.isabs(path):
+        raise OutsideWorkspace(f"{path!r} is not an absolute path; save the document first")
+    real = os.path.realpath(path)
+    for root in roots:
+        real_root = os.path.realpath(root)
+        if os.path.commonpath([real, real_root]) == real_root:
+            return os.path.normpath(path)
+    where = ", ".join(roots) or "(none)"
+    raise OutsideWorkspace(
+        f"{path} resolves to {real}, outside the workspace folders ({where}); nothing was written"
+    )
