@@ -1,89 +1,65 @@
-"""Tandem's custom LSP methods: the one documented place for everything beyond the spec.
+"""Tandem's custom LSP messages: the one typed place for everything beyond the spec.
+
+Every custom notification, command argument and command result is a TypedDict here, with the
+keys exactly as they travel (camelCase). The server builds them through these types, and
+tests/lsp_server/test_protocol.py checks the editors' copies against them: the VS Code
+extension's `editors/vscode/src/protocol.ts` and the field names the Neovim plugin reads.
 
 Server → client notifications
 -----------------------------
-``tandem/status`` — after every completion/CodeChat request and on engine state changes::
+``tandem/status`` (`Status`): after every completion/CodeChat request and on engine state
+changes. Editors show it in a status line: latency, tokens/s and speculative acceptance.
 
-    {
-      "state": "loading" | "ready" | "generating" | "error" | "disabled",
-      "message": str,                # human-readable, e.g. the error
-      "engine": "local" | "openai",
-      "model": str,
-      "request": {                   # absent for pure state changes
-        "kind": "inline" | "completion" | "codechat",
-        "latencyMs": float,          # request received → answer sent
-        "cached": bool,              # served by typeahead, no model call
-        "stats": {...}               # inference.base.GenerationStats.to_dict()
-      }
-    }
+``tandem/chatProgress`` (`ChatProgress`): streamed CodeChat text. ``text`` is the visible answer
+so far (replace, don't append; ``<think>`` reasoning is hidden); the last one has ``done: true``
+and its ``text`` is the final answer. ``token`` names the run (the `CodeChatResult.token`).
 
-Editors show it in a status line: latency, tokens/s and speculative acceptance.
-
-``tandem/chatProgress`` — streamed CodeChat text (also sent as workDoneProgress reports)::
-
-    {"token": str | int, "text": str, "done": bool}
-
-In ``tandem/chatProgress`` sent by CodeChat, ``text`` is the visible answer so far (replace,
-don't append; ``<think>`` reasoning is hidden), and two fields are added: ``"action"`` and
-``"uri"``. ``token`` is the workDoneProgress token when there is one, else a fresh id per run.
+``tandem/chatResult`` (`ChatResult`): the outcome of one CodeChat run, sent exactly once per
+run that started, and only to clients that declare
+``capabilities.experimental.tandem.chatResult = true``. Other clients get the same outcome once
+as ``window/showMessage`` instead (explain/ask: the answer itself).
 
 Commands (workspace/executeCommand)
 -----------------------------------
-``tandem.status`` returns the last status object.
+``tandem.status`` returns the last `Status`.
 
-CodeChat
---------
-``tandem.refactor``, ``tandem.tests``, ``tandem.docs``, ``tandem.explain``, ``tandem.ask`` take
-ONE argument object::
+``tandem.refactor|tests|docs|explain|ask`` take ONE `CodeChatArgs` and answer AT ONCE with a
+`CodeChatResult`: ``{"ok": true, "pending": true, "token": …, "message": "… started"}`` when the
+run started, or ``ok: false`` with a ``reason`` when it cannot start ("stale", "bad_request").
+Wrongly typed arguments are a JSON-RPC InvalidParams error (-32602). The work then streams
+through ``$/progress`` (a token the server creates when the client supports
+window/workDoneProgress/create; the same value as ``token``) and ``tandem/chatProgress``, and
+ends with one `ChatResult`. Edits arrive through workspace/applyEdit (minimal, versioned
+TextEdits; a new test file as CreateFile + its content, for clients whose
+``workspaceEdit.resourceOperations`` include "create"). Cancel with
+``window/workDoneProgress/cancel``: the generation stops, nothing changes.
 
-    {
-      "uri": str,
-      "range"?: Range,          # absent: the function enclosing "position", else the whole file
-      "position"?: Position,
-      "instruction"?: str,      # free-form; required for tandem.ask
-      "version"?: int           # document version the request was made against
-    }
-
-and return::
-
-    {"ok": bool, "message": str, "markdown"?: str, "applied"?: bool, "reason"?: str}
-
-``markdown`` is set for explain/ask (also shown via window/showMessage and, where the client
-supports window/showDocument, opened as a temporary .md file). ``reason`` when not ok:
-"bad_request", "stale" (the document version moved on; nothing changed), "engine_error",
-"rejected" (the answer failed a check: does not parse, docs edit changes code, refactor drops
-a public name, tests don't import the module), "no_code", "no_change", "empty", "cancelled",
-"too_large", "timeout", "apply_refused", "apply_failed". Edits arrive as minimal TextEdits via
-workspace/applyEdit (documentChanges, versioned, with CreateFile for a new test file when the
-client supports them). Send ``workDoneToken`` with the request to get ``$/progress``; otherwise
-the server creates a token when the client supports window/workDoneProgress/create. Cancel with
-``$/cancelRequest`` or ``window/workDoneProgress/cancel``: the generation stops, nothing changes.
-
-Code actions (textDocument/codeAction, on a selection or the cursor's function): "Tandem:
-Refactor" (``refactor.rewrite.tandem``), "Tandem: Generate tests" (``source.tandem.tests``),
-"Tandem: Generate docs" (``refactor.rewrite.tandem.docs``), "Tandem: Explain"
-(``source.tandem.explain``). Clients whose ``resolveSupport.properties`` include "edit" get the
-edit from ``codeAction/resolve`` (``data`` carries the command argument plus "action"); the
-others get a ``command`` that runs the work and applies via workspace/applyEdit. Explain is
-always a command.
+Code actions (textDocument/codeAction): "Tandem: Refactor" (``refactor.rewrite.tandem``),
+"Tandem: Generate tests" (``source.tandem.tests``), "Tandem: Generate docs"
+(``refactor.rewrite.tandem.docs``), "Tandem: Explain" (``source.tandem.explain``). Clients that
+resolve "edit" get the edit from ``codeAction/resolve`` (``data`` is a `CodeActionData`; the
+resolve waits for the model, and ``$/cancelRequest`` cancels it); the others get the command.
 """
 
 from __future__ import annotations
 
+from typing import Any, Literal, NotRequired, TypedDict
+
+from codechat.tasks import ACTIONS
+
 STATUS_NOTIFICATION = "tandem/status"
 CHAT_PROGRESS_NOTIFICATION = "tandem/chatProgress"
+CHAT_RESULT_NOTIFICATION = "tandem/chatResult"
 STATUS_COMMAND = "tandem.status"
 
-#: CodeChat commands → codechat actions (see "CodeChat" above).
-CODECHAT_COMMANDS = {
-    "tandem.refactor": "refactor",
-    "tandem.tests": "tests",
-    "tandem.docs": "docs",
-    "tandem.explain": "explain",
-    "tandem.ask": "ask",
-}
-#: CodeActionKind per CodeChat code action.
-CODECHAT_ACTION_KINDS = {
+#: Where a client declares that it shows `tandem/chatResult` itself:
+#: ``capabilities.experimental.tandem.chatResult = true``.
+CHAT_RESULT_CAPABILITY = ("tandem", "chatResult")
+
+#: CodeChat commands → codechat actions (the list itself is `codechat.tasks.ACTIONS`).
+CODECHAT_COMMANDS: dict[str, str] = {f"tandem.{action}": action for action in ACTIONS}
+#: CodeActionKind per CodeChat code action ("ask" needs a question, so it is a command only).
+CODECHAT_ACTION_KINDS: dict[str, str] = {
     "refactor": "refactor.rewrite.tandem",
     "tests": "source.tandem.tests",
     "docs": "refactor.rewrite.tandem.docs",
@@ -91,3 +67,125 @@ CODECHAT_ACTION_KINDS = {
 }
 #: Tests only: "module:function" returning an Engine for the settings (a scripted stand-in).
 TEST_ENGINE_FACTORY_ENV = "TANDEM_TEST_ENGINE_FACTORY"
+
+EngineState = Literal["loading", "ready", "generating", "error", "disabled"]
+#: Why a CodeChat run did not succeed (`CodeChatResult.reason`).
+ChatFailure = Literal[
+    "bad_request",  # the arguments cannot be served (document not open, ask without question)
+    "stale",  # the document version moved on; nothing changed
+    "engine_error",
+    "rejected",  # the answer failed a check (does not parse, docs edit changes code, ...)
+    "no_code",
+    "no_change",
+    "empty",
+    "cancelled",
+    "too_large",
+    "outside_workspace",  # a target file resolves outside every workspace folder
+    "cannot_create",  # the client cannot create files; the content is in `markdown`
+    "timeout",  # the editor did not answer workspace/applyEdit in time
+    "apply_refused",
+    "apply_failed",
+    "internal_error",  # a server bug; logged with its traceback
+]
+
+
+class Position(TypedDict):
+    line: int
+    character: int
+
+
+class Range(TypedDict):
+    start: Position
+    end: Position
+
+
+class StatusRequest(TypedDict):
+    """The request a status reports on."""
+
+    kind: Literal["inline", "completion", "codechat"]
+    #: Request received → answer sent (CodeChat: → run finished).
+    latencyMs: float
+    #: Served by typeahead, no model call.
+    cached: bool
+    #: inference.base.GenerationStats.to_dict(), {} when there was no generation.
+    stats: dict[str, Any]
+    #: CodeChat only.
+    action: NotRequired[str]
+
+
+class Status(TypedDict):
+    """``tandem/status`` notification, and the ``tandem.status`` command result."""
+
+    state: EngineState
+    #: Human-readable, e.g. the error.
+    message: str
+    engine: str
+    model: str
+    #: Absent for pure state changes.
+    request: NotRequired[StatusRequest]
+
+
+class CodeChatArgs(TypedDict):
+    """The ONE argument object of ``tandem.refactor|tests|docs|explain|ask``."""
+
+    uri: str
+    #: Absent: the function enclosing ``position``, else the whole file.
+    range: NotRequired[Range]
+    position: NotRequired[Position]
+    #: Free-form; required for ``tandem.ask``.
+    instruction: NotRequired[str]
+    #: The document version the request was made against.
+    version: NotRequired[int]
+
+
+class CodeActionData(CodeChatArgs):
+    """``CodeAction.data`` of a Tandem code action that the client resolves."""
+
+    action: str
+
+
+class CodeChatResult(TypedDict):
+    """What a CodeChat command answers (at once), and the core of `ChatResult`."""
+
+    ok: bool
+    message: str
+    #: explain/ask: the answer; cannot_create: the file content to paste.
+    markdown: NotRequired[str]
+    #: Edit actions: whether the editor applied the edit.
+    applied: NotRequired[bool]
+    #: When not ok.
+    reason: NotRequired[ChatFailure]
+    #: The run's name in ``tandem/chatProgress``, ``tandem/chatResult`` and ``$/progress``.
+    token: NotRequired[str]
+    #: True in the immediate answer of a run that started: the outcome follows as `ChatResult`.
+    pending: NotRequired[bool]
+
+
+class ChatProgress(TypedDict):
+    """``tandem/chatProgress``: the visible answer so far (replace, don't append)."""
+
+    token: str
+    text: str
+    done: bool
+    action: str
+    uri: str
+
+
+class ChatResult(TypedDict):
+    """``tandem/chatResult``: the outcome of one run, sent once."""
+
+    token: str
+    action: str
+    uri: str
+    ok: bool
+    message: str
+    markdown: NotRequired[str]
+    applied: NotRequired[bool]
+    reason: NotRequired[ChatFailure]
+
+
+def code_chat_result(ok: bool, message: str, **extra: Any) -> CodeChatResult:
+    """A `CodeChatResult` without the optional keys that are None."""
+    result = CodeChatResult(ok=ok, message=message)
+    result.update({k: v for k, v in extra.items() if v is not None})  # type: ignore[typeddict-item]
+    return result

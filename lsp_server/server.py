@@ -14,7 +14,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from lsp_server.documents import RecentDocuments
 from lsp_server.engine_manager import EngineManager
-from lsp_server.protocol import STATUS_NOTIFICATION
+from lsp_server.protocol import STATUS_NOTIFICATION, Status, StatusRequest
 from lsp_server.settings import Settings
 
 log = logging.getLogger("lsp_server")
@@ -94,8 +94,8 @@ class ClientLogHandler(logging.Handler):
         params = types.LogMessageParams(type=self._LEVELS[level], message=self.format(record))
         try:
             loop.call_soon_threadsafe(self.server.safe_log_message, params)
-        except RuntimeError:
-            pass
+        except RuntimeError:  # the loop is closed: stderr still has the record
+            return
 
 
 class TandemServer(LanguageServer):
@@ -110,7 +110,7 @@ class TandemServer(LanguageServer):
         self.engines = EngineManager()
         self.recent = RecentDocuments()
         self.initialized = False
-        self.last_status: dict[str, Any] = {"state": "loading", "message": "starting"}
+        self.last_status = Status(state="loading", message="starting", engine="", model="")
         #: The running completion task per document (newest wins).
         self.inflight: dict[str, asyncio.Task] = {}
         self.loop_or_none: asyncio.AbstractEventLoop | None = None
@@ -118,8 +118,8 @@ class TandemServer(LanguageServer):
     def safe_log_message(self, params: types.LogMessageParams) -> None:
         try:
             self.window_log_message(params)
-        except Exception:  # the transport may be gone at exit
-            pass
+        except Exception as exc:  # the transport may be gone at exit; stderr has the record
+            print(f"tandem: could not forward a log line to the client: {exc}", file=sys.stderr)
 
     def notify_user(
         self, message: str, kind: types.MessageType = types.MessageType.Warning
@@ -130,23 +130,25 @@ class TandemServer(LanguageServer):
             self.window_show_message(
                 types.ShowMessageParams(type=kind, message=f"Tandem: {message}")
             )
-        except Exception:
-            pass
+        except Exception as exc:  # the transport may be gone at exit
+            log.debug("could not show a message to the user: %s", exc)
 
-    def send_status(self, state: str, message: str = "", request: dict | None = None) -> None:
-        status: dict[str, Any] = {
-            "state": state,
-            "message": message,
-            "engine": self.settings.engine,
-            "model": self.settings.model or "(default demo model)",
-        }
+    def send_status(
+        self, state: str, message: str = "", request: StatusRequest | None = None
+    ) -> None:
+        status = Status(
+            state=state,  # type: ignore[typeddict-item]
+            message=message,
+            engine=self.settings.engine,
+            model=self.settings.model or "(default demo model)",
+        )
         if request is not None:
             status["request"] = request
         self.last_status = status
         try:
             self.protocol.notify(STATUS_NOTIFICATION, status)
-        except Exception:
-            pass
+        except Exception as exc:  # the transport may be gone at exit
+            log.debug("could not send %s: %s", STATUS_NOTIFICATION, exc)
 
     async def request_client(self, method: str, params: Any, timeout: float | None = None) -> Any:
         """Send a server→client request, bounded by a timeout: some clients never answer

@@ -39,7 +39,7 @@ class Suggestion:
     lines: list[str]
 
 
-def register_for_client(ls: TandemServer, caps: types.ClientCapabilities) -> None:
+def register(ls: TandemServer, caps: types.ClientCapabilities) -> None:
     """Advertise inline completion to clients that have it, plain completion to the rest."""
     mode = ls.settings.completion_mode
     has_inline = bool(caps.text_document and caps.text_document.inline_completion)

@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
+from types import ModuleType
 
 from lsprotocol import types
 
-from lsp_server.features import completions
 from lsp_server.server import TandemServer
 from lsp_server.settings import SECTION
 
 log = logging.getLogger(__name__)
 
 
-def register(server: TandemServer) -> None:
+def register(server: TandemServer, features: Sequence[ModuleType]) -> None:
+    """The lifecycle handlers; `features` (modules with `register(server, client_capabilities)`)
+    are registered at initialize, before pygls computes the server's capabilities."""
+
     @server.feature(types.INITIALIZE)
     def on_initialize(ls: TandemServer, params: types.InitializeParams) -> None:
         ls.loop_or_none = asyncio.get_running_loop()
         ls.settings, warnings = ls.settings.merged(params.initialization_options)
-        completions.register_for_client(ls, params.capabilities)
+        for feature in features:
+            feature.register(ls, params.capabilities)
         for w in warnings:
             log.warning("initializationOptions: %s", w)
 

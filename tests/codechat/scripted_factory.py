@@ -1,7 +1,8 @@
 """Test-only engine factory for the real server process (`TANDEM_TEST_ENGINE_FACTORY`).
 
 The e2e tests write a JSON script to `$TANDEM_SCRIPTED_ANSWERS` before each request:
-``{"answers": {"refactor": str, "docs": str, ...}, "delay_s": float, "chunk": int}``. The
+``{"answers": {"refactor": str, "docs": str, ...}, "delay_s": float, "chunk": int}``, plus
+``"raise": str`` to make starting a generation raise RuntimeError (an unexpected bug). The
 answer for the action named in the prompt is streamed back, so the tests control exactly what
 "the model" says while everything else (LSP, prompts, checks, diffs, applyEdit) is real.
 """
@@ -33,6 +34,8 @@ def action_of(prompt: str) -> str:
 class _FileScriptedEngine(ScriptedEngine):
     def start(self, request):
         script = _script()
+        if script.get("raise"):
+            raise RuntimeError(script["raise"])
         self.delay_s = float(script.get("delay_s", 0.0))
         self.chunk = int(script.get("chunk", 16))
         return super().start(request)

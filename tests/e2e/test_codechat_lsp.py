@@ -75,7 +75,13 @@ async def session(
     scripted: bool = True,
     settings: dict | None = None,
     encoding: str | None = None,
+    shows_results: bool = True,
+    root: Path | None = None,
+    apply_answer: bool = True,
 ):
+    """A pytest-lsp client with `spec`'s real capabilities. `shows_results`: it declares
+    experimental.tandem.chatResult (as the VS Code and Neovim plugins do); False is how Eglot,
+    Helix and LSP4IJ look to the server."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TANDEM_SCRIPTED_ANSWERS": str(SCRIPT)}
     if scripted:
         env["TANDEM_TEST_ENGINE_FACTORY"] = "tests.codechat.scripted_factory:make_engine"
@@ -87,24 +93,39 @@ async def session(
     client = await config.start()
     client.applied_edits = []  # type: ignore[attr-defined]
     client.chat_progress = []  # type: ignore[attr-defined]
+    client.chat_results = []  # type: ignore[attr-defined]
+    client.statuses = []  # type: ignore[attr-defined]
 
     @client.feature(types.WORKSPACE_APPLY_EDIT)
     def apply_edit(params: types.ApplyWorkspaceEditParams):
         client.applied_edits.append(params)
+        if not apply_answer:
+            return types.ApplyWorkspaceEditResult(applied=False, failure_reason="user said no")
         return types.ApplyWorkspaceEditResult(applied=True)
 
     @client.feature("tandem/chatProgress")
     def chat_progress(params):
-        # pygls hands unknown notifications over as namedtuples
-        client.chat_progress.append(params._asdict() if hasattr(params, "_asdict") else params)
+        client.chat_progress.append(as_dict(params))
+
+    @client.feature("tandem/chatResult")
+    def chat_result(params):
+        client.chat_results.append(as_dict(params))
 
     @client.feature("tandem/status")
     def status(params):
-        pass
+        client.statuses.append(as_dict(params))
 
+    capabilities = caps(spec, encoding)
+    if shows_results:
+        capabilities.experimental = {"tandem": {"chatResult": True}}
     await client.initialize_session(
         types.InitializeParams(
-            capabilities=caps(spec, encoding), initialization_options=settings or {}
+            capabilities=capabilities,
+            initialization_options=settings or {},
+            root_uri=root.as_uri() if root else None,
+            workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name="ws")]
+            if root
+            else None,
         )
     )
     try:
@@ -112,6 +133,13 @@ async def session(
     finally:
         await client.shutdown_session()
         await client.stop()
+
+
+def as_dict(params) -> dict:
+    """pygls hands unknown notifications over as (nested) namedtuples."""
+    if hasattr(params, "_asdict"):
+        return {k: as_dict(v) for k, v in params._asdict().items()}
+    return params
 
 
 def open_doc(client, uri: str, text: str, version: int = 1, language: str = "python") -> None:
@@ -168,10 +196,43 @@ def rng(l0, c0, l1, c1) -> dict:
     return {"start": {"line": l0, "character": c0}, "end": {"line": l1, "character": c1}}
 
 
-async def execute(client, command: str, arg: dict, token=None):
+async def execute(client, command: str, arg: dict):
+    """The command's immediate answer."""
     return await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command=command, arguments=[arg], work_done_token=token)
+        types.ExecuteCommandParams(command=command, arguments=[arg])
     )
+
+
+def chat_messages(client) -> list[str]:
+    """window/showMessage texts, without the engine's startup notice."""
+    return [m.message for m in client.messages if "test engine from" not in m.message]
+
+
+async def wait_for(predicate, what: str, timeout_s: float = 30.0):
+    for _ in range(int(timeout_s / 0.02)):
+        got = predicate()
+        if got:
+            return got
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def wait_result(client, token: str) -> dict:
+    """The run's tandem/chatResult (exactly one arrives)."""
+    hits = await wait_for(
+        lambda: [r for r in client.chat_results if r["token"] == token], f"chatResult {token}"
+    )
+    return hits[0]
+
+
+async def run(client, command: str, arg: dict) -> dict:
+    """Execute a CodeChat command and return its final result (the immediate answer when the
+    run did not start)."""
+    started = await execute(client, command, arg)
+    if not started.get("pending"):
+        return started
+    assert started["ok"] and started["token"], started
+    return await wait_result(client, started["token"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -182,13 +243,15 @@ async def test_refactor_applies_minimal_versioned_edits_with_progress(tmp_path):
     uri = (tmp_path / "sample.py").as_uri()
     async with session("visual-studio-code") as client:
         open_doc(client, uri, SRC, version=7)
-        result = await execute(
+        started = await execute(
             client,
             "tandem.refactor",
             {"uri": uri, "position": {"line": 9, "character": 4}, "version": 7},
-            token="tok-1",
         )
+        assert started["pending"] and started["message"] == "Refactor started", started
+        result = await wait_result(client, started["token"])
         assert result["ok"] and result["applied"], result
+        assert result["action"] == "refactor" and result["uri"] == uri
         (params,) = client.applied_edits
         edits, version = edits_of(params.edit, uri)
         assert version == 7
@@ -196,7 +259,7 @@ async def test_refactor_applies_minimal_versioned_edits_with_progress(tmp_path):
         expected = SRC.replace("    total = a + b\n    return total\n", "    return a + b\n")
         assert apply_text_edits(SRC, edits) == expected
         assert sum(len(e.new_text) for e in edits) < len("def add(a, b):\n    return a + b\n")
-        kinds = [type(v).__name__ for v in client.progress_reports["tok-1"]]
+        kinds = [type(v).__name__ for v in client.progress_reports[started["token"]]]
         assert kinds[0] == "WorkDoneProgressBegin" and kinds[-1] == "WorkDoneProgressEnd"
         assert "WorkDoneProgressReport" in kinds
         assert client.chat_progress and client.chat_progress[-1]["done"]
@@ -211,7 +274,7 @@ async def test_docs_edit_positions_in_every_encoding(tmp_path, encoding):
         line4 = SRC.split("\n")[4]
         # the cursor after the emoji on the non-ASCII line: the enclosing function is documented
         char = sum(units(line4[: line4.index("😀") + 1], encoding))
-        result = await execute(
+        result = await run(
             client,
             "tandem.docs",
             {"uri": uri, "position": {"line": 4, "character": char}, "version": 1},
@@ -280,7 +343,7 @@ async def test_code_actions_carry_commands_for_clients_that_do_not_resolve_edits
         if isinstance(cmd, dict):
             cmd = types.Command(**cmd)
         assert cmd.command == "tandem.refactor"
-        result = await execute(client, cmd.command, cmd.arguments[0])
+        result = await run(client, cmd.command, cmd.arguments[0])
         assert result["ok"] and result["applied"], result
 
 
@@ -289,15 +352,116 @@ async def test_tests_go_to_a_new_test_file_with_create_file(tmp_path):
     uri = (tmp_path / "sample.py").as_uri()
     async with session("visual-studio-code") as client:
         open_doc(client, uri, SRC)
-        result = await execute(
+        result = await run(
             client, "tandem.tests", {"uri": uri, "position": {"line": 9, "character": 0}}
         )
-        assert result["ok"], result
+        assert result["ok"] and result["applied"], result
         we = client.applied_edits[0].edit
         create = [d for d in we.document_changes if isinstance(d, types.CreateFile)]
         assert create and create[0].uri.endswith("/test_sample.py")
+        assert we.document_changes.index(create[0]) == 0  # created, then filled
         edits, _ = edits_of(we, create[0].uri)
         assert apply_text_edits("", edits).startswith("from sample import add")
+        # the server wrote nothing: this test client records the edit without applying it
+        assert not (tmp_path / "test_sample.py").exists()
+        # and the new file is shown, not left in a hidden buffer
+        assert [d.uri for d in client.shown_documents] == [create[0].uri]
+
+
+TEST_ACTION_RANGE = types.Range(types.Position(8, 0), types.Position(11, 0))
+
+
+async def test_resolving_the_tests_action_writes_nothing_to_disk(tmp_path):
+    """codeAction/resolve only computes the edit: no file exists until the client applies it."""
+    write_script({"tests": GOOD_TESTS})
+    uri = (tmp_path / "sample.py").as_uri()
+    async with session("visual-studio-code") as client:
+        open_doc(client, uri, SRC)
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=TEST_ACTION_RANGE,
+                context=types.CodeActionContext(diagnostics=[], only=["source.tandem.tests"]),
+            )
+        )
+        (tests_action,) = actions
+        resolved = await client.code_action_resolve_async(tests_action)
+        create = [d for d in resolved.edit.document_changes if isinstance(d, types.CreateFile)]
+        assert create and create[0].uri.endswith("/test_sample.py"), resolved.edit
+        assert list(tmp_path.iterdir()) == []  # nothing on disk; the user has not chosen yet
+
+
+@pytest.mark.parametrize(
+    "spec", ["neovim@v0.11.0", "emacs", "visual-studio-code"], ids=["nvim", "emacs", "vscode"]
+)
+async def test_refusing_the_tests_edit_leaves_nothing_on_disk(tmp_path, spec):
+    """Neovim lists resourceOperations without documentChanges, Emacs neither: the server used to
+    create an empty test file itself for both, and it stayed after the edit was refused."""
+    write_script({"tests": GOOD_TESTS})
+    uri = (tmp_path / "sample.py").as_uri()
+    async with session(spec, apply_answer=False) as client:
+        open_doc(client, uri, SRC)
+        result = await run(client, "tandem.tests", {"uri": uri, "range": rng(8, 0, 11, 0)})
+        assert not result["ok"] and result["applied"] is False, result
+        assert list(tmp_path.iterdir()) == []
+        if spec == "emacs":  # cannot create files: the content is shown, no edit is sent
+            assert result["reason"] == "cannot_create", result
+            assert "cannot create files" in result["message"]
+            assert result["markdown"].startswith("```python\nfrom sample import add")
+            assert not client.applied_edits
+        else:  # a CreateFile inside documentChanges, refused by the user
+            assert result["reason"] == "apply_refused", result
+            (params,) = client.applied_edits
+            assert isinstance(params.edit.document_changes[0], types.CreateFile)
+
+
+async def test_test_file_outside_the_workspace_is_refused(tmp_path):
+    """A document reached through a symlinked folder, or a path with ../, whose test file would
+    land outside the workspace folder: refused with a clear error before the model runs."""
+    write_script({"tests": GOOD_TESTS})
+    ws, outside = tmp_path / "ws", tmp_path / "outside"
+    ws.mkdir()
+    outside.mkdir()
+    (ws / "linked").symlink_to(outside, target_is_directory=True)
+    (ws / "inside").mkdir()
+    via_link = (ws / "linked" / "sample.py").as_uri()
+    via_dots = (ws / "inside").as_uri() + "/../../outside/sample.py"
+    inside = (ws / "inside" / "sample.py").as_uri()
+    async with session("visual-studio-code", root=ws) as client:
+        for uri in (via_link, via_dots):
+            open_doc(client, uri, SRC)
+            result = await run(client, "tandem.tests", {"uri": uri, "range": rng(8, 0, 11, 0)})
+            assert not result["ok"] and result["reason"] == "outside_workspace", result
+            assert str(outside / "test_sample.py") in result["message"]
+            assert "outside the workspace folders" in result["message"]
+        assert not client.applied_edits
+        assert not any(p["text"] for p in client.chat_progress)  # the model never ran
+        # the same request inside the workspace works
+        open_doc(client, inside, SRC)
+        result = await run(client, "tandem.tests", {"uri": inside, "range": rng(8, 0, 11, 0)})
+        assert result["ok"], result
+        assert list(outside.iterdir()) == []
+
+
+async def test_unexpected_error_ends_progress_and_status(tmp_path):
+    write_script({"refactor": GOOD_REFACTOR})
+    uri = (tmp_path / "sample.py").as_uri()
+    async with session("visual-studio-code") as client:
+        open_doc(client, uri, SRC)
+        SCRIPT.write_text(json.dumps({"raise": "boom"}))
+        started = await execute(client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0)})
+        result = await wait_result(client, started["token"])
+        assert not result["ok"] and result["reason"] == "internal_error", result
+        assert "boom" in result["message"]
+        reports = client.progress_reports[started["token"]]
+        assert type(reports[-1]).__name__ == "WorkDoneProgressEnd"
+        assert [p["done"] for p in client.chat_progress if p["token"] == started["token"]][-1]
+        assert client.statuses[-1]["state"] == "error", client.statuses[-1]
+        # the server still serves: the next run works
+        write_script({"refactor": GOOD_REFACTOR})
+        result = await run(client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0)})
+        assert result["ok"], result
+        assert client.statuses[-1]["state"] == "ready"
 
 
 async def test_stale_version_is_refused_before_and_after_generation(tmp_path):
@@ -309,13 +473,12 @@ async def test_stale_version_is_refused_before_and_after_generation(tmp_path):
             client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0), "version": 0}
         )
         assert not result["ok"] and result["reason"] == "stale", result
+        assert not result.get("pending")
         # the user types while the model is generating
-        pending = asyncio.ensure_future(
-            execute(
-                client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0), "version": 1}
-            )
+        started = await execute(
+            client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0), "version": 1}
         )
-        await asyncio.sleep(0.3)
+        await wait_streaming(client)
         client.text_document_did_change(
             types.DidChangeTextDocumentParams(
                 text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
@@ -324,7 +487,7 @@ async def test_stale_version_is_refused_before_and_after_generation(tmp_path):
                 ],
             )
         )
-        result = await pending
+        result = await wait_result(client, started["token"])
         assert not result["ok"] and result["reason"] == "stale", result
         assert "changed" in result["message"]
         assert not client.applied_edits
@@ -333,78 +496,119 @@ async def test_stale_version_is_refused_before_and_after_generation(tmp_path):
 async def wait_streaming(client) -> None:
     """Until the server streams a partial answer (the generation is running)."""
     n = len(client.chat_progress)
-    for _ in range(200):
-        await asyncio.sleep(0.05)
-        if any(not p["done"] for p in client.chat_progress[n:]):
-            return
-    raise AssertionError("no streamed progress")
+    await wait_for(
+        lambda: any(not p["done"] for p in client.chat_progress[n:]), "streamed progress", 10
+    )
 
 
-async def test_cancel_request_and_progress_cancel_apply_nothing(tmp_path):
+async def test_progress_cancel_and_resolve_cancel_apply_nothing(tmp_path):
     write_script({"refactor": GOOD_REFACTOR}, delay_s=0.1, chunk=1)
     uri = (tmp_path / "sample.py").as_uri()
     async with session("visual-studio-code") as client:
         open_doc(client, uri, SRC)
-        params = types.ExecuteCommandParams(
-            command="tandem.refactor", arguments=[{"uri": uri, "range": rng(8, 0, 11, 0)}]
-        )
-        fut = asyncio.ensure_future(  # a coroutine: it sends only once scheduled
-            client.protocol.send_request_async(
-                types.WORKSPACE_EXECUTE_COMMAND, params, msg_id="c-1"
-            )
-        )
-        await wait_streaming(client)
-        client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="c-1"))
-        with pytest.raises(Exception, match="cancel"):
-            await asyncio.wait_for(fut, 10)
-
-        result_fut = asyncio.ensure_future(
-            execute(
-                client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0)}, token="tok-c"
-            )
-        )
+        # a command: cancelled through its progress token
+        started = await execute(client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0)})
         await wait_streaming(client)
         client.protocol.notify(
             types.WINDOW_WORK_DONE_PROGRESS_CANCEL,
-            types.WorkDoneProgressCancelParams(token="tok-c"),
+            types.WorkDoneProgressCancelParams(token=started["token"]),
         )
-        result = await asyncio.wait_for(result_fut, 10)
+        result = await wait_result(client, started["token"])
         assert not result["ok"] and result["reason"] == "cancelled", result
+        assert type(client.progress_reports[started["token"]][-1]).__name__ == "WorkDoneProgressEnd"
+
+        # a resolve: cancelled with $/cancelRequest
+        action = types.CodeAction(
+            title="Tandem: Refactor",
+            kind="refactor.rewrite.tandem",
+            data={"action": "refactor", "uri": uri, "range": rng(8, 0, 11, 0)},
+        )
+        fut = asyncio.ensure_future(  # a coroutine: it sends only once scheduled
+            client.protocol.send_request_async(types.CODE_ACTION_RESOLVE, action, msg_id="r-1")
+        )
+        await wait_streaming(client)
+        client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="r-1"))
+        with pytest.raises(Exception, match="ancel"):
+            await asyncio.wait_for(fut, 10)
         await asyncio.sleep(3)  # the full answer would have streamed by now
         assert not client.applied_edits
-        assert type(client.progress_reports["tok-c"][-1]).__name__ == "WorkDoneProgressEnd"
+        assert client.statuses[-1]["state"] == "ready", client.statuses[-1]
+        assert client.chat_progress[-1]["done"]
 
 
 async def test_bad_answer_is_rejected_and_nothing_applied(tmp_path):
     write_script({"refactor": BAD_REFACTOR})
     uri = (tmp_path / "sample.py").as_uri()
-    async with session("neovim@v0.7.0") as client:
+    async with session("neovim@v0.7.0", shows_results=False) as client:
         open_doc(client, uri, SRC)
-        result = await execute(client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0)})
-        assert not result["ok"] and result["reason"] == "rejected", result
-        assert "does not parse" in result["message"]
+        started = await execute(client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0)})
+        assert started["pending"], started
+        (message,) = await wait_for(
+            lambda: [m for m in client.messages if "does not parse" in m.message], "the message"
+        )
+        assert message.message.startswith("Tandem: Refactor: the refactor was not applied")
+        assert message.type == types.MessageType.Warning
         assert not client.applied_edits
-        assert any("does not parse" in m.message for m in client.messages)
+        assert not client.chat_results  # this client did not ask for them
 
 
-async def test_explain_returns_markdown_shows_document_and_hides_thinking(tmp_path):
-    write_script({"explain": "<think>secret reasoning</think>`add` returns the **sum**."}, chunk=3)
+#: Where the server used to write each explain/ask answer as a Markdown file.
+TEMP_ANSWERS = Path(tempfile.gettempdir()) / "tandem-codechat"
+
+
+async def test_explain_answers_at_once_then_streams_the_answer(tmp_path):
+    """Eglot times requests out after 10 s: the command answers before the model finishes, the
+    answer streams (each text the whole answer so far) and arrives once as tandem/chatResult."""
+    answer = "<think>secret reasoning</think>`add` returns the **sum** of `a` and `b`, " * 3
+    write_script({"explain": answer}, delay_s=0.05, chunk=3)
+    final = answer.replace("<think>secret reasoning</think>", "").strip()
     uri = (tmp_path / "sample.py").as_uri()
+    answers_before = set(TEMP_ANSWERS.glob("*.md"))
     async with session("visual-studio-code") as client:
         open_doc(client, uri, SRC)
-        result = await execute(
+        started = await execute(
             client, "tandem.explain", {"uri": uri, "position": {"line": 9, "character": 0}}
         )
+        # answered while the model was still generating: no final text yet
+        assert started == {
+            "ok": True, "message": "Explain started", "token": started["token"], "pending": True
+        }  # fmt: skip
+        assert not client.chat_results
+        assert not any(p["done"] for p in client.chat_progress)
+        result = await wait_result(client, started["token"])
         assert result == {
-            "ok": True,
-            "message": "explanation ready",
-            "markdown": "`add` returns the **sum**.",
-        }
-        assert all("secret" not in p["text"] for p in client.chat_progress)
-        (shown,) = client.shown_documents
-        assert shown.uri.endswith(".md")
-        assert Path(shown.uri.removeprefix("file://")).read_text().startswith("`add` returns")
-        assert any("returns the **sum**" in m.message for m in client.messages)
+            "token": started["token"], "action": "explain", "uri": uri, "ok": True,
+            "message": "explanation ready", "markdown": final,
+        }  # fmt: skip
+        streamed = [p for p in client.chat_progress if p["token"] == started["token"]]
+        assert len(streamed) > 2 and streamed[-1]["done"] and streamed[-1]["text"] == final
+        for p in streamed:  # replace, don't append: every text is the answer so far
+            assert final.startswith(p["text"].strip()), p["text"]
+            assert "secret" not in p["text"]
+        await asyncio.sleep(0.3)
+        assert len(client.chat_results) == 1  # notified once
+        assert not chat_messages(client) and not client.shown_documents  # and nothing else
+        assert set(TEMP_ANSWERS.glob("*.md")) == answers_before  # no temporary files
+
+
+async def test_clients_without_chat_results_see_the_answer_once(tmp_path):
+    """Eglot/Helix/LSP4IJ: one window/showMessage with the answer; no doubled prefix."""
+    write_script({"explain": "`add` returns the **sum**."})
+    uri = (tmp_path / "sample.py").as_uri()
+    async with session("emacs", shows_results=False) as client:
+        open_doc(client, uri, SRC)
+        started = await execute(client, "tandem.explain", {"uri": uri, "range": rng(8, 0, 11, 0)})
+        assert started["pending"]
+        await wait_for(lambda: chat_messages(client), "the answer")
+        await asyncio.sleep(0.3)
+        assert chat_messages(client) == ["Tandem: Explain: `add` returns the **sum**."]
+        assert not client.shown_documents
+        # an immediate refusal is shown once too (Eglot ignores command results)
+        result = await execute(client, "tandem.ask", {"uri": uri})
+        assert not result["ok"] and result["reason"] == "bad_request"
+        await wait_for(lambda: len(chat_messages(client)) == 2, "the refusal")
+        assert chat_messages(client)[1] == "Tandem: Ask: ask needs an instruction (the question)"
+        assert not any("Tandem: Tandem:" in m.message for m in client.messages)
 
 
 async def test_ask_requires_an_instruction(tmp_path):
@@ -412,10 +616,37 @@ async def test_ask_requires_an_instruction(tmp_path):
     uri = (tmp_path / "sample.py").as_uri()
     async with session("emacs") as client:
         open_doc(client, uri, SRC)
-        result = await execute(client, "tandem.ask", {"uri": uri})
+        result = await run(client, "tandem.ask", {"uri": uri})
         assert not result["ok"] and result["reason"] == "bad_request"
-        result = await execute(client, "tandem.ask", {"uri": uri, "instruction": "Это быстро?"})
+        result = await run(client, "tandem.ask", {"uri": uri, "instruction": "Это быстро?"})
         assert result["ok"] and result["markdown"] == "Да."
+        assert not chat_messages(client)  # shown by the client from tandem/chatResult, once
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        {"position": {"line": "x", "character": 0}},
+        {"range": {"start": {"line": 0, "character": 0}, "end": [1, 2]}},
+        {"position": {"line": True, "character": 0}},
+        {"instruction": 42},
+        {"version": "7"},
+        {"position": {"line": 999, "character": 0}},
+    ],
+    ids=["str-line", "list-end", "bool-line", "int-instruction", "str-version", "no-such-line"],
+)
+async def test_badly_typed_arguments_are_invalid_params(tmp_path, arg):
+    write_script({"refactor": GOOD_REFACTOR})
+    uri = (tmp_path / "sample.py").as_uri()
+    async with session("visual-studio-code") as client:
+        open_doc(client, uri, SRC)
+        with pytest.raises(Exception) as err:
+            await execute(client, "tandem.refactor", {"uri": uri, **arg})
+        assert "-32602" in repr(err.value) or "InvalidParams" in type(err.value).__name__, err
+        with pytest.raises(Exception) as err:
+            await execute(client, "tandem.refactor", [uri])  # type: ignore[arg-type]
+        result = await run(client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0)})
+        assert result["ok"], result  # still serving
 
 
 async def test_dead_engine_gives_a_clear_error(tmp_path):
@@ -424,7 +655,7 @@ async def test_dead_engine_gives_a_clear_error(tmp_path):
         scripted=False, settings={"model": str(tmp_path / "no-such-model")}
     ) as client:
         open_doc(client, uri, SRC)
-        result = await execute(client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0)})
+        result = await run(client, "tandem.refactor", {"uri": uri, "range": rng(8, 0, 11, 0)})
         assert not result["ok"] and result["reason"] == "engine_error", result
         assert "model is unavailable" in result["message"]
         assert not client.applied_edits
@@ -443,7 +674,7 @@ async def test_real_tiny_model_output_is_checked_and_never_breaks_the_file(tmp_p
     async with session(scripted=False, settings=settings) as client:
         open_doc(client, uri, SRC)
         for command in ("tandem.refactor", "tandem.docs"):
-            result = await execute(client, command, {"uri": uri, "range": rng(8, 0, 11, 0)})
+            result = await run(client, command, {"uri": uri, "range": rng(8, 0, 11, 0)})
             # random weights: the answer is noise and must be refused, never applied broken
             assert not result["ok"], result
             assert result["reason"] in {"rejected", "no_code", "no_change"}, result

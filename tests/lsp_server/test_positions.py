@@ -7,7 +7,7 @@ from lsprotocol import types
 
 from codechat.diff import offset_to_line_col
 from completion.types import lsp_lines
-from lsp_server.features.codechat import _offset
+from lsp_server.features.codechat.arguments import position_offset as _offset
 from lsp_server.positions import (
     PositionError,
     offset_to_position,
