@@ -41,8 +41,8 @@ resolve "edit" get the edit from ``codeAction/resolve`` (``data`` is a `CodeActi
 resolve waits for the model, and ``$/cancelRequest`` cancels it); the others get the command.
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations` here: TypedDict must see NotRequired[...] as a type,
+# not a string, to tell required keys from optional ones (__required_keys__, checked by tests).
 from typing import Any, Literal, NotRequired, TypedDict
 
 from codechat.tasks import ACTIONS

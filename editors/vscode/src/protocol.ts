@@ -2,6 +2,7 @@
 
 export const STATUS_NOTIFICATION = 'tandem/status';
 export const CHAT_PROGRESS_NOTIFICATION = 'tandem/chatProgress';
+export const CHAT_RESULT_NOTIFICATION = 'tandem/chatResult';
 export const STATUS_COMMAND = 'tandem.status';
 
 export type EngineState = 'loading' | 'ready' | 'generating' | 'error' | 'disabled';
@@ -29,13 +30,30 @@ export interface TandemStatus {
     latencyMs?: number;
     cached?: boolean;
     stats?: GenerationStats;
+    action?: string;
   };
 }
 
 export interface ChatProgress {
   token: string | number;
+  /** The whole visible answer so far: replace, don't append. */
   text: string;
   done: boolean;
+  action: string;
+  uri: string;
+}
+
+/** tandem/chatResult: the outcome of one CodeChat run, sent once to clients that declare
+ * `capabilities.experimental.tandem.chatResult = true`. */
+export interface ChatResult {
+  token: string;
+  action: string;
+  uri: string;
+  ok: boolean;
+  message: string;
+  markdown?: string;
+  applied?: boolean;
+  reason?: string;
 }
 
 /** CodeChat commands: each takes ONE argument object and answers a CodeChatResult. */
@@ -66,6 +84,10 @@ export interface CodeChatResult {
   markdown?: string;
   applied?: boolean;
   reason?: string;
+  /** The run's token; with `pending`, its ChatResult follows. */
+  token?: string;
+  /** True when the command answered at once and the run goes on. */
+  pending?: boolean;
 }
 
 export function isCodeChatResult(x: unknown): x is CodeChatResult {
