@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from codechat import ACTIONS as CODECHAT_ACTIONS
 from codechat import ChatTask, run_task
 from codechat.language import detect_language
 from inference.base import Engine, GenerationRequest
@@ -41,7 +42,8 @@ FUNCTIONS = [
     "statistics.median",
     "fnmatch.filter",
 ]
-ACTIONS = ("refactor", "tests", "docs", "explain")
+#: Every action but "ask", which needs a question per snippet.
+ACTIONS = tuple(a for a in CODECHAT_ACTIONS if a != "ask")
 
 
 def load_function(dotted: str) -> tuple[str, str]:
