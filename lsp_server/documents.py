@@ -2,8 +2,26 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
+
+#: A UTF-16 surrogate code point not paired up: JSON allows the escape "\\ud800", Python keeps it,
+#: and UTF-8 encoders (tokenizers, tree-sitter, httpx) raise on it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def sanitize_text(text: str) -> str:
+    """Text any encoder accepts, with the same length in UTF-16 code units and code points.
+
+    A lone surrogate becomes U+FFFD (one unit for one unit), so positions the client computes
+    over its own text still land on the same characters. NUL bytes and lone "\\r" stay: NUL
+    marks a binary document (refused in `snapshot`), and "\\r" is an LSP line break.
+    """
+    if not isinstance(text, str):
+        return ""
+    return _LONE_SURROGATE.sub(REPLACEMENT, text)
 
 
 class DocumentUnavailable(Exception):
@@ -34,7 +52,7 @@ def snapshot(workspace, uri: str, max_bytes: int) -> DocumentSnapshot:
     if uri not in workspace.text_documents:
         raise DocumentUnavailable(f"document is not open: {uri} (send textDocument/didOpen first)")
     doc = workspace.get_text_document(uri)
-    text = doc.source
+    text = sanitize_text(doc.source)
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > max_bytes:
         raise DocumentUnavailable(
