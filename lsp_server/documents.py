@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from completion.context.privacy import refusal_reason
 
 #: A UTF-16 surrogate code point not paired up: JSON allows the escape "\\ud800", Python keeps it,
 #: and UTF-8 encoders (tokenizers, tree-sitter, httpx) raise on it.
@@ -28,6 +31,10 @@ class DocumentUnavailable(Exception):
     """The request cannot be served for this document; the message says why."""
 
 
+class DocumentRefused(DocumentUnavailable):
+    """A secret or excluded document: no model may see it (a quiet status, not an error)."""
+
+
 @dataclass
 class DocumentSnapshot:
     uri: str
@@ -47,8 +54,12 @@ def language_of(uri: str, language_id: str | None) -> str:
     }.get(ext, "plaintext")  # fmt: skip
 
 
-def snapshot(workspace, uri: str, max_bytes: int) -> DocumentSnapshot:
-    """The current text of an open document, or DocumentUnavailable."""
+def snapshot(
+    workspace, uri: str, max_bytes: int, exclude_globs: Sequence[str] = ()
+) -> DocumentSnapshot:
+    """The current text of an open document, or DocumentUnavailable (DocumentRefused for a
+    secret or excluded one: completion and CodeChat both come through here, so neither can send
+    a `.env` to a model)."""
     if uri not in workspace.text_documents:
         raise DocumentUnavailable(f"document is not open: {uri} (send textDocument/didOpen first)")
     doc = workspace.get_text_document(uri)
@@ -61,7 +72,12 @@ def snapshot(workspace, uri: str, max_bytes: int) -> DocumentSnapshot:
         )
     if "\x00" in text:
         raise DocumentUnavailable("document looks binary (contains NUL bytes); skipped")
-    return DocumentSnapshot(uri, language_of(uri, doc.language_id), doc.version, text)
+    language_id = language_of(uri, doc.language_id)
+    root = getattr(workspace, "root_path", None)
+    reason = refusal_reason(uri, language_id, text, root, tuple(exclude_globs))
+    if reason:
+        raise DocumentRefused(reason)
+    return DocumentSnapshot(uri, language_id, doc.version, text)
 
 
 class RecentDocuments:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
 import sys
 import threading
 from collections.abc import Awaitable, Callable
@@ -248,7 +249,15 @@ class TandemServer(LanguageServer):
             chunks: asyncio.Queue[bytes] = asyncio.Queue()
 
             def pump() -> None:
-                read = getattr(stdin, "read1", stdin.read)
+                # os.read on the descriptor: a daemon thread blocked inside the buffered
+                # reader would hold its lock and abort the interpreter at exit.
+                try:
+                    fd = stdin.fileno()
+
+                    def read(n: int) -> bytes:
+                        return os.read(fd, n)
+                except (AttributeError, OSError, ValueError):
+                    read = getattr(stdin, "read1", stdin.read)
                 while True:
                     try:
                         data = read(65536)
