@@ -61,6 +61,11 @@ class Settings:
     #: CodeChat prompt format: "auto" (chat template), "chatml", "deepseek", "alpaca"
     #: (### Instruction / ### Response), "question" (### Question / ### Response).
     prompt_format: str = "auto"
+    #: openai engine: a completion must finish within this many seconds (its first token within
+    #: two thirds of it), else the next endpoint is tried / the request ends with a clear error.
+    completion_timeout_s: float = 6.0
+    #: openai engine: the same for CodeChat answers (first token within min(60 s, this)).
+    chat_timeout_s: float = 600.0
     #: Extra files no model may see (gitignore syntax, workspace-relative: ["private/",
     #: "*.sql"]): no completion or CodeChat in them, never quoted as context. Secret files
     #: (.env, keys, credentials, ...) and git-ignored files are excluded without it.
@@ -143,6 +148,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, float):
         if not isinstance(value, int | float) or value < 0:
             raise TypeError("expected a non-negative number")
+        if name.endswith("_timeout_s") and value <= 0:
+            raise ValueError("expected a positive number of seconds")
         return float(value)
     if not isinstance(value, str):
         raise TypeError("expected a string")

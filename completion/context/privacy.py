@@ -306,7 +306,9 @@ def _relative(path: str, workspace_root: str | None) -> str | None:
     return rel.as_posix()
 
 
-def excluded(uri: str, exclude_globs: tuple[str, ...] | list[str], workspace_root: str | None) -> bool:
+def excluded(
+    uri: str, exclude_globs: tuple[str, ...] | list[str], workspace_root: str | None
+) -> bool:
     """True when the user's `excludeGlobs` (gitignore syntax) match the document's path:
     workspace-relative inside the workspace, else the bare file name and the full path."""
     if not exclude_globs:
