@@ -28,6 +28,7 @@ from lsp_server.engine_manager import EngineManager
 from lsp_server.framing import DEFAULT_MAX_MESSAGE_BYTES, FrameReader, decode_body
 from lsp_server.protocol import STATUS_NOTIFICATION
 from lsp_server.settings import Settings
+from lsp_server.validation import params_error
 
 log = logging.getLogger("lsp_server")
 
@@ -75,7 +76,11 @@ class TandemProtocol(LanguageServerProtocol):
             self._send_response(data["id"], None, error.to_response_error())
             return _Ignored()
         try:
-            return super().structure_message(data)
+            message = super().structure_message(data)
+            problem = params_error(message) if "method" in data else None
+            if problem is not None:
+                raise JsonRpcInvalidParams(problem) from ValueError(problem)
+            return message
         except JsonRpcException as exc:
             method = data.get("method") if isinstance(data, dict) else None
             if isinstance(data, dict) and "id" in data and method:
