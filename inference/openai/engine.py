@@ -245,6 +245,7 @@ class OpenAIEngine(Engine):
         extra_body: dict[str, Any] | None = None,
         deadlines: dict[str, Deadlines] | None = None,
         breaker_cooldown: float = 30.0,
+        discover_timeout: float = 5.0,
     ) -> None:
         if isinstance(endpoints, str):
             endpoints = [endpoints]
@@ -261,6 +262,8 @@ class OpenAIEngine(Engine):
         self.retry_backoff = retry_backoff
         self.deadlines = {**DEFAULT_DEADLINES, **(deadlines or {})}
         self.breaker = CircuitBreaker(breaker_cooldown)
+        #: Bound on model discovery per endpoint (/v1/models and the /tokenize probes).
+        self.discover_timeout = discover_timeout
         self.spec_metrics = spec_metrics
         #: Label for `stats.strategy` (e.g. "prompt_lookup" when `tandem serve --ngram` runs it).
         self.server_strategy = server_strategy
@@ -329,7 +332,12 @@ class OpenAIEngine(Engine):
 
     async def connect(self) -> EngineInfo:
         """Discover the model name, context length and special tokens; returns `info`."""
-        await self._with_failover(self._discover)
+
+        async def bounded(base: str) -> None:  # a hung server must not stall failover
+            async with asyncio.timeout(self.discover_timeout):
+                await self._discover(base)
+
+        await self._with_failover(bounded)
         return self.info
 
     def connect_blocking(self) -> EngineInfo:
@@ -431,10 +439,12 @@ class OpenAIEngine(Engine):
                         await asyncio.sleep(self.retry_backoff * (2**retry))
                         continue
                     failures.append(f"{base} ({reason})")
-                except (httpx.TimeoutException, TimeoutError):
+                except httpx.TimeoutException:
                     failures.append(
                         f"{base} did not answer within {self.timeout.read:g} s (read timeout)"
                     )
+                except TimeoutError:
+                    failures.append(f"{base} did not answer in time (overloaded or stuck?)")
                 except httpx.TransportError as exc:
                     failures.append(f"{base} ({type(exc).__name__}: {exc or 'connection lost'})")
                 except _TryNext as exc:
@@ -543,6 +553,9 @@ class OpenAIEngine(Engine):
                         head.append(data)
                         if data == DONE or _has_output(data):
                             break
+                    if head and head[-1] != DONE and (why := _unusable(head[-1])):
+                        await resp.aclose()  # nothing was shown yet: another server may do
+                        raise _TryNext(f"{base} ({why})")
             except TimeoutError:
                 if resp is not None:
                     await resp.aclose()
@@ -680,6 +693,20 @@ class OpenAIEngine(Engine):
                 stats.target_forward_passes = max(1, stats.generated_tokens - stats.accepted_tokens)
                 if d.drafts and not self.server_strategy:
                     stats.strategy = "speculative"
+
+
+def _unusable(data: str) -> str | None:
+    """Why a first event cannot start an answer (invalid JSON, an error event), or None."""
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return f"sent invalid JSON: {data[:100]}"
+    if not isinstance(event, dict):
+        return f"sent an unexpected event: {data[:100]}"
+    if "error" in event or event.get("object") == "error":
+        err = event.get("error", event)
+        return f"failed: {err.get('message', err) if isinstance(err, dict) else err}"
+    return None
 
 
 def _has_output(data: str) -> bool:
