@@ -33,6 +33,8 @@ from lsp_server.validation import params_error
 log = logging.getLogger("lsp_server")
 
 VERSION = "0.1.0"
+#: With `--token`, seconds a TCP client has to send its `initialize`.
+AUTH_TIMEOUT_S = 10.0
 
 
 class _Ignored:
@@ -84,8 +86,7 @@ class TandemProtocol(LanguageServerProtocol):
         except JsonRpcException as exc:
             method = data.get("method") if isinstance(data, dict) else None
             if isinstance(data, dict) and "id" in data and method:
-                cause = exc.__cause__
-                detail = str(cause).splitlines()[0] if cause else str(exc)
+                detail = _describe_structure_error(exc)
                 error = JsonRpcInvalidParams(f"invalid params for {method}: {detail}")
                 self._send_response(data["id"], None, error.to_response_error())
                 log.warning("answered malformed %s request %s: %s", method, data["id"], detail)
@@ -144,6 +145,24 @@ class TandemProtocol(LanguageServerProtocol):
                 future.cancel()
         self._shutdown = True
         return None
+
+
+def _describe_structure_error(exc: BaseException) -> str:
+    """Which field was wrong, from cattrs's validation error (else its first line)."""
+    cause = exc.__cause__
+    if cause is None:
+        return str(exc)
+    try:
+        from cattrs import transform_error
+        from cattrs.errors import BaseValidationError
+
+        if not isinstance(cause, BaseValidationError):
+            return str(cause).splitlines()[0]
+        messages = transform_error(cause, path="message")
+    except Exception:
+        messages = []
+    messages = [m.replace("message.params", "params") for m in messages if isinstance(m, str)]
+    return "; ".join(messages[:3]) if messages else str(cause).splitlines()[0]
 
 
 def _sanitize_document_params(params: Any) -> None:
@@ -206,16 +225,24 @@ class TandemServer(LanguageServer):
         self,
         read: Callable[[int], Awaitable[bytes]],
         token: str | None = None,
-    ) -> None:
-        """Read frames until end of stream or `exit`; every bad frame is logged and skipped."""
+    ) -> bool:
+        """Read frames until end of stream or `exit`; every bad frame is logged and skipped.
+        Returns False when the client failed the token check (nothing of it was handled)."""
         reader = FrameReader(read, self.max_message_bytes)
         protocol: TandemProtocol = self.protocol  # type: ignore[assignment]
         authenticated = token is None
         while protocol.exit_code is None:
-            body = await reader.next_body()
+            if authenticated:
+                body = await reader.next_body()
+            else:  # a client that never authenticates must not hold the one slot
+                try:
+                    body = await asyncio.wait_for(reader.next_body(), AUTH_TIMEOUT_S)
+                except TimeoutError:
+                    log.warning("connection dropped: no initialize with a token in time")
+                    return False
             if body is None:
                 log.info("client closed the connection")
-                return
+                return authenticated
             message, problem = decode_body(body, protocol.structure_message)
             if problem:
                 log.warning("bad LSP frame skipped: %s", problem)
@@ -231,7 +258,7 @@ class TandemServer(LanguageServer):
                             "initializationOptions.token"
                         )
                         protocol._send_response(msg_id, None, err.to_response_error())
-                    return
+                    return False
                 authenticated = True
             if getattr(message, "method", None) == types.EXIT:
                 await _answer_pending(protocol)
@@ -240,9 +267,10 @@ class TandemServer(LanguageServer):
             except SystemExit as exc:  # pygls's `exit` handler
                 if protocol.exit_code is None:
                     protocol.exit_code = exc.code if isinstance(exc.code, int) else 0
-                return
+                return True
             except Exception:
                 log.exception("unexpected error handling a message; the server carries on")
+        return True
 
     def start_io(self, stdin=None, stdout=None) -> None:  # type: ignore[override]
         """stdio with the robust reader; stdin is read by a daemon thread (never blocks exit)."""
@@ -307,11 +335,14 @@ class TandemServer(LanguageServer):
                 busy = True
                 log.info("client connected from %s", peer)
                 self.protocol.set_writer(w)  # type: ignore[arg-type]
+                served = False
                 try:
-                    await self.serve_stream(r.read, token)
+                    served = await self.serve_stream(r.read, token)
                 finally:
                     w.close()
-                    done.set()
+                    busy = False
+                    if served:  # the session ended; a refused client does not end the server
+                        done.set()
 
             server = await asyncio.start_server(on_connect, host, port)
             addrs = ", ".join(str(s.getsockname()) for s in server.sockets)
