@@ -310,7 +310,7 @@ def openai_settings(*urls: str, **extra) -> dict:
         "engine": "openai",
         "endpoint": list(urls),
         "modelName": "m",
-        "fimTemplate": "starcoder",
+        "fimTemplate": "starcoder2",
         "completionTimeoutS": 3.0,
         **extra,
     }
