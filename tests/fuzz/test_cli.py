@@ -15,7 +15,9 @@ from tests.fuzz.harness import REPO, count
 ENV = {**os.environ, "PYTHONPATH": str(REPO)}
 
 
-def tandem(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def tandem(
+    *args: str, env: dict | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "lsp_server", *args],
         capture_output=True, text=True, cwd=str(REPO), env=env or ENV, timeout=timeout,
