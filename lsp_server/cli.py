@@ -7,6 +7,8 @@ import logging
 import os
 import sys
 
+from lsp_server.framing import max_message_bytes_from_env
+
 
 def _lsp(args: argparse.Namespace) -> int:
     from lsp_server.app import create_server
@@ -14,13 +16,23 @@ def _lsp(args: argparse.Namespace) -> int:
 
     server = create_server()
     configure_logging(server, args.log_level)
+    server.max_message_bytes = args.max_message_bytes
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
-        logging.getLogger("lsp_server").info("listening on %s:%s", host or "127.0.0.1", port)
-        server.start_tcp(host or "127.0.0.1", int(port))
+        host = host or "127.0.0.1"
+        if not port.isdigit():
+            print(f"tandem lsp: --tcp wants HOST:PORT, got {args.tcp!r}", file=sys.stderr)
+            return 2
+        token = args.token or os.environ.get("TANDEM_LSP_TOKEN") or None
+        log = logging.getLogger("lsp_server")
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            log.warning("listening on %s: the LSP port is meant for local use only", host)
+        if token is None:
+            log.info("no --token / TANDEM_LSP_TOKEN: any local process may connect")
+        server.start_tcp(host, int(port), token=token)
     else:
         server.start_io()
-    return 0
+    return server.exit_code
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -45,6 +57,18 @@ def build_parser() -> argparse.ArgumentParser:
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
     lsp.add_argument("--stdio", action="store_true", help="use stdio (the default)")
     lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    lsp.add_argument(
+        "--token",
+        help="with --tcp: require this token as initializationOptions.token in `initialize` "
+        "(or set TANDEM_LSP_TOKEN; the environment keeps it off the process list)",
+    )
+    lsp.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=max_message_bytes_from_env(),
+        help="largest LSP message accepted; bigger ones are skipped with a log line "
+        "(default 64 MiB, or TANDEM_MAX_MESSAGE_BYTES)",
+    )
     lsp.add_argument("--log-level", default=os.environ.get("TANDEM_LOG_LEVEL", "INFO"))
     lsp.set_defaults(func=_lsp)
 
@@ -53,21 +77,29 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--draft-model", help="draft model dir")
     demo.set_defaults(func=_demo)
 
-    for name, module, help_ in [
-        ("bench", "bench.cli", "benchmarks: spec, latency, infill, codechat"),
-        ("serve", "inference.serve", "start a vLLM OpenAI-compatible server (see --help)"),
-        ("train-demo", "training.cli", "retrain the shipped demo model pair"),
-    ]:
+    for name, (module, help_) in PASSTHROUGH.items():
         sp = sub.add_parser(name, help=help_, add_help=False)
         sp.add_argument("rest", nargs=argparse.REMAINDER)
         sp.set_defaults(func=_passthrough(module))
     return p
 
 
+#: Subcommands with their own argument parser: everything after the name goes to them as is
+#: (argparse's REMAINDER would reject `tandem serve --model DIR` as unrecognized arguments).
+PASSTHROUGH = {
+    "bench": ("bench.cli", "benchmarks: spec, latency, infill, codechat"),
+    "serve": ("inference.serve", "start a vLLM OpenAI-compatible server (see --help)"),
+    "train-demo": ("training.cli", "retrain the shipped demo model pair"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in PASSTHROUGH:
+        return int(_passthrough(PASSTHROUGH[argv[0]][0])(argparse.Namespace(rest=argv[1:])) or 0)
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

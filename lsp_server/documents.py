@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from completion.context.privacy import refusal_reason
+
+#: A UTF-16 surrogate code point not paired up: JSON allows the escape "\\ud800", Python keeps it,
+#: and UTF-8 encoders (tokenizers, tree-sitter, httpx) raise on it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def sanitize_text(text: str) -> str:
+    """Text any encoder accepts, with the same length in UTF-16 code units and code points.
+
+    A lone surrogate becomes U+FFFD (one unit for one unit), so positions the client computes
+    over its own text still land on the same characters. NUL bytes and lone "\\r" stay: NUL
+    marks a binary document (refused in `snapshot`), and "\\r" is an LSP line break.
+    """
+    if not isinstance(text, str):
+        return ""
+    return _LONE_SURROGATE.sub(REPLACEMENT, text)
 
 
 class DocumentUnavailable(Exception):
     """The request cannot be served for this document; the message says why."""
+
+
+class DocumentRefused(DocumentUnavailable):
+    """A secret or excluded document: no model may see it (a quiet status, not an error)."""
 
 
 @dataclass
@@ -29,12 +54,16 @@ def language_of(uri: str, language_id: str | None) -> str:
     }.get(ext, "plaintext")  # fmt: skip
 
 
-def snapshot(workspace, uri: str, max_bytes: int) -> DocumentSnapshot:
-    """The current text of an open document, or DocumentUnavailable."""
+def snapshot(
+    workspace, uri: str, max_bytes: int, exclude_globs: Sequence[str] = ()
+) -> DocumentSnapshot:
+    """The current text of an open document, or DocumentUnavailable (DocumentRefused for a
+    secret or excluded one: completion and CodeChat both come through here, so neither can send
+    a `.env` to a model)."""
     if uri not in workspace.text_documents:
         raise DocumentUnavailable(f"document is not open: {uri} (send textDocument/didOpen first)")
     doc = workspace.get_text_document(uri)
-    text = doc.source
+    text = sanitize_text(doc.source)
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > max_bytes:
         raise DocumentUnavailable(
@@ -43,7 +72,12 @@ def snapshot(workspace, uri: str, max_bytes: int) -> DocumentSnapshot:
         )
     if "\x00" in text:
         raise DocumentUnavailable("document looks binary (contains NUL bytes); skipped")
-    return DocumentSnapshot(uri, language_of(uri, doc.language_id), doc.version, text)
+    language_id = language_of(uri, doc.language_id)
+    root = getattr(workspace, "root_path", None)
+    reason = refusal_reason(uri, language_id, text, root, tuple(exclude_globs))
+    if reason:
+        raise DocumentRefused(reason)
+    return DocumentSnapshot(uri, language_id, doc.version, text)
 
 
 class RecentDocuments:

@@ -15,7 +15,10 @@ log = logging.getLogger(__name__)
 
 def _engine_key(s: Settings) -> tuple:
     if s.engine == "openai":
-        return ("openai", tuple(s.endpoint), s.api_key, s.model_name, s.tokenizer, s.fim_template)
+        return (
+            "openai", tuple(s.endpoint), s.api_key, s.model_name, s.tokenizer, s.fim_template,
+            s.completion_timeout_s, s.chat_timeout_s,
+        )  # fmt: skip
     return ("local", s.model, s.draft_model, s.device, s.num_speculative_tokens)
 
 
@@ -24,8 +27,11 @@ def build_engine(s: Settings) -> tuple[Engine, str | None]:
     if s.engine == "openai":
         try:
             from inference.openai import OpenAIEngine
+            from inference.openai.engine import Deadlines
         except ImportError as exc:  # pragma: no cover - package always ships it
             raise EngineError(f"openai engine unavailable: {exc}") from exc
+        fim = Deadlines(s.completion_timeout_s * 2 / 3, s.completion_timeout_s)
+        chat = Deadlines(min(60.0, s.chat_timeout_s), s.chat_timeout_s)
         return (
             OpenAIEngine(
                 endpoints=list(s.endpoint),
@@ -33,6 +39,7 @@ def build_engine(s: Settings) -> tuple[Engine, str | None]:
                 model=s.model_name,
                 tokenizer_dir=s.tokenizer,
                 fim_template=s.fim_template,
+                deadlines={"fim": fim, "chat": chat, "edit": chat},
             ),
             None,
         )

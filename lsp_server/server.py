@@ -3,23 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import os
 import sys
+import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
+from pygls.exceptions import (
+    JsonRpcException,
+    JsonRpcInvalidParams,
+    JsonRpcInvalidRequest,
+    JsonRpcParseError,
+    JsonRpcServerNotInitialized,
+)
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
-from lsp_server.documents import RecentDocuments
+from lsp_server.documents import RecentDocuments, sanitize_text
 from lsp_server.engine_manager import EngineManager
+from lsp_server.framing import DEFAULT_MAX_MESSAGE_BYTES, FrameReader, decode_body
 from lsp_server.protocol import STATUS_NOTIFICATION, Status, StatusRequest
 from lsp_server.settings import Settings
+from lsp_server.validation import params_error
 
 log = logging.getLogger("lsp_server")
 
 VERSION = "0.1.0"
+#: With `--token`, seconds a TCP client has to send its `initialize`.
+AUTH_TIMEOUT_S = 10.0
 
 
 class _Ignored:
@@ -29,23 +44,49 @@ class _Ignored:
 
 
 class TandemProtocol(LanguageServerProtocol):
-    """pygls's protocol with two fixes.
+    """pygls's protocol with these fixes.
 
     1. pygls raises InvalidParams while *parsing* a request with malformed params and its reader
        loop only logs it: the client never gets an answer and waits forever. Here the request
        is answered with a JSON-RPC InvalidParams error naming the method.
     2. `shutdown` iterated the live dict of request futures while cancelling them, which can
        raise "dictionary changed size during iteration" with requests in flight (pygls#606).
+    3. The LSP lifecycle: a request before `initialize` gets ServerNotInitialized (-32002), a
+       request after `shutdown` gets InvalidRequest (pygls drops both silently), and a message
+       that is no JSON-RPC message at all gets InvalidRequest instead of an AttributeError.
+    4. Document text is sanitized on the way in (lone UTF-16 surrogates), so no reader of the
+       workspace ever meets text an encoder refuses.
+    5. `exit` records its exit code (1 without a prior `shutdown`) for `tandem lsp` to return.
     """
 
+    #: Set once `initialize` arrived (requests before it are refused).
+    initialize_seen = False
+    #: The process exit code `exit` asked for (None: not asked).
+    exit_code: int | None = None
+    #: `shutdown` arrived (requests after it are refused, `exit` then returns 0).
+    shutdown_requested = False
+
     def structure_message(self, data: dict[str, Any]):
+        if (
+            "jsonrpc" in data
+            and "id" in data
+            and isinstance(data.get("method"), str)
+            and data["method"] not in (types.INITIALIZE, types.EXIT)
+            and not self.initialize_seen
+        ):  # answer -32002 before looking at params (they may be malformed too)
+            error = JsonRpcServerNotInitialized(f"{data['method']}: send `initialize` first")
+            self._send_response(data["id"], None, error.to_response_error())
+            return _Ignored()
         try:
-            return super().structure_message(data)
+            message = super().structure_message(data)
+            problem = params_error(message) if "method" in data else None
+            if problem is not None:
+                raise JsonRpcInvalidParams(problem) from ValueError(problem)
+            return message
         except JsonRpcException as exc:
             method = data.get("method") if isinstance(data, dict) else None
             if isinstance(data, dict) and "id" in data and method:
-                cause = exc.__cause__
-                detail = str(cause).splitlines()[0] if cause else str(exc)
+                detail = _describe_structure_error(exc)
                 error = JsonRpcInvalidParams(f"invalid params for {method}: {detail}")
                 self._send_response(data["id"], None, error.to_response_error())
                 log.warning("answered malformed %s request %s: %s", method, data["id"], detail)
@@ -58,7 +99,41 @@ class TandemProtocol(LanguageServerProtocol):
     def handle_message(self, message):
         if isinstance(message, _Ignored):
             return
+        method = getattr(message, "method", None)
+        msg_id = getattr(message, "id", None)
+        if getattr(message, "jsonrpc", None) != "2.0":
+            self._answer_invalid(message, "not a JSON-RPC 2.0 message")
+            return
+        is_request = method is not None and hasattr(message, "id")
+        if method == types.EXIT:
+            self.exit_code = 0 if self.shutdown_requested else 1
+        elif method == types.INITIALIZE:
+            self.initialize_seen = True
+        elif method is not None and not self.initialize_seen:
+            if is_request:
+                error = JsonRpcServerNotInitialized(f"{method}: send `initialize` first")
+                self._send_response(msg_id, None, error.to_response_error())
+            return
+        elif (self._shutdown or self.shutdown_requested) and is_request:
+            error = JsonRpcInvalidRequest(f"{method}: the server is shutting down")
+            self._send_response(msg_id, None, error.to_response_error())
+            return
+        if method in (types.TEXT_DOCUMENT_DID_OPEN, types.TEXT_DOCUMENT_DID_CHANGE):
+            _sanitize_document_params(message.params)
+        if method == types.SHUTDOWN:
+            self.shutdown_requested = True  # pygls sets _shutdown only once the handler is done
         super().handle_message(message)
+
+    def _answer_invalid(self, message: Any, why: str) -> None:
+        msg_id = message.get("id") if isinstance(message, dict) else None
+        log.warning("ignored a message: %s", why)
+        if isinstance(msg_id, int | str) and not isinstance(msg_id, bool):
+            self._send_response(msg_id, None, JsonRpcInvalidRequest(why).to_response_error())
+
+    def send_parse_error(self, reason: str) -> None:
+        """JSON-RPC: a body that is not JSON gets Parse error with id null."""
+        error = JsonRpcParseError(reason).to_response_error()
+        self._send_data({"jsonrpc": "2.0", "id": None, "error": self._converter.unstructure(error)})
 
     @lsp_method(types.SHUTDOWN)
     def lsp_shutdown(self, *args):
@@ -70,6 +145,33 @@ class TandemProtocol(LanguageServerProtocol):
                 future.cancel()
         self._shutdown = True
         return None
+
+
+def _describe_structure_error(exc: BaseException) -> str:
+    """Which field was wrong, from cattrs's validation error (else its first line)."""
+    cause = exc.__cause__
+    if cause is None:
+        return str(exc)
+    try:
+        from cattrs import transform_error
+        from cattrs.errors import BaseValidationError
+
+        if not isinstance(cause, BaseValidationError):
+            return str(cause).splitlines()[0]
+        messages = transform_error(cause, path="message")
+    except Exception:
+        messages = []
+    messages = [m.replace("message.params", "params") for m in messages if isinstance(m, str)]
+    return "; ".join(messages[:3]) if messages else str(cause).splitlines()[0]
+
+
+def _sanitize_document_params(params: Any) -> None:
+    doc = getattr(params, "text_document", None)
+    if doc is not None and isinstance(getattr(doc, "text", None), str):
+        doc.text = sanitize_text(doc.text)
+    for change in getattr(params, "content_changes", None) or []:
+        if isinstance(getattr(change, "text", None), str):
+            change.text = sanitize_text(change.text)
 
 
 class ClientLogHandler(logging.Handler):
@@ -115,6 +217,151 @@ class TandemServer(LanguageServer):
         self.inflight: dict[str, asyncio.Task] = {}
         self.loop_or_none: asyncio.AbstractEventLoop | None = None
 
+    # -- transports: our robust frame reader instead of pygls's (see lsp_server/framing.py) -------
+
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+
+    async def serve_stream(
+        self,
+        read: Callable[[int], Awaitable[bytes]],
+        token: str | None = None,
+    ) -> bool:
+        """Read frames until end of stream or `exit`; every bad frame is logged and skipped.
+        Returns False when the client failed the token check (nothing of it was handled)."""
+        reader = FrameReader(read, self.max_message_bytes)
+        protocol: TandemProtocol = self.protocol  # type: ignore[assignment]
+        authenticated = token is None
+        while protocol.exit_code is None:
+            if authenticated:
+                body = await reader.next_body()
+            else:  # a client that never authenticates must not hold the one slot
+                try:
+                    body = await asyncio.wait_for(reader.next_body(), AUTH_TIMEOUT_S)
+                except TimeoutError:
+                    log.warning("connection dropped: no initialize with a token in time")
+                    return False
+            if body is None:
+                log.info("client closed the connection")
+                return authenticated
+            message, problem = decode_body(body, protocol.structure_message)
+            if problem:
+                log.warning("bad LSP frame skipped: %s", problem)
+                protocol.send_parse_error(problem)
+                continue
+            if not authenticated:
+                if not _token_matches(message, token):
+                    log.warning("connection refused: missing or wrong token in initialize")
+                    msg_id = getattr(message, "id", None)
+                    if msg_id is not None:
+                        err = JsonRpcInvalidRequest(
+                            "authentication failed: send the server's token as "
+                            "initializationOptions.token"
+                        )
+                        protocol._send_response(msg_id, None, err.to_response_error())
+                    return False
+                authenticated = True
+            if getattr(message, "method", None) == types.EXIT:
+                await _answer_pending(protocol)
+            try:
+                protocol.handle_message(message)
+            except SystemExit as exc:  # pygls's `exit` handler
+                if protocol.exit_code is None:
+                    protocol.exit_code = exc.code if isinstance(exc.code, int) else 0
+                return True
+            except Exception:
+                log.exception("unexpected error handling a message; the server carries on")
+        return True
+
+    def start_io(self, stdin=None, stdout=None) -> None:  # type: ignore[override]
+        """stdio with the robust reader; stdin is read by a daemon thread (never blocks exit)."""
+        stdin = stdin or sys.stdin.buffer
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+
+        async def main() -> None:
+            loop = asyncio.get_running_loop()
+            chunks: asyncio.Queue[bytes] = asyncio.Queue()
+
+            def pump() -> None:
+                # os.read on the descriptor: a daemon thread blocked inside the buffered
+                # reader would hold its lock and abort the interpreter at exit.
+                try:
+                    fd = stdin.fileno()
+
+                    def read(n: int) -> bytes:
+                        return os.read(fd, n)
+                except (AttributeError, OSError, ValueError):
+                    read = getattr(stdin, "read1", stdin.read)
+                while True:
+                    try:
+                        data = read(65536)
+                    except (OSError, ValueError):
+                        data = b""
+                    loop.call_soon_threadsafe(chunks.put_nowait, data)
+                    if not data:
+                        return
+
+            threading.Thread(target=pump, name="tandem-stdin", daemon=True).start()
+
+            async def read(_n: int) -> bytes:
+                return await chunks.get()
+
+            await self.serve_stream(read)
+
+        try:
+            asyncio.run(main())
+        except BrokenPipeError:
+            log.error("the client closed stdout; shutting down")
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.shutdown()
+
+    def start_tcp(self, host: str, port: int, token: str | None = None) -> None:  # type: ignore[override]
+        """One client at a time: a second connection is refused while one is served; the
+        server ends when its client disconnects (as with stdio). With `token`, the first
+        message must be `initialize` carrying it in `initializationOptions.token`."""
+
+        async def main() -> None:
+            done = asyncio.Event()
+            busy = False
+
+            async def on_connect(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+                nonlocal busy
+                peer = w.get_extra_info("peername")
+                if busy:
+                    log.warning("refused a second connection from %s: one client at a time", peer)
+                    w.close()
+                    return
+                busy = True
+                log.info("client connected from %s", peer)
+                self.protocol.set_writer(w)  # type: ignore[arg-type]
+                served = False
+                try:
+                    served = await self.serve_stream(r.read, token)
+                finally:
+                    w.close()
+                    busy = False
+                    if served:  # the session ended; a refused client does not end the server
+                        done.set()
+
+            server = await asyncio.start_server(on_connect, host, port)
+            addrs = ", ".join(str(s.getsockname()) for s in server.sockets)
+            log.info("listening on %s (local use only; one client at a time)", addrs)
+            async with server:
+                await done.wait()
+
+        try:
+            asyncio.run(main())
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.shutdown()
+
+    @property
+    def exit_code(self) -> int:
+        code = getattr(self.protocol, "exit_code", None)
+        return 0 if code is None else int(code)
+
     def safe_log_message(self, params: types.LogMessageParams) -> None:
         try:
             self.window_log_message(params)
@@ -155,6 +402,30 @@ class TandemServer(LanguageServer):
         requests they don't know (or answer `null` in a way pygls cannot parse)."""
         fut = self.protocol.send_request_async(method, params)
         return await asyncio.wait_for(fut, timeout or self.settings.client_request_timeout_s)
+
+
+async def _answer_pending(protocol: TandemProtocol, timeout: float = 2.0) -> None:
+    """Before `exit` closes the channel, let requests in flight (the `shutdown` itself, often)
+    send their answers, for a bounded time."""
+    pending = [
+        f
+        for f in list(protocol._request_futures.values())
+        if isinstance(f, asyncio.Future) and not f.done()
+    ]
+    if pending:
+        await asyncio.wait(pending, timeout=timeout)
+    for _ in range(3):  # done-callbacks (which send the answers) run on the next loop turns
+        await asyncio.sleep(0)
+
+
+def _token_matches(message: Any, token: str | None) -> bool:
+    if token is None:
+        return True
+    if getattr(message, "method", None) != types.INITIALIZE:
+        return False
+    opts = getattr(getattr(message, "params", None), "initialization_options", None)
+    given = opts.pop("token", None) if isinstance(opts, dict) else None
+    return isinstance(given, str) and hmac.compare_digest(given.encode(), token.encode())
 
 
 def configure_logging(server: TandemServer, level: str = "INFO") -> None:

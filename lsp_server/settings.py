@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 SECTION = "tandem"
+#: Settings whose values are never logged or echoed back (warnings name the key only).
+SECRET_SETTINGS = frozenset({"api_key"})
 
 
 @dataclass
@@ -59,6 +61,15 @@ class Settings:
     #: CodeChat prompt format: "auto" (chat template), "chatml", "deepseek", "alpaca"
     #: (### Instruction / ### Response), "question" (### Question / ### Response).
     prompt_format: str = "auto"
+    #: openai engine: a completion must finish within this many seconds (its first token within
+    #: two thirds of it), else the next endpoint is tried / the request ends with a clear error.
+    completion_timeout_s: float = 6.0
+    #: openai engine: the same for CodeChat answers (first token within min(60 s, this)).
+    chat_timeout_s: float = 600.0
+    #: Extra files no model may see (gitignore syntax, workspace-relative: ["private/",
+    #: "*.sql"]): no completion or CodeChat in them, never quoted as context. Secret files
+    #: (.env, keys, credentials, ...) and git-ignored files are excluded without it.
+    exclude_globs: list[str] = field(default_factory=list)
 
     @classmethod
     def field_names(cls) -> set[str]:
@@ -82,7 +93,8 @@ class Settings:
             try:
                 data[name] = _coerce(name, value, getattr(defaults, name))
             except (TypeError, ValueError) as exc:
-                warnings.append(f"setting {key!r}: {exc}; keeping {data[name]!r}")
+                kept = "the current value" if name in SECRET_SETTINGS else repr(data[name])
+                warnings.append(f"setting {key!r}: {exc}; keeping {kept}")
         return Settings(**data), warnings
 
     def enabled_for(self, language_id: str) -> bool:
@@ -109,6 +121,12 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             return value
         raise TypeError("expected a URL or a list of URLs")
+    if name == "exclude_globs":
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return value
+        raise TypeError("expected a glob or a list of globs")
     if name == "enable":
         if isinstance(value, bool):
             return {"*": value}
@@ -130,6 +148,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     if isinstance(default, float):
         if not isinstance(value, int | float) or value < 0:
             raise TypeError("expected a non-negative number")
+        if name.endswith("_timeout_s") and value <= 0:
+            raise ValueError("expected a positive number of seconds")
         return float(value)
     if not isinstance(value, str):
         raise TypeError("expected a string")

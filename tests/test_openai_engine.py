@@ -335,7 +335,7 @@ async def test_all_endpoints_down_is_a_clear_error_then_recovers(fake_server):
     t0 = time.perf_counter()
     with pytest.raises(EngineError, match=r"cannot reach the inference server.*connection refused"):
         await eng.start(GenerationRequest(prompt="x")).text()
-    assert time.perf_counter() - t0 < 2
+    assert time.perf_counter() - t0 < 20  # bounded by the timeout, not 60 s (loaded CI: slack)
     eng.endpoints = [dead, url]  # "the server came back" (on another port): no sticky state
     assert await eng.start(GenerationRequest(prompt="x")).text() == "Hello, world!"
     await eng.close()
@@ -378,7 +378,7 @@ async def test_read_timeout_is_a_clear_error_and_not_retried(fake_server):
     t0 = time.perf_counter()
     with pytest.raises(EngineError, match=r"did not answer within 0.3 s \(read timeout\)"):
         await eng.start(GenerationRequest(prompt="x")).text()
-    assert time.perf_counter() - t0 < 2
+    assert time.perf_counter() - t0 < 20  # bounded by the timeout, not 60 s (loaded CI: slack)
     assert sum(1 for p, _ in state.requests if p == "/v1/completions") == 1
     eng.model = "stall"  # timeout after bytes were streamed: error, never a retry
     gen = eng.start(GenerationRequest(prompt="x"))

@@ -1,8 +1,21 @@
-"""Which other documents may be quoted into a prompt: never secrets, never git-ignored files.
+"""What may reach a model: never secret files, never git-ignored or out-of-workspace context,
+never a high-confidence token.
 
 A prompt may go to a remote server (the OpenAI-compatible engine) and is logged; quoting an open
-`.env` or private key there would leak it. `.gitignore` rules are applied the way git reads
-them (per directory, last match wins, `!` re-includes, a directory rule hides everything in it).
+`.env` or private key there would leak it. Three layers, all pure functions here so completion
+and CodeChat share them:
+
+* `refusal_reason`: the document being edited is a secret (by name, folder, language id or
+  content such as a private key or a service-account JSON) or matches the user's `excludeGlobs`:
+  no completion and no CodeChat there at all;
+* `may_quote`: another open document may be quoted as context only when it is no secret, not
+  excluded, not git-ignored, and inside the workspace;
+* `redact_secrets`: tokens that are secrets wherever they appear (AWS keys, GitHub/GitLab/Slack/
+  Stripe/OpenAI/Google tokens, private-key blocks) are masked, length for length, in every text
+  that goes into a prompt, so positions computed over the text stay valid.
+
+`.gitignore` rules are applied the way git reads them (per directory, last match wins, `!`
+re-includes, a directory rule hides everything in it).
 """
 
 from __future__ import annotations
@@ -40,12 +53,67 @@ SECRET_NAMES = (
     ".git-credentials",
     ".htpasswd",
     "secrets.*",
+    "secret.yaml",
+    "secret.yml",
+    "secret.json",
+    "secret.toml",
     "*.secret",
     "*.secrets",
+    ".envrc",
+    ".pgpass",
+    ".my.cnf",
+    ".s3cfg",
+    ".boto",
+    ".vault-token",
+    "*.tfvars",
+    "*.tfvars.json",
+    "*.tfstate",
+    "*.tfstate.backup",
+    "kubeconfig",
+    "*.kubeconfig",
+    "kubeconfig.*",
+    "service-account*.json",
+    "service_account*.json",
+    "*serviceaccount*.json",
+    "*-sa-key.json",
+    "*.ovpn",
+    "*.gpg",
+    "*.asc",
 )
 #: Directories whose files are all secret.
-SECRET_DIRS = (".ssh", ".aws", ".gnupg", ".docker", ".kube")
+SECRET_DIRS = (".ssh", ".aws", ".gnupg", ".docker", ".kube", ".password-store", ".vault")
 SECRET_LANGUAGE_IDS = ("dotenv", "properties-secret")
+
+#: Contents that make a whole file secret, whatever its name.
+_SECRET_CONTENT = (
+    re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----"),
+    re.compile(r'"type"\s*:\s*"service_account"'),  # a Google service-account key file
+    re.compile(r"(?m)^\s*client-key-data\s*:"),  # a kubeconfig with a client key
+)
+
+#: Tokens that are secrets wherever they appear (few false positives: fixed prefixes + lengths).
+SECRET_TOKENS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "private key",
+        re.compile(
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----[\s\S]*?"
+            r"(?:-----END [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----|\Z)"
+        ),
+    ),
+    ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
+    (
+        "AWS secret key",
+        re.compile(
+            r"(?i)(?<=aws_secret_access_key)(\s*[\"']?\s*[=:]\s*[\"']?)[A-Za-z0-9/+=]{40}(?![A-Za-z0-9/+=])"
+        ),
+    ),
+    ("GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")),
+    ("GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("Stripe key", re.compile(r"\b[rs]k_live_[0-9A-Za-z]{20,}")),
+    ("OpenAI key", re.compile(r"\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+)
 
 
 def uri_to_path(uri: str) -> str | None:
@@ -59,6 +127,33 @@ def uri_to_path(uri: str) -> str | None:
     if re.match(r"^/[A-Za-z]:/", path):  # file:///C:/x on Windows
         path = path[1:]
     return path
+
+
+def is_secret_content(text: str) -> bool:
+    """True when the text itself shows a secret file (a private key, a service-account key)."""
+    head = text[:200_000]
+    return any(p.search(head) for p in _SECRET_CONTENT)
+
+
+def redact_secrets(text: str) -> tuple[str, int]:
+    """`text` with every high-confidence token masked by '*' (line breaks kept, so the length
+    and every position stay the same); plus how many were masked."""
+    if not text:
+        return text, 0
+    count = 0
+    chars: list[str] | None = None
+    for _name, pattern in SECRET_TOKENS:
+        for m in pattern.finditer(text):
+            start, end = m.span()
+            if pattern.groups and m.lastindex and _name == "AWS secret key":
+                start = m.end(1)  # keep `aws_secret_access_key = `, mask the value
+            if chars is None:
+                chars = list(text)
+            for i in range(start, end):
+                if chars[i] not in "\r\n":
+                    chars[i] = "*"
+            count += 1
+    return ("".join(chars) if chars is not None else text), count
 
 
 def is_secret(uri: str, language_id: str = "") -> bool:
@@ -200,12 +295,84 @@ class GitIgnore:
         return bool(self._decide(parts, is_dir=False))
 
 
-def may_quote(uri: str, language_id: str = "", workspace_root: str | None = None) -> bool:
-    """True when the document may appear in a prompt."""
-    if is_secret(uri, language_id):
+def _relative(path: str, workspace_root: str | None) -> str | None:
+    """`path` relative to the workspace ('/'-separated), or None when outside it."""
+    if not workspace_root:
+        return None
+    try:
+        rel = Path(path).resolve().relative_to(Path(workspace_root).resolve())
+    except (ValueError, OSError, RuntimeError):
+        return None
+    return rel.as_posix()
+
+
+def excluded(
+    uri: str, exclude_globs: tuple[str, ...] | list[str], workspace_root: str | None
+) -> bool:
+    """True when the user's `excludeGlobs` (gitignore syntax) match the document's path:
+    workspace-relative inside the workspace, else the bare file name and the full path."""
+    if not exclude_globs:
         return False
-    if workspace_root:
-        path = uri_to_path(uri)
-        if path and GitIgnore(workspace_root).ignored(path):
+    path = uri_to_path(uri) or urlparse(uri).path or uri
+    path = path.replace("\\", "/")
+    rules = parse_gitignore("\n".join(g for g in exclude_globs if isinstance(g, str)))
+    rel = _relative(path, workspace_root)
+    candidates = [rel] if rel else [path.lstrip("/"), PurePosixPath(path).name]
+    for cand in candidates:
+        parts = cand.split("/")
+        verdict = False
+        for rule in rules:
+            # a rule matches the path itself or any folder above it
+            for depth in range(1, len(parts) + 1):
+                if rule.dir_only and depth == len(parts):
+                    continue
+                if rule.regex.match("/".join(parts[:depth])):
+                    verdict = not rule.negate
+                    break
+        if verdict:
+            return True
+    return False
+
+
+def refusal_reason(
+    uri: str,
+    language_id: str = "",
+    text: str = "",
+    workspace_root: str | None = None,
+    exclude_globs: tuple[str, ...] | list[str] = (),
+) -> str | None:
+    """Why no model may see this document at all (completion or CodeChat), or None.
+
+    The one check both features call for the document being edited; quiet by design (the
+    caller shows it as a status, not an error popup)."""
+    name = PurePosixPath((uri_to_path(uri) or urlparse(uri).path or uri).replace("\\", "/")).name
+    if is_secret(uri, language_id):
+        return f"{name or uri} looks like a secrets file: Tandem does not send it to the model"
+    if text and is_secret_content(text):
+        return f"{name or uri} holds a private key or credentials: Tandem does not send it"
+    if excluded(uri, exclude_globs, workspace_root):
+        return f"{name or uri} matches tandem.excludeGlobs: Tandem does not send it"
+    return None
+
+
+def may_quote(
+    uri: str,
+    language_id: str = "",
+    workspace_root: str | None = None,
+    exclude_globs: tuple[str, ...] | list[str] = (),
+    text: str = "",
+) -> bool:
+    """True when another document may appear in a prompt as context.
+
+    With a workspace root, only files inside it (symlinks resolved) and not git-ignored; without
+    one (a client that opened no folder) the rules are unknown and only the secret checks apply.
+    Non-file documents (untitled:) are the user's own buffers and may be quoted."""
+    if refusal_reason(uri, language_id, text, workspace_root, exclude_globs):
+        return False
+    path = uri_to_path(uri)
+    if workspace_root and path:
+        if _relative(path, workspace_root) is None:
+            return False  # outside the workspace
+        if GitIgnore(workspace_root).ignored(path):
             return False
     return True

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from completion.context.privacy import may_quote, uri_to_path
+from completion.context.privacy import may_quote, redact_secrets, uri_to_path
 from completion.types import OpenDocument, TokenCounter, lsp_lines
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -94,10 +94,11 @@ def rank_snippets(
         return []
     scored: list[Snippet] = []
     for doc in [d for d in documents if d.uri != current_uri][:MAX_DOCS]:
-        if not may_quote(doc.uri, doc.language_id, workspace_root):
+        if not may_quote(doc.uri, doc.language_id, workspace_root, text=doc.text):
             continue
         path = display_path(doc.uri, workspace_root)
         for s, e, text in _windows(doc):
+            text = redact_secrets(text)[0]
             score = jaccard(q, identifiers(text))
             if score >= MIN_SCORE:
                 scored.append(Snippet(doc.uri, path, s, e, text, score))
@@ -151,9 +152,11 @@ def lookup_text(
     parts: list[str] = []
     size = 0
     for doc in documents:
-        if doc.uri == current_uri or not may_quote(doc.uri, doc.language_id, workspace_root):
+        if doc.uri == current_uri or not may_quote(
+            doc.uri, doc.language_id, workspace_root, text=doc.text
+        ):
             continue
-        text = doc.text[: max(0, max_chars - size)]
+        text = redact_secrets(doc.text[: max(0, max_chars - size)])[0]
         if not text:
             break
         parts.append(text)

@@ -3,13 +3,20 @@
 Raw prompts (FIM prompts rendered by `completion/`) go to `/v1/completions`, chat messages to
 `/v1/chat/completions`, both streamed as server-sent events. Failure policy, in one place:
 
-* connect errors (refused, DNS, connect timeout) are retried with exponential backoff, then the
-  next endpoint is tried (failover); nothing else is retried, and nothing is retried once the
-  request may have reached the model;
-* read timeouts, HTTP 4xx/5xx (with the server's own error text), and connections lost mid-stream
-  become an `EngineError` with a message meant for the user;
-* no state is sticky: the next request starts from the last endpoint that worked, and a server
-  that comes back is used again without a restart of Tandem.
+* connect errors (refused, DNS, connect timeout) are retried with exponential backoff on the same
+  endpoint; then, like HTTP 5xx/429, a timeout before the first token, or a connection lost
+  before the first token, the next endpoint is tried (failover). Generation has no side effects,
+  so re-sending it is safe until text was handed to the caller; after that nothing is retried;
+* every request kind has deadlines (`Deadlines`: completions a few seconds, chat minutes): one
+  for the first token and one for the whole answer, so a hung or trickling server costs at most
+  the deadline, never a minute per request or forever;
+* a circuit breaker skips an endpoint for `breaker_cooldown` seconds after it failed (tried
+  again only when every endpoint is cooling down), so a dead first endpoint does not tax every
+  request;
+* HTTP 4xx (with the server's own error text), deadlines passed, and connections lost
+  mid-stream become an `EngineError` with a message meant for the user;
+* the next request starts from the last endpoint that worked, and a server that comes back is
+  used again without a restart of Tandem.
 
 Cancellation closes the HTTP stream; vLLM aborts the request when its client disconnects.
 """
@@ -22,6 +29,7 @@ import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -76,6 +84,43 @@ PROBE_TOKENS: tuple[str, ...] = (
 APPROX_BYTES_PER_TOKEN = 3.0
 
 _CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """Per request kind: seconds until the first token, and for the whole answer."""
+
+    first_token_s: float
+    total_s: float
+
+
+#: Completions are worthless after a few seconds (the user typed on); chat answers are long.
+DEFAULT_DEADLINES: dict[str, Deadlines] = {
+    "fim": Deadlines(first_token_s=4.0, total_s=6.0),
+    "chat": Deadlines(first_token_s=60.0, total_s=600.0),
+    "edit": Deadlines(first_token_s=60.0, total_s=600.0),
+}
+
+
+class _TryNext(Exception):
+    """This endpoint failed before the request could have produced output: try the next one."""
+
+
+class CircuitBreaker:
+    """Remembers which endpoints failed recently, so requests skip them for a while."""
+
+    def __init__(self, cooldown: float = 30.0) -> None:
+        self.cooldown = cooldown
+        self._open_until: dict[str, float] = {}
+
+    def failed(self, base: str) -> None:
+        self._open_until[base] = time.monotonic() + self.cooldown
+
+    def succeeded(self, base: str) -> None:
+        self._open_until.pop(base, None)
+
+    def is_open(self, base: str) -> bool:
+        return self._open_until.get(base, 0.0) > time.monotonic()
 
 
 def normalize_endpoint(url: str) -> str:
@@ -198,6 +243,9 @@ class OpenAIEngine(Engine):
         spec_metrics: bool = True,
         server_strategy: str | None = None,
         extra_body: dict[str, Any] | None = None,
+        deadlines: dict[str, Deadlines] | None = None,
+        breaker_cooldown: float = 30.0,
+        discover_timeout: float = 5.0,
     ) -> None:
         if isinstance(endpoints, str):
             endpoints = [endpoints]
@@ -212,6 +260,10 @@ class OpenAIEngine(Engine):
         )
         self.connect_retries = connect_retries
         self.retry_backoff = retry_backoff
+        self.deadlines = {**DEFAULT_DEADLINES, **(deadlines or {})}
+        self.breaker = CircuitBreaker(breaker_cooldown)
+        #: Bound on model discovery per endpoint (/v1/models and the /tokenize probes).
+        self.discover_timeout = discover_timeout
         self.spec_metrics = spec_metrics
         #: Label for `stats.strategy` (e.g. "prompt_lookup" when `tandem serve --ngram` runs it).
         self.server_strategy = server_strategy
@@ -280,7 +332,12 @@ class OpenAIEngine(Engine):
 
     async def connect(self) -> EngineInfo:
         """Discover the model name, context length and special tokens; returns `info`."""
-        await self._with_failover(self._discover)
+
+        async def bounded(base: str) -> None:  # a hung server must not stall failover
+            async with asyncio.timeout(self.discover_timeout):
+                await self._discover(base)
+
+        await self._with_failover(bounded)
         return self.info
 
     def connect_blocking(self) -> EngineInfo:
@@ -300,8 +357,14 @@ class OpenAIEngine(Engine):
     async def _discover(self, base: str) -> None:
         client = self._http()
         resp = await client.get(f"{base}/v1/models", headers=self._headers())
+        if resp.status_code >= 500 or resp.status_code == 429:
+            raise _TryNext(str(_http_error(base, resp.status_code, resp.content)))
         if resp.status_code >= 400:
             raise _http_error(base, resp.status_code, resp.content)
+        try:
+            resp.json()
+        except ValueError:
+            raise _TryNext(f"{base} answered /v1/models with no JSON") from None
         models = resp.json().get("data") or []
         if not models:
             raise EngineError(f"inference server {base} serves no models (/v1/models is empty)")
@@ -348,13 +411,20 @@ class OpenAIEngine(Engine):
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def _endpoint_order(self) -> list[int]:
+        """Preferred endpoint first; endpoints whose breaker is open are skipped, unless all
+        are (then all are tried: one of them may be back)."""
         n = len(self.endpoints)
-        return [(self._preferred + i) % n for i in range(n)]
+        order = [(self._preferred + i) % n for i in range(n)]
+        healthy = [i for i in order if not self.breaker.is_open(self.endpoints[i])]
+        return healthy or order
 
     async def _with_failover(self, attempt: Callable[[str], Awaitable[T]]) -> T:
-        """Run `attempt(base)` on each endpoint in turn, retrying connect errors with backoff.
+        """Run `attempt(base)` on each endpoint in turn until one succeeds.
 
-        Only errors that prove the request never reached the server are retried.
+        Connect errors are retried with backoff on the same endpoint first. Connect errors,
+        timeouts, connections lost and `_TryNext` (HTTP 5xx/429, no first token in time) move
+        on to the next endpoint and open its breaker; an `EngineError` (HTTP 4xx: the request
+        itself is wrong) ends the request at once.
         """
         failures: list[str] = []
         for idx in self._endpoint_order():
@@ -369,24 +439,38 @@ class OpenAIEngine(Engine):
                         await asyncio.sleep(self.retry_backoff * (2**retry))
                         continue
                     failures.append(f"{base} ({reason})")
-                    break
-                except httpx.ReadTimeout:
-                    raise EngineError(
-                        f"inference server {base} did not answer within "
-                        f"{self.timeout.read:g} s (read timeout); it may be overloaded or stuck"
-                    ) from None
+                except httpx.TimeoutException:
+                    failures.append(
+                        f"{base} did not answer within {self.timeout.read:g} s (read timeout)"
+                    )
+                except TimeoutError:
+                    failures.append(f"{base} did not answer in time (overloaded or stuck?)")
                 except httpx.TransportError as exc:
-                    raise EngineError(
-                        f"connection to inference server {base} failed: "
-                        f"{type(exc).__name__}: {exc or 'connection lost'}"
-                    ) from None
-                self._preferred = idx
-                return result
-        raise EngineError(
-            "cannot reach the inference server: "
-            + "; ".join(failures)
-            + ". Is it running (`tandem serve --model DIR`)?"
-        )
+                    failures.append(f"{base} ({type(exc).__name__}: {exc or 'connection lost'})")
+                except _TryNext as exc:
+                    failures.append(str(exc))
+                else:
+                    self._preferred = idx
+                    self.breaker.succeeded(base)
+                    return result
+                self.breaker.failed(base)
+                if len(self.endpoints) > 1:
+                    log.warning("inference server %s failed (%s); failing over", base, failures[-1])
+                break
+        reachable = any("connection refused" not in f and "connect" not in f for f in failures)
+        hint = "" if reachable else ". Is it running (`tandem serve --model DIR`)?"
+        what = "the inference server failed" if reachable else "cannot reach the inference server"
+        raise EngineError(f"{what}: " + "; ".join(failures) + hint)
+
+    async def health_check(self, timeout: float = 10.0) -> EngineInfo:
+        """Discovery with a bound: the server status at startup ("ready" only when it answers)."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.connect()
+        except TimeoutError:
+            raise EngineError(
+                f"inference server did not answer within {timeout:g} s: {', '.join(self.endpoints)}"
+            ) from None
 
     async def _read_spec(self, base: str) -> SpecCounters | None:
         if not self.spec_metrics or self._has_spec_metrics.get(base) is False:
@@ -439,23 +523,55 @@ class OpenAIEngine(Engine):
             await self.connect()  # once: until it succeeds, every request tries again
         path, body = self._body(request)
         stats.strategy = self.server_strategy or "plain"
+        limits = self.deadlines.get(request.kind, DEFAULT_DEADLINES["chat"])
+        loop = asyncio.get_running_loop()
+        overall_at = loop.time() + limits.total_s
         opened: dict[str, Any] = {}
 
-        async def open_stream(base: str) -> httpx.Response:
-            before = await self._read_spec(base)
-            req = self._http().build_request(
-                "POST", f"{base}{path}", json=body, headers=self._headers()
-            )
-            resp = await self._http().send(req, stream=True)
-            if resp.status_code >= 400:
-                content = await resp.aread()
-                await resp.aclose()
-                raise _http_error(base, resp.status_code, content)
+        async def open_stream(base: str) -> tuple[httpx.Response, AsyncIterator[str], list[str]]:
+            """Send the request and read up to the first event with text (or the end), within
+            the first-token deadline: until then, any failure may go to the next endpoint."""
+            first_at = min(loop.time() + limits.first_token_s, overall_at)
+            resp = None
+            try:
+                async with asyncio.timeout_at(first_at):
+                    before = await self._read_spec(base)
+                    req = self._http().build_request(
+                        "POST", f"{base}{path}", json=body, headers=self._headers()
+                    )
+                    resp = await self._http().send(req, stream=True)
+                    if resp.status_code >= 400:
+                        content = await resp.aread()
+                        await resp.aclose()
+                        err = _http_error(base, resp.status_code, content)
+                        if resp.status_code >= 500 or resp.status_code == 429:
+                            raise _TryNext(str(err))
+                        raise err
+                    events = iter_sse_data(resp.aiter_lines())
+                    head: list[str] = []
+                    async for data in events:
+                        head.append(data)
+                        if data == DONE or _has_output(data):
+                            break
+                    if head and head[-1] != DONE and (why := _unusable(head[-1])):
+                        await resp.aclose()  # nothing was shown yet: another server may do
+                        raise _TryNext(f"{base} ({why})")
+            except TimeoutError:
+                if resp is not None:
+                    await resp.aclose()
+                raise _TryNext(
+                    f"{base} (no first token within {limits.first_token_s:g} s: "
+                    "overloaded or stuck?)"
+                ) from None
+            except (httpx.TransportError, _TryNext, EngineError):
+                if resp is not None:
+                    await resp.aclose()
+                raise
             opened.update(base=base, before=before)
-            return resp
+            return resp, events, head
 
         try:
-            resp = await self._with_failover(open_stream)
+            resp, events, head = await self._with_failover(open_stream)
         except EngineError:
             self._has_spec_metrics.clear()  # the server may come back configured differently
             raise
@@ -467,45 +583,70 @@ class OpenAIEngine(Engine):
         pieces = 0
         full = ""
         complete = False  # saw [DONE], a finish_reason, or stopped on a stop string
+
+        async def all_events() -> AsyncIterator[str]:
+            for data in head:
+                yield data
+            async for data in events:
+                yield data
+
         try:
-            async for data in iter_sse_data(resp.aiter_lines()):
-                if data == DONE:
-                    complete = True
-                    break
-                try:
-                    event = json.loads(data)
-                except ValueError:
-                    raise EngineError(
-                        f"inference server {base} sent invalid JSON: {data[:200]}"
-                    ) from None
-                if "error" in event or event.get("object") == "error":
-                    err = event.get("error", event)
-                    msg = err.get("message", err) if isinstance(err, dict) else err
-                    raise EngineError(f"inference server {base} failed mid-stream: {msg}")
-                if event.get("usage"):
-                    usage = event["usage"]
-                if event.get("choices") and not stats.ttft_ms:
-                    stats.ttft_ms = (time.perf_counter() - started) * 1000  # first token, even
-                    # when it is a special token the server does not show
-                for choice in event.get("choices") or []:
-                    text = choice.get("text")
-                    if text is None:
-                        text = (choice.get("delta") or {}).get("content") or ""
-                    if choice.get("finish_reason"):
-                        finish = choice["finish_reason"]
-                    if not text:
-                        continue
-                    pieces += 1
-                    full += text
-                    delta = stop.update(full)
-                    if delta:
-                        yield delta
-                    if stop.stopped:
-                        finish = "stop"
+            async with asyncio.timeout_at(overall_at):
+                async for data in all_events():
+                    if data == DONE:
+                        complete = True
                         break
-                if stop.stopped:
-                    complete = True
-                    break  # closing the stream below aborts the rest on the server
+                    try:
+                        event = json.loads(data)
+                    except ValueError:
+                        raise EngineError(
+                            f"inference server {base} sent invalid JSON: {data[:200]}"
+                        ) from None
+                    if not isinstance(event, dict):
+                        raise EngineError(
+                            f"inference server {base} sent an unexpected event: {data[:200]}"
+                        )
+                    if "error" in event or event.get("object") == "error":
+                        err = event.get("error", event)
+                        msg = err.get("message", err) if isinstance(err, dict) else err
+                        raise EngineError(f"inference server {base} failed mid-stream: {msg}")
+                    if isinstance(event.get("usage"), dict):
+                        usage = event["usage"]
+                    choices = event.get("choices")
+                    if not isinstance(choices, list):
+                        choices = []
+                    if choices and not stats.ttft_ms:
+                        stats.ttft_ms = (time.perf_counter() - started) * 1000  # first token,
+                        # even when it is a special token the server does not show
+                    for choice in choices:
+                        if not isinstance(choice, dict):
+                            continue
+                        text = choice.get("text")
+                        if text is None:
+                            delta = choice.get("delta")
+                            text = (delta.get("content") if isinstance(delta, dict) else "") or ""
+                        if not isinstance(text, str):
+                            text = ""
+                        if choice.get("finish_reason"):
+                            finish = str(choice["finish_reason"])
+                        if not text:
+                            continue
+                        pieces += 1
+                        full += text
+                        delta_text = stop.update(full)
+                        if delta_text:
+                            yield delta_text
+                        if stop.stopped:
+                            finish = "stop"
+                            break
+                    if stop.stopped:
+                        complete = True
+                        break  # closing the stream below aborts the rest on the server
+        except TimeoutError:
+            raise EngineError(
+                f"inference server {base} did not finish within the {limits.total_s:g} s "
+                f"deadline for {request.kind} requests (it may be overloaded or trickling)"
+            ) from None
         except httpx.ReadTimeout:
             raise EngineError(
                 f"inference server {base} stopped sending for {self.timeout.read:g} s "
@@ -552,6 +693,39 @@ class OpenAIEngine(Engine):
                 stats.target_forward_passes = max(1, stats.generated_tokens - stats.accepted_tokens)
                 if d.drafts and not self.server_strategy:
                     stats.strategy = "speculative"
+
+
+def _unusable(data: str) -> str | None:
+    """Why a first event cannot start an answer (invalid JSON, an error event), or None."""
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return f"sent invalid JSON: {data[:100]}"
+    if not isinstance(event, dict):
+        return f"sent an unexpected event: {data[:100]}"
+    if "error" in event or event.get("object") == "error":
+        err = event.get("error", event)
+        return f"failed: {err.get('message', err) if isinstance(err, dict) else err}"
+    return None
+
+
+def _has_output(data: str) -> bool:
+    """Whether an SSE event carries text or ends the answer (a first token, for the deadline)."""
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return True  # let the main loop report it
+    if not isinstance(event, dict) or "error" in event:
+        return True
+    for choice in event.get("choices") or []:
+        if not isinstance(choice, dict):
+            return True
+        delta = choice.get("delta")
+        if choice.get("text") or choice.get("finish_reason"):
+            return True
+        if isinstance(delta, dict) and delta.get("content"):
+            return True
+    return False
 
 
 def _describe_connect_error(exc: BaseException) -> str:

@@ -35,8 +35,9 @@ class ServeConfig:
     chat_template: str | None = None
     #: Interpreter of the vLLM venv; None: see `default_python()`.
     python: str | None = None
-    #: GiB of KV cache on CPU (VLLM_CPU_KVCACHE_SPACE). vLLM otherwise sizes it from total RAM.
-    cpu_kv_cache_gib: float = 1.0
+    #: GiB of KV cache on CPU (VLLM_CPU_KVCACHE_SPACE, an integer for vLLM). vLLM otherwise sizes
+    #: it from total RAM.
+    cpu_kv_cache_gib: int = 1
     #: Where vLLM keeps its torch.compile cache (warm cache: ~35 s start instead of ~70 s on CPU).
     cache_root: str | None = None
     offline: bool = True
@@ -118,8 +119,8 @@ def build_command(cfg: ServeConfig) -> list[str]:
     spec = speculative_config(cfg)
     if spec is not None:
         cmd += ["--speculative-config", json.dumps(spec, separators=(",", ":"))]
-    if cfg.api_key:
-        cmd += ["--api-key", cfg.api_key]
+    # The API key goes through the environment (VLLM_API_KEY, see build_env), never argv:
+    # a command line is visible to every user of the machine (ps, /proc/PID/cmdline).
     if cfg.max_model_len:
         cmd += ["--max-model-len", str(cfg.max_model_len)]
     if cfg.tensor_parallel_size:
@@ -131,7 +132,7 @@ def build_env(cfg: ServeConfig, base: dict[str, str] | None = None) -> dict[str,
     """The process environment; values already set by the user win over our defaults."""
     env = dict(os.environ if base is None else base)
     defaults = {
-        "VLLM_CPU_KVCACHE_SPACE": f"{cfg.cpu_kv_cache_gib:g}",  # ignored on GPU
+        "VLLM_CPU_KVCACHE_SPACE": str(max(1, round(cfg.cpu_kv_cache_gib))),  # ignored on GPU
         "VLLM_NO_USAGE_STATS": "1",
         "VLLM_CACHE_ROOT": str(Path(cfg.cache_root or Path.cwd() / ".cache" / "vllm").resolve()),
     }
@@ -144,5 +145,5 @@ def build_env(cfg: ServeConfig, base: dict[str, str] | None = None) -> dict[str,
     if cfg.preload_iomp and iomp is not None and "libiomp5" not in env.get("LD_PRELOAD", ""):
         env["LD_PRELOAD"] = ":".join(p for p in (str(iomp), env.get("LD_PRELOAD", "")) if p)
     if cfg.api_key:
-        env.pop("VLLM_API_KEY", None)  # --api-key is the single source of truth
+        env["VLLM_API_KEY"] = cfg.api_key  # vLLM reads it when --api-key is absent
     return env

@@ -41,14 +41,12 @@ class VLLMServer:
         argv = [
             "--model", str(c.model), "--host", c.host, "--port", str(c.port),
             "--num-speculative-tokens", str(c.num_speculative_tokens),
-            "--cpu-kv-cache-gib", f"{c.cpu_kv_cache_gib:g}",
+            "--cpu-kv-cache-gib", str(max(1, round(c.cpu_kv_cache_gib))),
         ]  # fmt: skip
         if c.ngram:
             argv.append("--ngram")
         if c.draft_model:
             argv += ["--draft-model", str(c.draft_model)]
-        if c.api_key:
-            argv += ["--api-key", c.api_key]
         if c.python:
             argv += ["--python", c.python]
         if c.cache_root:
@@ -71,8 +69,12 @@ class VLLMServer:
         cmd = [sys.executable, "-m", "inference.serve", *self.serve_argv()]
         log.write(f"\n=== {' '.join(cmd)}\n".encode())
         log.flush()
+        env = dict(os.environ)
+        if self.cfg.api_key:  # through the environment, never on a command line
+            env["TANDEM_API_KEY"] = self.cfg.api_key
         self.proc = subprocess.Popen(
             cmd,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

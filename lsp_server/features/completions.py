@@ -14,15 +14,16 @@ import time
 from dataclasses import dataclass
 
 from lsprotocol import types
-from pygls.exceptions import JsonRpcInvalidParams
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from completion import CompletionContext
+from completion.context.privacy import redact_secrets
 from completion.service import complete
 from completion.templates import UnknownFimTemplate, detect_template
 from completion.typeahead import TypeaheadCache
 from completion.types import OpenDocument
 from inference.base import EngineError, GenerationCancelled
-from lsp_server.documents import DocumentUnavailable, snapshot
+from lsp_server.documents import DocumentRefused, DocumentUnavailable, snapshot
 from lsp_server.positions import PositionError, split_lines, to_index, to_position
 from lsp_server.server import TandemServer
 
@@ -111,10 +112,11 @@ async def suggest(
     t0 = time.perf_counter()
     settings = ls.settings
     try:
-        doc = snapshot(ls.workspace, uri, settings.max_document_bytes)
-    except DocumentUnavailable as exc:
-        log.warning("%s: %s", kind, exc)
-        ls.send_status("ready", str(exc))
+        doc = snapshot(ls.workspace, uri, settings.max_document_bytes, settings.exclude_globs)
+    except DocumentUnavailable as exc:  # DocumentRefused (a secret): quiet, status only
+        refused = isinstance(exc, DocumentRefused)
+        log.log(logging.INFO if refused else logging.WARNING, "%s: %s", kind, exc)
+        ls.send_status("disabled" if refused else "ready", str(exc))
         return None
     if not settings.enabled_for(doc.language_id):
         ls.send_status("disabled", f"disabled for {doc.language_id}")
@@ -127,7 +129,7 @@ async def suggest(
     ctx = CompletionContext(
         uri=uri,
         language_id=doc.language_id,
-        text=doc.text,
+        text=redact_secrets(doc.text)[0],  # same length: positions hold
         line=line,
         character=column,
         other_documents=_other_documents(ls, uri),
@@ -155,6 +157,10 @@ async def suggest(
         ls.send_status("error", str(exc))
         log.error("%s failed: %s", kind, exc)
         return None
+    except Exception as exc:  # a bug or odd input: an error for this request, not the server
+        log.exception("%s failed for %s", kind, uri)
+        ls.send_status("error", f"{kind} failed: {type(exc).__name__}: {exc}")
+        raise JsonRpcInternalError(f"{kind} failed: {type(exc).__name__}: {exc}") from None
     finally:
         if ls.inflight.get(uri) is task:
             del ls.inflight[uri]
@@ -195,8 +201,10 @@ def _other_documents(ls: TandemServer, uri: str, limit: int = 5) -> list[OpenDoc
     docs: list[OpenDocument] = []
     for other in ls.recent.others(uri):
         try:
-            snap = snapshot(ls.workspace, other, ls.settings.max_document_bytes)
-        except DocumentUnavailable:
+            snap = snapshot(
+                ls.workspace, other, ls.settings.max_document_bytes, ls.settings.exclude_globs
+            )
+        except Exception:  # unavailable (or odd): never let another document fail this request
             continue
         docs.append(OpenDocument(snap.uri, snap.language_id, snap.text))
         if len(docs) >= limit:

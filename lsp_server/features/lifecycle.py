@@ -98,6 +98,9 @@ async def warm_up(ls: TandemServer) -> None:
     ls.send_status("loading", "loading model")
     try:
         engine = await ls.engines.get(ls.settings)
+        check = getattr(engine, "health_check", None)
+        if check is not None:  # a remote backend: "ready" only once it answered
+            await check()
     except Exception as exc:
         ls.notify_user(str(exc), types.MessageType.Error)
         ls.send_status("error", str(exc))

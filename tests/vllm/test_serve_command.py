@@ -46,7 +46,9 @@ def test_draft_model_api_key_and_passthrough(tmp_path):
         "model": "/d",
         "num_speculative_tokens": 4,
     }
-    assert _arg(cmd, "--api-key") == "k" and _arg(cmd, "--port") == "9001"
+    # the key reaches vLLM through its environment, never its command line (ps shows argv)
+    assert "--api-key" not in cmd and "k" not in cmd and _arg(cmd, "--port") == "9001"
+    assert build_env(cfg, {})["VLLM_API_KEY"] == "k"
     assert cmd[-3:] == ["--enforce-eager", "--tensor-parallel-size", "2"]
     assert speculative_config(ServeConfig(model="m")) is None
 

@@ -1,0 +1,143 @@
+"""The secrets sweep (defect 4): open every kind of secret file next to ordinary code, complete
+and chat everywhere, and check every byte the backend received for the planted canaries."""
+
+from __future__ import annotations
+
+import pytest
+
+from completion.context.privacy import (
+    excluded,
+    is_secret,
+    may_quote,
+    redact_secrets,
+    refusal_reason,
+)
+from tests.fuzz.harness import SUM_PY, Backend, LspProcess, assert_healthy, count, openai_settings
+
+#: Shares identifiers with the file being edited, so cross-file context would pick it.
+BAIT = "def add(a, b):\n    total = a + b\n    return total\n"
+
+AWS_KEY = "AKIAZ7QCANARY0000001"
+GH_TOKEN = "ghp_" + "C4n4ry" * 6
+GITLAB = "glpat-canaryCANARY0123456789"
+PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIcanaryKEYbody\n-----END RSA PRIVATE KEY-----"
+
+
+def _secret_files(root) -> dict[str, str]:
+    """relative path -> content; each content carries its own canary."""
+    files = {
+        ".env": "DB_PASSWORD=canary-env\n",
+        ".envrc": "export TOKEN=canary-envrc\n",
+        "credentials.json": '{"password": "canary-credentials"}\n',
+        ".pgpass": "db:5432:app:user:canary-pgpass\n",
+        "config/secret.yaml": "password: canary-secret-yaml\n",
+        "config/secrets.yaml": "password: canary-secrets-yaml\n",
+        "prod.tfvars": 'db_password = "canary-tfvars"\n',
+        "gcp-key.json": '{"type": "service_account", "private_key_id": "canary-sa"}\n',
+        "kubeconfig": "users:\n- user:\n    token: canary-kubeconfig\n",
+        ".vault-token": "canary-vault\n",
+        "id_rsa": PRIVATE_KEY.replace("canary", "canary-idrsa") + "\n",
+        "server.pem": "canary-pem\n",
+        "notes.py": "# looks innocent\nKEY = '''" + PRIVATE_KEY + "'''\n",  # content check
+        "private/internal.py": "# canary-excluded\n",  # excludeGlobs
+        "build/generated.py": "# canary-gitignored\n",  # .gitignore
+    }
+    return {path: BAIT + text for path, text in files.items()}
+
+
+def test_secret_names_and_contents():
+    for uri in [
+        "file:///p/.envrc", "file:///p/.pgpass", "file:///p/config/secret.yaml",
+        "file:///p/prod.tfvars", "file:///p/kubeconfig", "file:///p/.vault-token",
+        "file:///p/service-account.json", "file:///p/terraform.tfstate",
+    ]:  # fmt: skip
+        assert is_secret(uri), uri
+        count("secrets", "cases")
+    for uri in ["file:///p/secretary.py", "file:///p/tf_vars.py", "file:///p/config/app.yaml"]:
+        assert not is_secret(uri), uri
+    assert refusal_reason("file:///p/key.json", text='{"type": "service_account"}')
+    assert refusal_reason("file:///p/a.py", text=PRIVATE_KEY)
+    assert refusal_reason("file:///p/a.py", text="x = 1") is None
+    assert excluded("file:///w/private/x.py", ["private/"], "/w")
+    assert excluded("file:///w/db/dump.sql", ["*.sql"], "/w")
+    assert not excluded("file:///w/src/x.py", ["private/", "*.sql"], "/w")
+    assert not may_quote("file:///elsewhere/util.py", "python", "/w")  # outside the workspace
+    assert may_quote("file:///w/util.py", "python", "/w")
+
+
+def test_redaction_masks_tokens_and_keeps_positions():
+    text = f"a = '{AWS_KEY}'\nb = '{GH_TOKEN}'\nc = '{GITLAB}'\n{PRIVATE_KEY}\nd = 1\n"
+    text += "aws_secret_access_key = " + "x" * 40 + "\n"
+    masked, n = redact_secrets(text)
+    assert n == 5 and len(masked) == len(text)
+    assert masked.count("\n") == text.count("\n")
+    for secret in (AWS_KEY, GH_TOKEN, GITLAB, "MIIcanaryKEYbody", "x" * 40):
+        assert secret not in masked
+    assert masked.endswith("aws_secret_access_key = " + "*" * 40 + "\n")
+    assert "d = 1" in masked
+    assert redact_secrets("sk = 'short'")[1] == 0  # no false positive on ordinary code
+    count("secrets", "cases", 6)
+
+
+@pytest.fixture
+def backend():
+    b = Backend("ok")
+    yield b
+    b.close()
+
+
+async def test_no_secret_reaches_the_backend(backend, tmp_path):
+    ws = tmp_path / "ws"
+    outside = tmp_path / "outside"
+    (ws / "config").mkdir(parents=True)
+    (ws / "private").mkdir()
+    (ws / "build").mkdir()
+    outside.mkdir()
+    (ws / ".gitignore").write_text("build/\n")
+    files = _secret_files(ws)
+    for rel, text in files.items():
+        (ws / rel).write_text(text)
+    settings = openai_settings(backend.url, excludeGlobs=["private/"])
+    lsp = await LspProcess.start(settings)
+    try:
+        await lsp.initialize(str(ws))
+        main = f"file://{ws}/main.py"
+        # the file being edited holds tokens too: masked in its own prompt
+        lsp.open(main, SUM_PY + f"\nTOKEN = '{GH_TOKEN}'\nAWS = '{AWS_KEY}'\n")
+        lsp.open(f"file://{ws}/util.py", BAIT + f"GITLAB = '{GITLAB}'\n")  # quotable, masked
+        lsp.open(f"file://{outside}/other.py", BAIT + "# canary-outside\n")
+        for rel, text in files.items():
+            lang = "dotenv" if rel.startswith(".env") else "plaintext"
+            lsp.open(f"file://{ws}/{rel}", text, language=lang)
+        # completing inside each secret file: refused quietly (null, no error). A git-ignored
+        # file may be edited with completions (only never quoted into other prompts).
+        for rel, text in files.items():
+            if rel.startswith("build/"):
+                continue
+            res = await lsp.complete(f"file://{ws}/{rel}", text.count("\n"), 0)
+            assert res is not None and "error" not in res and res["result"] is None, (rel, res)
+            count("secrets", "cases")
+        disabled = [
+            n["params"]["message"]
+            for n in lsp.notifications
+            if n.get("method") == "tandem/status" and n["params"]["state"] == "disabled"
+        ]
+        assert any(".env" in m and "secret" in m for m in disabled), disabled
+        # CodeChat in a secret file: refused with the reason, nothing generated
+        for rel in (".env", "gcp-key.json"):
+            res = await lsp.request(
+                "workspace/executeCommand",
+                {"command": "tandem.explain", "arguments": [{"uri": f"file://{ws}/{rel}"}]},
+            )
+            assert res is not None and "error" not in res, res
+            assert res["result"]["ok"] is False, res
+            count("secrets", "cases")
+        # completing in the ordinary file works, and quotes the ordinary neighbour
+        await assert_healthy(lsp, main, "secrets")
+        sent = "\n".join(backend.bodies)
+        assert "util.py" in sent  # cross-file context is on: the sweep is meaningful
+        leaked = [c for c in ("canary", AWS_KEY, GH_TOKEN, GITLAB, "MIIcanary") if c in sent]
+        count("secrets", "secrets sent", len(leaked))
+        assert leaked == [], leaked
+    finally:
+        await lsp.stop()
