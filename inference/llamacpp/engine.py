@@ -91,8 +91,9 @@ class LlamaCppEngine(Engine):
         self._eos_ids = set(target.eog_ids)
         if target.eos_id >= 0:
             self._eos_ids.add(target.eos_id)
-        #: Called at every decode step with the request's kind; returning True stops the
-        #: generation. The priority gate (completions before chat) plugs in here.
+        #: Called once per decode step, on the worker thread, with the request's kind: it may
+        #: block (a step-level priority gate holding chat while a completion runs) and
+        #: returning True cancels the generation.
         self.step_hook: Callable[[str], bool] | None = None
 
     @classmethod
@@ -228,7 +229,7 @@ class LlamaCppEngine(Engine):
 
             def should_stop() -> bool:
                 if hook is not None and hook(kind):
-                    return True
+                    gen.cancel()  # stopped from outside: the consumer sees a cancellation
                 return gen.cancelled
 
             slot = self.slots.acquire(request.cache_key)
