@@ -33,6 +33,7 @@ from inference.llamacpp.context import KvContext
 from inference.llamacpp.decoding import DecodeParams, LlamaDecoder
 from inference.llamacpp.model import GgufModel
 from inference.llamacpp.slots import Slot, SlotTable
+from inference.llamacpp.stream import BufferedQueueGeneration
 from inference.local.strategy import StrategySelector
 from inference.stop import StopTextStream
 
@@ -153,7 +154,7 @@ class LlamaCppEngine(Engine):
         return text
 
     def start(self, request: GenerationRequest) -> Generation:
-        gen = QueueGeneration("llamacpp", asyncio.get_running_loop())
+        gen = BufferedQueueGeneration("llamacpp", asyncio.get_running_loop())
         if self._closed:
             gen.fail(EngineError("engine is closed"))
             return gen
