@@ -13,10 +13,51 @@ from lsp_server.settings import Settings
 log = logging.getLogger(__name__)
 
 
+def is_gguf(path: str | None) -> bool:
+    return bool(path) and str(path).lower().endswith(".gguf")
+
+
+def uses_llamacpp(s: Settings) -> bool:
+    """`engine: "llamacpp"`, or the default engine with `model` pointing at a .gguf file."""
+    return s.engine == "llamacpp" or (s.engine == "local" and is_gguf(s.model))
+
+
 def _engine_key(s: Settings) -> tuple:
     if s.engine == "openai":
         return ("openai", tuple(s.endpoint), s.api_key, s.model_name, s.tokenizer, s.fim_template)
+    if uses_llamacpp(s):
+        return (
+            "llamacpp",
+            s.model,
+            s.draft_model,
+            s.threads,
+            s.context_size,
+            s.num_speculative_tokens,
+        )
     return ("local", s.model, s.draft_model, s.device, s.num_speculative_tokens)
+
+
+def build_llamacpp_engine(s: Settings) -> Engine:
+    """Blocking: the llama.cpp engine for a GGUF `model` (and optional GGUF `draftModel`)."""
+    if not is_gguf(s.model):
+        raise EngineError(
+            'engine "llamacpp" needs `model` pointing at a .gguf file'
+            + (f", got {s.model!r}" if s.model else "")
+        )
+    if s.draft_model and not is_gguf(s.draft_model):
+        raise EngineError(
+            f"draftModel {s.draft_model!r} is not a .gguf file; the llama.cpp engine needs a "
+            "GGUF draft with the target's vocabulary"
+        )
+    from inference.llamacpp import LlamaCppEngine
+
+    return LlamaCppEngine.load(
+        s.model,
+        s.draft_model,
+        n_threads=s.threads or None,
+        n_ctx=s.context_size,
+        num_speculative=s.num_speculative_tokens,
+    )
 
 
 def build_engine(s: Settings) -> tuple[Engine, str | None]:
@@ -35,6 +76,13 @@ def build_engine(s: Settings) -> tuple[Engine, str | None]:
                 fim_template=s.fim_template,
             ),
             None,
+        )
+    if uses_llamacpp(s):
+        return build_llamacpp_engine(s), None
+    if is_gguf(s.draft_model):
+        raise EngineError(
+            f"draftModel {s.draft_model!r} is a GGUF file: point `model` at a .gguf file too "
+            "(the llama.cpp engine), or use a Hugging Face draft directory"
         )
     from inference.local import LocalEngine
 

@@ -18,12 +18,16 @@ SECTION = "tandem"
 
 @dataclass
 class Settings:
-    #: Local Hugging Face model directory (target). None: the shipped demo model.
+    #: Local Hugging Face model directory (target), or a `.gguf` file (selects the llama.cpp
+    #: engine). None: the shipped demo model.
     model: str | None = None
-    #: Local draft model directory sharing the target's tokenizer (speculative decoding).
+    #: Local draft model sharing the target's tokenizer (speculative decoding): a directory for
+    #: the transformers engine, a `.gguf` file with the same vocabulary for llama.cpp.
     draft_model: str | None = None
-    #: "local": embedded transformers engine. "openai": any OpenAI-compatible server (vLLM, ...).
-    engine: Literal["local", "openai"] = "local"
+    #: "local": embedded engine (transformers; llama.cpp when `model` is a .gguf file).
+    #: "llamacpp": llama.cpp (GGUF) explicitly. "openai": any OpenAI-compatible server (vLLM,
+    #: llama.cpp's llama-server, ...).
+    engine: Literal["local", "llamacpp", "openai"] = "local"
     #: Base URL(s) of the OpenAI-compatible server(s), tried in order (failover).
     endpoint: list[str] = field(default_factory=lambda: ["http://127.0.0.1:8000/v1"])
     api_key: str | None = None
@@ -49,6 +53,10 @@ class Settings:
     num_speculative_tokens: int = 8
     #: "auto" | "cpu" | "cuda" | "cuda:1" ...
     device: str = "auto"
+    #: llama.cpp engine: CPU threads; 0 = all cores this process may use.
+    threads: int = 0
+    #: llama.cpp engine: KV-cache tokens per document slot (prompt + output must fit).
+    context_size: int = 4096
     #: "auto": inline if the client supports it, else textDocument/completion. Or "inline",
     #: "completion", "both".
     completion_mode: Literal["auto", "inline", "completion", "both"] = "auto"
@@ -94,7 +102,7 @@ def _snake(key: str) -> str:
 
 
 _CHOICES = {
-    "engine": {"local", "openai"},
+    "engine": {"local", "llamacpp", "openai"},
     "speculative": {"auto", "plain", "prompt_lookup", "draft"},
     "completion_mode": {"auto", "inline", "completion", "both"},
 }
@@ -118,6 +126,10 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     if name in _CHOICES:
         if value not in _CHOICES[name]:
             raise ValueError(f"expected one of {sorted(_CHOICES[name])}")
+        return value
+    if name == "threads":  # 0 means all cores
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise TypeError("expected 0 (all cores) or a positive integer")
         return value
     if isinstance(default, bool) or isinstance(value, bool):
         if not isinstance(value, bool):

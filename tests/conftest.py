@@ -33,3 +33,13 @@ def tiny_draft_dir(tiny_model_dir, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def server_cmd() -> list[str]:
     return [PYTHON, "-m", "lsp_server", "lsp"]
+
+
+@pytest.fixture(scope="session")
+def tiny_gguf(tiny_model_dir, tiny_draft_dir, tmp_path_factory) -> tuple[Path, Path]:
+    """The same tiny target and draft as GGUF files (target, draft) for the llama.cpp engine."""
+    from testing.gguf_models import build_tiny_gguf
+
+    return build_tiny_gguf(
+        tmp_path_factory.mktemp("tiny-gguf"), hf_dir=tiny_model_dir, draft_hf_dir=tiny_draft_dir
+    )

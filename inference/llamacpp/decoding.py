@@ -1,0 +1,196 @@
+"""Tandem's verified speculative loop on llama.cpp: plain, n-gram prompt lookup, draft model.
+
+Same algorithm as the transformers engine (`inference.local.decoding`), on llama.cpp's own KV
+cache. Invariant: the target sequence holds KV for `seq[:n_cached]`. A step feeds
+`seq[n_cached:]` plus the drafted tokens in one batch, with logits only for the positions that
+verify a draft (and the bonus token), accepts the longest drafted prefix the target agrees
+with, and removes the rejected positions from the sequence (`llama_memory_seq_rm`). Under
+greedy decoding the output is the target's own argmax chain, whatever was drafted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from inference.base import GenerationStats
+from inference.llamacpp.context import KvContext, Picker
+from inference.llamacpp.slots import Slot
+from inference.local.kv_cache import common_prefix_len
+from inference.local.lookup import propose_from_lookup
+
+
+@dataclass
+class DecodeParams:
+    max_tokens: int
+    temperature: float
+    eos_ids: set[int]
+    strategy: str  # "plain" | "prompt_lookup" | "draft"
+    lookup_tokens: list[int]
+    num_speculative: int = 8
+    top_p: float = 0.95
+
+
+def greedy(logits: np.ndarray) -> int:
+    return int(logits.argmax())
+
+
+def sampler(temperature: float, top_p: float, rng: np.random.Generator) -> Picker:
+    """Temperature + nucleus sampling (speculation is off when sampling, as in the local engine)."""
+
+    def pick(logits: np.ndarray) -> int:
+        z = logits.astype(np.float64) / temperature
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        order = np.argsort(-p)
+        sorted_p = p[order]
+        keep = np.cumsum(sorted_p) - sorted_p < top_p
+        sorted_p = sorted_p * keep
+        return int(order[rng.choice(len(order), p=sorted_p / sorted_p.sum())])
+
+    return pick
+
+
+class LlamaDecoder:
+    """Runs one generation on a slot of the target (and draft) context."""
+
+    def __init__(self, target: KvContext, draft: KvContext | None) -> None:
+        self.target = target
+        self.draft = draft
+        self._rng = np.random.default_rng()
+
+    @staticmethod
+    def _reuse(ctx: KvContext, seq: int, cached: list[int], prompt: list[int]) -> int:
+        """Keep the longest common token prefix (leaving >= 1 prompt token to feed, whose
+        logits give the first new token) and remove the rest of the sequence."""
+        keep = min(common_prefix_len(cached, prompt), len(prompt) - 1)
+        keep = max(keep, 0)
+        ctx.keep(seq, keep)
+        return keep
+
+    def run(
+        self,
+        prompt: list[int],
+        params: DecodeParams,
+        stats: GenerationStats,
+        slot: Slot,
+        should_stop: Callable[[], bool],
+        emit: Callable[[list[int]], bool],
+    ) -> None:
+        """Generate; `should_stop()` is called once per decode step (cancellation, and the hook
+        for a step-level priority gate); `emit(tokens)` returns False to stop (stop sequence).
+        On return `slot.tokens` / `slot.draft_tokens` describe exactly what the KV holds."""
+        strategy = params.strategy
+        if params.temperature > 0:
+            strategy = "plain"
+        elif strategy == "draft" and self.draft is None:
+            strategy = "prompt_lookup"
+        stats.strategy = strategy
+        stats.prompt_tokens = len(prompt)
+        pick = (
+            greedy
+            if params.temperature <= 0
+            else sampler(params.temperature, params.top_p, self._rng)
+        )
+        seq_id = slot.seq
+        target = self.target
+        n_cached = self._reuse(target, seq_id, slot.tokens, prompt)
+        slot.tokens = list(prompt[:n_cached])
+        stats.prefix_tokens_reused = n_cached
+        d_cached = 0
+        if strategy == "draft" and self.draft is not None:
+            d_cached = self._reuse(self.draft, seq_id, slot.draft_tokens, prompt)
+            slot.draft_tokens = list(prompt[:d_cached])
+
+        seq = list(prompt)
+        lookup_corpus = params.lookup_tokens + prompt
+        generated = 0
+        k = params.num_speculative
+        k_max = 32 if strategy == "prompt_lookup" else 16
+        finish = "length"
+        misses = pause = 0  # back off from drafting after outright rejections (as local)
+        t0 = time.perf_counter()
+        try:
+            while generated < params.max_tokens:
+                if should_stop():
+                    finish = "cancelled"
+                    break
+                budget = params.max_tokens - generated
+                drafted: list[int] = []
+                if pause > 0:
+                    pause -= 1
+                elif strategy == "prompt_lookup" and budget > 1:
+                    drafted = propose_from_lookup(
+                        seq, lookup_corpus + seq[len(prompt) :], min(k, budget - 1)
+                    )
+                elif strategy == "draft" and budget > 1:
+                    t_draft = time.perf_counter()
+                    drafted, d_cached = self._draft_tokens(
+                        seq, seq_id, d_cached, min(k, budget - 1)
+                    )
+                    slot.draft_tokens = (seq + drafted)[:d_cached]
+                    if stats.ttft_ms == 0.0:
+                        stats.draft_prefill_ms += (time.perf_counter() - t_draft) * 1000
+
+                fed = seq[n_cached:] + drafted
+                picks = target.eval(seq_id, fed, n_cached, len(drafted) + 1, pick)
+                stats.target_forward_passes += 1
+                accepted: list[int] = []
+                for i, tok in enumerate(drafted):
+                    if picks[i] != tok:
+                        break
+                    accepted.append(tok)
+                new_tokens = accepted + [picks[len(accepted)]]
+                if drafted:
+                    stats.drafted_tokens += len(drafted)
+                    stats.accepted_tokens += len(accepted)
+                    k = min(k_max, k + 2) if len(accepted) == len(drafted) else max(2, k - 1)
+                    misses = 0 if accepted else misses + 1
+                    pause = min(15, 2 ** (misses - 1) - 1) if misses else 0
+                for j, tok in enumerate(new_tokens):
+                    if tok in params.eos_ids:
+                        new_tokens = new_tokens[:j]
+                        finish = "stop"
+                        break
+                new_tokens = new_tokens[:budget]
+                # the KV is valid for seq + the accepted drafts that survived the cuts
+                valid = len(seq) + min(len(accepted), len(new_tokens))
+                seq.extend(new_tokens)
+                kept = min(valid, len(seq) - 1) if finish != "stop" else valid
+                if kept < n_cached + len(fed):
+                    target.keep(seq_id, kept)
+                n_cached = kept
+                slot.tokens = seq[:n_cached]
+                if self.draft is not None and strategy == "draft" and d_cached > n_cached:
+                    d_cached = n_cached
+                    self.draft.keep(seq_id, d_cached)
+                    slot.draft_tokens = seq[:d_cached]
+                generated += len(new_tokens)
+                if new_tokens:
+                    if stats.ttft_ms == 0.0:
+                        stats.ttft_ms = (time.perf_counter() - t0) * 1000
+                    if not emit(new_tokens):
+                        finish = "stop"
+                if finish == "stop":
+                    break
+        finally:
+            stats.generated_tokens = generated
+            stats.finish_reason = finish
+
+    def _draft_tokens(
+        self, seq: list[int], seq_id: int, d_cached: int, n: int
+    ) -> tuple[list[int], int]:
+        """Greedy draft of `n` tokens; the draft sequence ends holding seq + drafts[:-1]."""
+        assert self.draft is not None
+        out: list[int] = []
+        feed = seq[d_cached:]
+        pos = d_cached
+        for _ in range(n):
+            tok = self.draft.eval(seq_id, feed, pos, 1, greedy)[0]
+            pos += len(feed)
+            out.append(tok)
+            feed = [tok]
+        return out, len(seq) + len(out) - 1
