@@ -1,8 +1,9 @@
 """A real llama.cpp server for the `openai` engine's end-to-end tests.
 
 llama-cpp-python's own OpenAI-compatible server (`python -m llama_cpp.server`, the `[server]`
-extra), on 127.0.0.1 and a free port, serving the demo model written as a GGUF
-(`gguf_from_demo.py`, a second or two). One server per session (it starts in a few seconds); the
+extra), on 127.0.0.1 and a free port, serving the shipped demo model written as a GGUF
+(`testing.gguf_models`, a second or two). A trained model gives readable, deterministic output,
+which makes "the engine's output equals the server's own output" a meaningful check. One server per session (it starts in a few seconds); the
 kill test starts its own, because it kills it.
 """
 
@@ -25,6 +26,7 @@ pytest.importorskip(
 )
 
 MODEL_ALIAS = "tandem-demo-gguf"
+DEMO_TARGET = Path(__file__).resolve().parents[2] / "inference" / "demo_models" / "target"
 
 
 @dataclass
@@ -107,9 +109,9 @@ def start_server(gguf: Path, log_path: Path, timeout: float = 120.0) -> LlamaCpp
 
 @pytest.fixture(scope="session")
 def demo_gguf(tmp_path_factory) -> Path:
-    from .gguf_from_demo import write_demo_gguf
+    from testing.gguf_models import hf_llama_to_gguf
 
-    return write_demo_gguf(tmp_path_factory.mktemp("gguf") / "demo-f32.gguf")
+    return hf_llama_to_gguf(DEMO_TARGET, tmp_path_factory.mktemp("gguf") / "demo-f32.gguf")
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,7 @@ from completion.templates import detect_template
 from inference.base import EngineError, GenerationCancelled, GenerationRequest
 from inference.openai.engine import OpenAIEngine
 
-from .conftest import MODEL_ALIAS
-from .gguf_from_demo import DEMO_TARGET
+from .conftest import DEMO_TARGET, MODEL_ALIAS
 
 #: The demo model's token 0 (<|endoftext|>): banned where a test needs a long generation.
 NO_EOS = {"logit_bias": {"0": -100.0}}
