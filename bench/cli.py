@@ -1,4 +1,4 @@
-"""`tandem bench {spec,latency,infill,codechat}`: benchmarks, not tests.
+"""`tandem bench {spec,latency,infill,codechat,engines}`: benchmarks, not tests.
 
 Each prints a JSON report of ratios measured side by side in one run (the machines are shared
 and noisy, so absolute times from different runs are not comparable).
@@ -13,6 +13,10 @@ _COMMANDS = {
     "latency": ("bench.latency", "cold vs next-keystroke TTFT, typing storm, overhead"),
     "infill": ("bench.infill", "HumanEval infilling pass@1 through the pipeline"),
     "codechat": ("bench.codechat", "CodeChat actions on stdlib functions, checked"),
+    "engines": (
+        "bench.engines",
+        "transformers vs llama.cpp engines vs llama.cpp itself, same weights",
+    ),
 }
 
 

@@ -672,6 +672,14 @@ class OpenAIEngine(Engine):
                 f"lost the connection to inference server {base} mid-generation "
                 "(the stream ended without [DONE]); it may have crashed or restarted"
             )
+        if not finish:
+            # [DONE] with no finish_reason: the server cut this request short. llama-cpp-python's
+            # server does it to a running stream when another request arrives (its default
+            # `interrupt_requests`); the text so far is not a whole answer.
+            raise EngineError(
+                f"inference server {base} interrupted the request mid-generation (the stream "
+                "ended without a finish_reason, e.g. it started serving another request)"
+            )
         tail = stop.flush()
         if tail:
             if not stats.ttft_ms:

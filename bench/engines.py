@@ -1,0 +1,479 @@
+"""`tandem bench engines`: the same weights in every engine, measured side by side in one run.
+
+Rows (pick with `--engines`):
+
+* `transformers:fp32`, `transformers:bf16`: Tandem's embedded engine (`LocalEngine`) on the
+  safetensors directory;
+* `llamacpp:f16`, `llamacpp:q8_0`, `llamacpp:q4_k_m`: Tandem's llama.cpp engine
+  (`inference.llamacpp`) on the GGUF conversions of those weights;
+* `reference:<quant>`: llama.cpp's own generation through llama-cpp-python's high-level
+  `Llama.generate`, no Tandem code at all: the ceiling for the llama.cpp rows.
+
+Each row runs in its own subprocess, one after the other, so `peak_rss_mb` is that engine's
+alone and no two engines compete for the cores. Per row: decode tok/s (greedy, `--tokens`
+tokens after a cached prompt), cold first-token time for a `--prompt-tokens` prompt (a fresh
+document; the engine itself warmed up), and the next keystroke's first-token time (the same
+prompt plus a typed character or two, median of 3 keystrokes, each reusing the KV of the one
+before). The memory-bandwidth limit is the weight bytes over a measured copy bandwidth (numpy
+copy of a large buffer): decoding one token reads every weight once, so no engine can beat it.
+
+`identical` checks greedy outputs: Tandem's llama.cpp strategies (plain, prompt lookup, and a
+draft model where one applies) against each other, and Tandem's plain output against the
+reference at the same quantization.
+
+Absolute numbers from a shared machine are noisy; the ratios within one run are what count.
+Build the model first: `python scripts/build_real_size_model.py` (see its docstring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DEFAULT_MODEL_DIR = Path.home() / ".cache" / "tandem" / "real-size" / "qwen2.5-coder-0.5b-arch"
+ALL_ROWS = (
+    "transformers:fp32",
+    "transformers:bf16",
+    "llamacpp:f16",
+    "llamacpp:q8_0",
+    "llamacpp:q4_k_m",
+    "reference:f16",
+    "reference:q8_0",
+    "reference:q4_k_m",
+)
+#: What the next keystrokes type after the prompt (each extends the one before).
+KEYSTROKES = ("r", "re", "ret")
+#: The quantization at which issue 12's bars are set.
+BAR_QUANT = "q8_0"
+
+
+def log(msg: str) -> None:
+    print(f"[bench engines] {msg}", file=sys.stderr, flush=True)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS. VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over
+    from the parent across fork+exec, so every worker would report at least the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0  # kB
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+# -- the parent: prompt, bandwidth, one subprocess per row, the report ----------------------------
+
+
+def build_prompt(tokenizer_dir: Path, n_tokens: int) -> str:
+    """About `n_tokens` tokens of real Python (the stdlib's difflib and textwrap), cut at a line
+    end and ending inside a function body, where a completion would be asked for."""
+    import difflib
+    import textwrap
+
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(tokenizer_dir), local_files_only=True)
+    source = Path(textwrap.__file__).read_text() + Path(difflib.__file__).read_text()
+    lines = source.splitlines(keepends=True)
+    out: list[str] = []
+    count = 0
+    for line in lines:
+        n = len(tok.encode(line, add_special_tokens=False))
+        if count + n > n_tokens:
+            break
+        out.append(line)
+        count += n
+    return "".join(out) + "    "
+
+
+def copy_bandwidth_gb_s(buffer_mb: int = 512, repeats: int = 5) -> float:
+    """Bytes copied per second by numpy (best of `repeats`): the rate a decode step can stream
+    weights at, roughly."""
+    import numpy as np
+
+    n = buffer_mb * 1024 * 1024
+    src = np.ones(n, dtype=np.uint8)
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - t0)
+    return n / best / 1e9
+
+
+def weight_bytes(engine: str, dtype: str, model_dir: Path, gguf_dir: Path) -> int:
+    if engine in ("llamacpp", "reference"):
+        return (gguf_dir / f"model-{dtype}.gguf").stat().st_size
+    from safetensors import safe_open
+
+    count = 0
+    with safe_open(str(model_dir / "model.safetensors"), "np") as f:
+        for name in f.keys():
+            shape = f.get_slice(name).get_shape()
+            size = 1
+            for d in shape:
+                size *= d
+            count += size
+    return count * (4 if dtype == "fp32" else 2)
+
+
+def run_row(row: str, config: dict, timeout: float) -> dict:
+    engine, dtype = row.split(":")
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(config, f)
+        cfg_path = f.name
+    cmd = [sys.executable, "-m", "bench.engines", "--worker", row, "--worker-config", cfg_path]
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"engine": engine, "dtype": dtype, "error": f"timed out after {timeout:.0f} s"}
+    finally:
+        os.unlink(cfg_path)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr or "").strip().splitlines()[-5:]
+        return {"engine": engine, "dtype": dtype, "error": " | ".join(tail) or "no output"}
+    result = json.loads(lines[-1])
+    log(f"{row}: {time.perf_counter() - t0:.0f} s")
+    return result
+
+
+def summarize(rows: list[dict], bandwidth: float) -> dict:
+    ok = [r for r in rows if "error" not in r]
+
+    def find(engine: str, dtype: str) -> dict | None:
+        return next((r for r in ok if r["engine"] == engine and r["dtype"] == dtype), None)
+
+    def best(engine: str) -> dict | None:
+        cands = [r for r in ok if r["engine"] == engine and r.get("decode_tok_s")]
+        return max(cands, key=lambda r: r["decode_tok_s"]) if cands else None
+
+    ratios: dict = {"llamacpp_vs_reference_by_dtype": {}}
+    for r in ok:
+        if r["engine"] == "llamacpp":
+            ref = find("reference", r["dtype"])
+            if ref and ref.get("decode_tok_s"):
+                ratios["llamacpp_vs_reference_by_dtype"][r["dtype"]] = round(
+                    r["decode_tok_s"] / ref["decode_tok_s"], 3
+                )
+    by_dtype = ratios["llamacpp_vs_reference_by_dtype"]
+    ratios["llamacpp_vs_reference"] = by_dtype.get(BAR_QUANT, next(iter(by_dtype.values()), None))
+    lc, tf = best("llamacpp"), best("transformers")
+    ratios["llamacpp_vs_transformers"] = (
+        round(lc["decode_tok_s"] / tf["decode_tok_s"], 2) if lc and tf else None
+    )
+    if lc and tf:
+        ratios["llamacpp_vs_transformers_dtypes"] = f"{lc['dtype']} vs {tf['dtype']}"
+
+    detail: dict = {}
+    for r in ok:
+        if r["engine"] != "llamacpp":
+            continue
+        outs = r.get("outputs", {})
+        plain = outs.get("plain")
+        d: dict = {name: (text == plain) for name, text in outs.items() if name != "plain"}
+        ref = find("reference", r["dtype"])
+        if ref is not None and plain is not None:
+            d["vs_reference"] = ref.get("outputs", {}).get("plain") == plain
+        detail[r["dtype"]] = d
+    identical = bool(detail) and all(all(d.values()) for d in detail.values())
+
+    q8 = find("llamacpp", BAR_QUANT)
+    vs_ref, vs_tf = ratios["llamacpp_vs_reference"], ratios["llamacpp_vs_transformers"]
+    bars = {
+        "decode_vs_reference_ge_0.9": vs_ref is not None and vs_ref >= 0.9,
+        "decode_vs_transformers_ge_5": vs_tf is not None and vs_tf >= 5,
+        "ttft_next_le_50ms": bool(q8 and q8.get("ttft_next_ms") is not None)
+        and q8["ttft_next_ms"] <= 50,
+        "identical": identical,
+    }
+    for r in rows:
+        r.pop("outputs", None)
+        if r.get("weight_bytes"):
+            r["bandwidth_limit_tok_s"] = round(bandwidth * 1e9 / r["weight_bytes"], 1)
+    return {"ratios": ratios, "identical": identical, "identical_detail": detail, "bars": bars}
+
+
+# -- the workers: one engine each ------------------------------------------------------------------
+
+
+async def _tandem_request(engine, prompt: str, max_tokens: int, strategy: str = "plain"):
+    from inference.base import GenerationRequest
+
+    t0 = time.perf_counter()
+    gen = engine.start(
+        GenerationRequest(
+            prompt=prompt, max_tokens=max_tokens, kind="fim", strategy=strategy, cache_key="doc"
+        )
+    )
+    text = await gen.text()
+    return text, (time.perf_counter() - t0) * 1000, gen.stats
+
+
+async def _measure_tandem(engine, cfg: dict, strategies: list[str]) -> dict:
+    from inference.base import GenerationRequest
+
+    prompt, tokens = cfg["prompt"], cfg["tokens"]
+    warm = engine.start(GenerationRequest(prompt="def f(x):\n", max_tokens=2, cache_key="warm"))
+    await warm.text()
+    _, cold_ms, _ = await _tandem_request(engine, prompt, 1)
+    next_ms = [(await _tandem_request(engine, prompt + k, 1))[1] for k in KEYSTROKES]
+    typed = prompt + KEYSTROKES[-1]
+    outputs: dict[str, str] = {}
+    rates: dict[str, float] = {}
+    for strategy in strategies:
+        text, _, stats = await _tandem_request(engine, typed, tokens, strategy)
+        outputs[strategy] = text
+        rates[strategy] = round(stats.tokens_per_second, 2)
+        if strategy == "plain":
+            generated = stats.generated_tokens
+    return {
+        "decode_tok_s": rates.get("plain"),
+        "ttft_cold_ms": round(cold_ms, 1),
+        "ttft_next_ms": round(statistics.median(next_ms), 1),
+        "ttft_next_all_ms": [round(x, 1) for x in next_ms],
+        "generated_tokens": generated,
+        "decode_tok_s_by_strategy": rates,
+        "outputs": outputs,
+    }
+
+
+async def _worker_transformers(dtype: str, cfg: dict) -> dict:
+    import torch
+
+    from inference.local.engine import LocalEngine
+    from inference.local.loading import load_model_dir
+
+    torch.set_num_threads(cfg["threads"])
+    t0 = time.perf_counter()
+    loaded = load_model_dir(
+        cfg["model_dir"], device="cpu", dtype={"fp32": "float32"}.get(dtype, "bfloat16")
+    )
+    engine = LocalEngine(loaded)
+    load_s = time.perf_counter() - t0
+    try:
+        result = await _measure_tandem(engine, cfg, ["plain"])
+    finally:
+        await engine.close()
+    result["load_s"] = round(load_s, 1)
+    return result
+
+
+async def _worker_llamacpp(dtype: str, cfg: dict) -> dict:
+    from inference.llamacpp import LlamaCppEngine
+
+    gguf = Path(cfg["gguf_dir"]) / f"model-{dtype}.gguf"
+    t0 = time.perf_counter()
+    engine = LlamaCppEngine.load(gguf, n_threads=cfg["threads"], n_ctx=cfg["n_ctx"])
+    load_s = time.perf_counter() - t0
+    try:
+        result = await _measure_tandem(engine, cfg, ["plain", "prompt_lookup"])
+    finally:
+        await engine.close()
+    result["load_s"] = round(load_s, 1)
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)  # before a draft engine adds its own
+    draft = cfg.get("draft") or ""
+    if draft and Path(draft).resolve() != gguf.resolve():
+        # the draft strategy needs the engine built with a draft GGUF: a second engine
+        engine = LlamaCppEngine.load(
+            gguf, draft_path=draft, n_threads=cfg["threads"], n_ctx=cfg["n_ctx"]
+        )
+        try:
+            text, _, stats = await _tandem_request(
+                engine, cfg["prompt"] + KEYSTROKES[-1], cfg["tokens"], "draft"
+            )
+        finally:
+            await engine.close()
+        result["outputs"]["draft"] = text
+        result["decode_tok_s_by_strategy"]["draft"] = round(stats.tokens_per_second, 2)
+        result["draft_acceptance"] = round(stats.acceptance_rate, 3)
+        result["draft"] = Path(draft).name
+    return result
+
+
+def _worker_reference(dtype: str, cfg: dict) -> dict:
+    """llama.cpp's own generation loop (llama-cpp-python's high-level `Llama`), greedy, with its
+    own prefix cache (`Llama.generate` reuses the longest common token prefix)."""
+    import llama_cpp
+
+    gguf = Path(cfg["gguf_dir"]) / f"model-{dtype}.gguf"
+    t0 = time.perf_counter()
+    llm = llama_cpp.Llama(
+        str(gguf),
+        n_ctx=cfg["n_ctx"],
+        n_batch=512,
+        n_threads=cfg["threads"],
+        n_threads_batch=cfg["threads"],
+        verbose=False,
+    )
+    load_s = time.perf_counter() - t0
+    vocab = llama_cpp.llama_model_get_vocab(llm.model)
+
+    def run(prompt: str, max_tokens: int) -> tuple[list[int], float, float]:
+        """(tokens, first-token ms, total ms)."""
+        ids = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+        out: list[int] = []
+        t0 = time.perf_counter()
+        first = 0.0
+        for tok in llm.generate(ids, temp=0.0, top_k=1, reset=True):
+            if not out:
+                first = (time.perf_counter() - t0) * 1000
+            if llama_cpp.llama_vocab_is_eog(vocab, tok):
+                break
+            out.append(tok)
+            if len(out) >= max_tokens:
+                break
+        return out, first, (time.perf_counter() - t0) * 1000
+
+    run("def f(x):\n", 2)  # warm up, as the Tandem rows do
+    prompt = cfg["prompt"]
+    _, cold_ms, _ = run(prompt, 1)
+    next_ms = [run(prompt + k, 1)[1] for k in KEYSTROKES]
+    out, first_ms, total_ms = run(prompt + KEYSTROKES[-1], cfg["tokens"])
+    rate = (len(out) - 1) / ((total_ms - first_ms) / 1000) if len(out) > 1 else 0.0
+    text = llm.detokenize(out).decode("utf-8", "replace")
+    return {
+        "decode_tok_s": round(rate, 2),
+        "ttft_cold_ms": round(cold_ms, 1),
+        "ttft_next_ms": round(statistics.median(next_ms), 1),
+        "ttft_next_all_ms": [round(x, 1) for x in next_ms],
+        "generated_tokens": len(out),
+        "outputs": {"plain": text},
+        "load_s": round(load_s, 1),
+    }
+
+
+def worker_main(row: str, cfg_path: str) -> int:
+    cfg = json.loads(Path(cfg_path).read_text())
+    engine, dtype = row.split(":")
+    if engine == "transformers":
+        result = asyncio.run(_worker_transformers(dtype, cfg))
+    elif engine == "llamacpp":
+        result = asyncio.run(_worker_llamacpp(dtype, cfg))
+    elif engine == "reference":
+        result = _worker_reference(dtype, cfg)
+    else:
+        raise SystemExit(f"unknown engine {engine!r}")
+    result = {"engine": engine, "dtype": dtype, **result}
+    result.setdefault("peak_rss_mb", round(peak_rss_mb(), 1))
+    result["threads"] = cfg["threads"]
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="tandem bench engines", description=__doc__.split("\n")[0])
+    p.add_argument("--model-dir", type=Path, default=DEFAULT_MODEL_DIR, help="safetensors dir")
+    p.add_argument("--gguf-dir", type=Path, help="dir of model-{f16,q8_0,q4_k_m}.gguf "
+                   "(default: <model-dir>/gguf)")  # fmt: skip
+    p.add_argument("--engines", default=",".join(ALL_ROWS),
+                   help="comma list of engine:dtype rows (default: all)")  # fmt: skip
+    p.add_argument("--tokens", type=int, default=64, help="tokens to decode per row")
+    p.add_argument("--prompt-tokens", type=int, default=1500)
+    p.add_argument("--threads", type=int, default=default_threads(),
+                   help="CPU threads for every engine (default: all cores)")  # fmt: skip
+    p.add_argument("--n-ctx", type=int, default=4096, help="llama.cpp context per document")
+    p.add_argument("--draft", default="auto",
+                   help="draft GGUF for the draft-strategy check (every llamacpp row); auto: "
+                   "the q4_k_m file, for the q8_0 row only; none: skip")  # fmt: skip
+    p.add_argument("--row-timeout", type=float, default=1800.0, help="seconds per row")
+    p.add_argument("--json", action="store_true", help="print only the JSON report on stdout")
+    p.add_argument("--out", type=Path, help="also write the JSON report here")
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--worker-config", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.worker:
+        return worker_main(a.worker, a.worker_config)
+
+    model_dir = a.model_dir.expanduser()
+    gguf_dir = (a.gguf_dir or model_dir / "gguf").expanduser()
+    rows = [r.strip().lower() for r in a.engines.split(",") if r.strip()]
+    bad = [r for r in rows if r not in ALL_ROWS]
+    if bad:
+        p.error(f"unknown rows {bad}; known: {', '.join(ALL_ROWS)}")
+    if not (model_dir / "tokenizer.json").is_file():  # its tokenizer measures the prompt
+        p.error(f"no model at {model_dir}: run `python scripts/build_real_size_model.py`")
+    for r in rows:
+        engine, dtype = r.split(":")
+        if engine != "transformers" and not (gguf_dir / f"model-{dtype}.gguf").is_file():
+            p.error(
+                f"missing {gguf_dir / f'model-{dtype}.gguf'} (scripts/build_real_size_model.py)"
+            )
+
+    prompt = build_prompt(model_dir, a.prompt_tokens)
+    bandwidth = copy_bandwidth_gb_s()
+    log(f"copy bandwidth {bandwidth:.1f} GB/s; {a.threads} threads; rows: {', '.join(rows)}")
+    draft = "" if a.draft == "none" else a.draft
+    config = {
+        "model_dir": str(model_dir),
+        "gguf_dir": str(gguf_dir),
+        "prompt": prompt,
+        "tokens": a.tokens,
+        "threads": a.threads,
+        "n_ctx": a.n_ctx,
+    }
+    results = []
+    for r in rows:
+        engine, dtype = r.split(":")
+        cfg = dict(config)
+        if engine == "llamacpp" and draft:
+            auto = gguf_dir / "model-q4_k_m.gguf"
+            cfg["draft"] = str(auto) if draft == "auto" and auto.is_file() else draft
+            if draft == "auto" and dtype != BAR_QUANT:  # the draft check costs two prefills
+                cfg["draft"] = ""
+        log(f"running {r} ...")
+        res = run_row(r, cfg, a.row_timeout)
+        if "error" not in res:
+            res["weight_bytes"] = weight_bytes(engine, dtype, model_dir, gguf_dir)
+        else:
+            log(f"{r} failed: {res['error']}")
+        results.append(res)
+
+    summary = summarize(results, bandwidth)
+    report = {
+        "benchmark": "engines",
+        "model_dir": str(model_dir),
+        "prompt_tokens": a.prompt_tokens,
+        "decode_tokens": a.tokens,
+        "threads": a.threads,
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "memory_bandwidth": {
+            "copy_gb_s": round(bandwidth, 2),
+            "note": "weight bytes / copy bandwidth bounds decode tok/s (bandwidth_limit_tok_s)",
+        },
+        "rows": results,
+        **summary,
+    }
+    text = json.dumps(report, indent=None if a.json else 2)
+    print(text)
+    if a.out:
+        a.out.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""`tandem bench engines` end to end on the session's tiny model: every row runs in its own
+process on the same weights, and the greedy outputs it calls identical really are.
+
+No timing assertions: only that each row measured something and the report adds up.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+
+
+def test_engines_bench_reports_rows_ratios_and_identical_outputs(
+    tiny_model_dir, tiny_draft_dir, tmp_path
+):
+    from bench.engines import main
+    from testing.gguf_models import hf_llama_to_gguf
+
+    gguf_dir = tmp_path / "gguf"
+    hf_llama_to_gguf(tiny_model_dir, gguf_dir / "model-f16.gguf", dtype="f16")
+    draft = hf_llama_to_gguf(tiny_draft_dir, tmp_path / "draft.gguf", dtype="f16")
+    out = tmp_path / "report.json"
+    rc = main(
+        [
+            "--model-dir", str(tiny_model_dir),
+            "--gguf-dir", str(gguf_dir),
+            "--engines", "transformers:fp32,llamacpp:f16,reference:f16",
+            "--prompt-tokens", "150",
+            "--tokens", "12",
+            "--threads", "1",
+            "--draft", str(draft),
+            "--row-timeout", "300",
+            "--json",
+            "--out", str(out),
+        ]
+    )  # fmt: skip
+    assert rc == 0
+    report = json.loads(out.read_text())
+    rows = {(r["engine"], r["dtype"]): r for r in report["rows"]}
+    assert set(rows) == {("transformers", "fp32"), ("llamacpp", "f16"), ("reference", "f16")}
+    for row in rows.values():
+        assert "error" not in row, row
+        for key in ("decode_tok_s", "ttft_cold_ms", "ttft_next_ms", "peak_rss_mb"):
+            assert row[key] > 0, (key, row)
+        assert row["generated_tokens"] == 12
+        assert row["bandwidth_limit_tok_s"] > 0
+    # each worker reports its own peak, not the parent's (ru_maxrss would carry it over)
+    assert rows[("llamacpp", "f16")]["peak_rss_mb"] != rows[("reference", "f16")]["peak_rss_mb"]
+    assert report["memory_bandwidth"]["copy_gb_s"] > 0
+
+    detail = report["identical_detail"]["f16"]
+    assert detail == {"prompt_lookup": True, "draft": True, "vs_reference": True}
+    assert report["identical"] is True
+    assert rows[("llamacpp", "f16")]["decode_tok_s_by_strategy"].keys() == {
+        "plain",
+        "prompt_lookup",
+        "draft",
+    }
+    ratios = report["ratios"]
+    assert ratios["llamacpp_vs_reference"] == ratios["llamacpp_vs_reference_by_dtype"]["f16"]
+    assert ratios["llamacpp_vs_transformers"] > 0
+    assert set(report["bars"]) == {
+        "decode_vs_reference_ge_0.9",
+        "decode_vs_transformers_ge_5",
+        "ttft_next_le_50ms",
+        "identical",
+    }
