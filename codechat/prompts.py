@@ -9,6 +9,7 @@ fence.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,6 +18,22 @@ from codechat.extract import fence_tag
 from codechat.language import NAMES, detect_language
 from codechat.tasks import ChatTask
 from codechat.testfiles import TestTarget
+
+log = logging.getLogger(__name__)
+
+#: End-of-turn markers of the chat templates Tandem knows (Qwen/ChatML, Gemma 2/3, Gemma 4,
+#: Llama 3, Phi-3, Granite, Command-R). A marker the rendered prompt closes a turn with is a
+#: stop: it is often not the tokenizer's EOS (Gemma's is <eos>), so without it the model would
+#: write the next turn itself.
+END_OF_TURN = (
+    "<|im_end|>",
+    "<end_of_turn>",
+    "<turn|>",
+    "<|eot_id|>",
+    "<|end|>",
+    "<|end_of_text|>",
+    "<|END_OF_TURN_TOKEN|>",
+)
 
 PLAIN_FORMATS = ("chatml", "deepseek", "alpaca", "question")
 FORMATS = ("auto",) + PLAIN_FORMATS
@@ -138,25 +155,36 @@ def render(
         fmt = FALLBACK_FORMAT
     if fmt == "auto":
         system = next((m["content"] for m in messages if m["role"] == "system"), "")
-        rendered, how = None, "template"
+        rendered, how, failure = None, "template", ""
         try:
             rendered = render_chat(messages)
-        except Exception:  # noqa: BLE001 - templates raise on a role they don't support
+        except Exception as exc:  # noqa: BLE001 - templates raise on a role they don't support
+            # Gemma's "System role not supported" and the like: fold the system turn in.
+            log.debug("the chat template rejected the system turn (%s); folding it in", exc)
             rendered = ""
         if rendered is not None and system and system not in rendered:
             folded = fold_system(messages)
             try:
                 rendered = render_chat(folded)
-            except Exception:  # noqa: BLE001 - a template we cannot use at all
+            except Exception as exc:  # noqa: BLE001 - a template we cannot use at all
+                failure = f"{type(exc).__name__}: {exc}"
+                log.debug("the chat template failed also without a system turn: %s", failure)
                 rendered = None
             how, messages = "template (system folded into user)", folded
         if rendered:
             starts_thinking = rendered.rstrip().endswith("<think>")
-            return Prompt(rendered, how, messages, starts_thinking=starts_thinking)
-        note = (
-            f"the model has no chat template; using the plain {FALLBACK_FORMAT!r} prompt format "
-            "(set tandem.promptFormat to choose another)"
-        )
+            stop = [t for t in END_OF_TURN if t in rendered]
+            return Prompt(rendered, how, messages, stop=stop, starts_thinking=starts_thinking)
+        if failure:
+            note = (
+                f"the model's chat template failed ({failure}); using the plain "
+                f"{FALLBACK_FORMAT!r} prompt format (set tandem.promptFormat to choose another)"
+            )
+        else:
+            note = (
+                f"the model has no chat template; using the plain {FALLBACK_FORMAT!r} prompt "
+                "format (set tandem.promptFormat to choose another)"
+            )
         fmt = FALLBACK_FORMAT
     text, stop = _plain(fmt, messages)
     return Prompt(text, fmt, messages, stop=stop, note=note)

@@ -12,7 +12,7 @@ told apart by their other tokens.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 
@@ -43,6 +43,27 @@ class FimTemplate:
     extra_stops: tuple[str, ...] = ()
     description: str = ""
     aliases: tuple[str, ...] = field(default=())
+    #: SPM only: the prefix starts with a space that the tokenizer turns into "▁" (Codestral).
+    prefix_space: bool = False
+
+    @property
+    def tokens(self) -> list[str]:
+        """Every token string this template uses (markers, stops): the data an engine that
+        probes a server or reports an override needs, without importing this module."""
+        out: list[str] = []
+        for tok in [
+            *(m.strip() for m in (self.prefix, self.suffix, self.middle)),
+            *self.stop,
+            *self.markers,
+        ]:
+            if tok and tok not in out:
+                out.append(tok)
+        return out
+
+    def without_repo_level(self) -> FimTemplate:
+        """This template with other files as prefix comments (the tokenizer lacks the
+        repo-level tokens, which would otherwise go into the prompt as plain text)."""
+        return replace(self, repo_style=None)
 
     @property
     def stop(self) -> list[str]:
@@ -70,7 +91,11 @@ class FimTemplate:
         """The prompt. `files` ((path, text), in prompt order) are used by repo-level layouts
         only; the pipeline puts them into `prefix` as comments for the other templates."""
         if self.order == "spm":
-            return f"{self.suffix}{suffix}{self.prefix}{prefix}"
+            # mistral-common's encode_fim: the suffix without SentencePiece's leading "▁", the
+            # prefix with it. HF Mistral tokenizers add that "▁" only at the start of the text,
+            # so the prefix carries it as a space (an empty prefix stays empty).
+            lead = " " if prefix and self.prefix_space else ""
+            return f"{self.suffix}{suffix}{self.prefix}{lead}{prefix}"
         if self.order == "spm-starcoder":
             return f"{self.prefix}{self.suffix}{suffix}{self.middle}{prefix}"
         if files and self.repo_style == "starcoder2":
@@ -121,6 +146,18 @@ TEMPLATES: dict[str, FimTemplate] = {
             description="CodeGemma (Gemma tokenizer: <|file_separator|>, <eos>)",
         ),
         FimTemplate(
+            "granite-4",
+            "<|fim_prefix|>",
+            "<|fim_suffix|>",
+            "<|fim_middle|>",
+            eos=["<|end_of_text|>"],
+            markers=("<|fim_prefix|>", "<|start_of_role|>"),
+            extra_stops=("<|fim_pad|>", "<|start_of_role|>"),
+            description="IBM Granite 4 (<|fim_*|> tokens like Qwen, <|end_of_text|> eos, "
+            "no repo-level tokens)",
+            aliases=("granite4",),
+        ),
+        FimTemplate(
             "qwen",
             "<|fim_prefix|>",
             "<|fim_suffix|>",
@@ -141,6 +178,7 @@ TEMPLATES: dict[str, FimTemplate] = {
             eos=["</s>"],
             markers=("[PREFIX]", "[SUFFIX]"),
             order="spm",
+            prefix_space=True,
             description="Codestral / Mistral tokenizer v3+: [SUFFIX]suffix[PREFIX]prefix",
             aliases=("mistral",),
         ),
@@ -206,11 +244,12 @@ DETECTION_ORDER: tuple[str, ...] = tuple(TEMPLATES)
 
 
 def detection_tokens() -> list[str]:
-    """Every token detection or stopping may look for (for engines that probe a server)."""
+    """Every token detection or stopping may look for: what an engine without a local tokenizer
+    probes its server for (passed to it as data, so no list can drift from the templates)."""
     out: list[str] = []
     for t in TEMPLATES.values():
-        for tok in [t.prefix.strip(), t.suffix.strip(), t.middle.strip(), *t.stop, *t.markers]:
-            if tok and tok not in out:
+        for tok in t.tokens:
+            if tok not in out:
                 out.append(tok)
     return out
 
@@ -240,6 +279,8 @@ def detect_template(special_tokens: list[str], override: str | None = None) -> F
     for name in DETECTION_ORDER:
         t = TEMPLATES[name]
         if all(m in tokens for m in t.markers):
+            if t.repo_style and not {t.file_sep, t.repo_name} <= tokens:
+                return t.without_repo_level()
             return t
     raise UnknownFimTemplate(
         "the model has no known fill-in-the-middle tokens; set `tandem.fimTemplate` "

@@ -146,6 +146,10 @@ class Engine(abc.ABC):
         """The chat prompt as raw text, if the engine renders it client-side (else None)."""
         return None
 
+    async def ready(self) -> EngineInfo:
+        """`info` once it is complete (a remote engine probes its server first)."""
+        return self.info
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (threads, HTTP clients)."""
 

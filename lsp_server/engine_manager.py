@@ -73,13 +73,20 @@ def build_engine(s: Settings) -> tuple[Engine, str | None]:
             raise EngineError(f"openai engine unavailable: {exc}") from exc
         fim = Deadlines(s.completion_timeout_s * 2 / 3, s.completion_timeout_s)
         chat = Deadlines(min(60.0, s.chat_timeout_s), s.chat_timeout_s)
+        from completion.templates import detection_tokens, template_by_name
+
+        try:
+            fim_tokens = template_by_name(s.fim_template).tokens if s.fim_template else []
+        except ValueError as exc:  # an unknown name: say so now, not at the first keystroke
+            raise EngineError(str(exc)) from exc
         return (
             OpenAIEngine(
                 endpoints=list(s.endpoint),
                 api_key=s.api_key,
                 model=s.model_name,
                 tokenizer_dir=s.tokenizer,
-                fim_template=s.fim_template,
+                fim_tokens=fim_tokens,
+                probe_tokens=detection_tokens(),
                 deadlines={"fim": fim, "chat": chat, "edit": chat},
             ),
             None,

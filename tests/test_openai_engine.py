@@ -283,7 +283,9 @@ async def test_chat_stream_and_client_side_stop(fake_server):
 
 async def test_discovery_model_and_special_tokens(fake_server):
     url, _ = fake_server
-    eng = OpenAIEngine([url])
+    from completion.templates import TEMPLATES, detection_tokens
+
+    eng = OpenAIEngine([url], probe_tokens=detection_tokens())
     info = await eng.connect()
     assert info.model == "ok" and info.max_context_tokens == 2048
     assert {"<fim_prefix>", "<fim_suffix>", "<fim_middle>"} <= set(info.special_tokens)
@@ -291,7 +293,7 @@ async def test_discovery_model_and_special_tokens(fake_server):
     from completion.templates import detect_template
 
     assert detect_template(info.special_tokens).prefix == "<fim_prefix>"
-    override = OpenAIEngine([url], model="ok", fim_template="qwen").info
+    override = OpenAIEngine([url], model="ok", fim_tokens=TEMPLATES["qwen"].tokens).info
     assert detect_template(override.special_tokens).name == "qwen"
     await eng.close()
 
@@ -433,7 +435,7 @@ async def test_newer_request_for_same_document_cancels_older(fake_server):
 
 def test_connect_blocking_from_a_thread_without_loop(fake_server):
     url, _ = fake_server
-    eng = OpenAIEngine([url])
+    eng = OpenAIEngine([url], probe_tokens=["<fim_prefix>", "<|fim_prefix|>"])
     info = eng.connect_blocking()
     assert info.model == "ok" and "<fim_prefix>" in info.special_tokens
     assert eng._client is None  # nothing left bound to the temporary loop

@@ -121,6 +121,15 @@ class LocalEngine(Engine):
             )
         return rendered
 
+    def _encode_prompt(self, request: GenerationRequest) -> list[int]:
+        """A raw prompt (FIM) gets the special tokens the tokenizer adds itself, i.e. BOS exactly
+        for the families that want one (DeepSeek-Coder, Codestral, Code Llama, CodeGemma), as
+        `tokenizer(prompt)` and inference servers do. A chat template writes its own BOS, so
+        rendered chat is encoded as it is."""
+        if request.prompt is not None:
+            return self.tokenizer.encode(request.prompt, add_special_tokens=True)
+        return self.tokenizer.encode(self._prompt_text(request), add_special_tokens=False)
+
     def _run(self, request: GenerationRequest, gen: QueueGeneration) -> None:
         stats = gen.stats
         t0 = time.perf_counter()
@@ -129,7 +138,7 @@ class LocalEngine(Engine):
                 stats.finish_reason = "cancelled"
                 gen.finish()
                 return
-            prompt_ids = self.tokenizer.encode(self._prompt_text(request), add_special_tokens=False)
+            prompt_ids = self._encode_prompt(request)
             if not prompt_ids:
                 prompt_ids = [next(iter(self._eos_ids))] if self._eos_ids else [0]
             lookup_ids = (

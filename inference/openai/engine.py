@@ -28,7 +28,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,31 +53,6 @@ MAX_SERVER_STOPS = 4
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-#: Tokens probed on the server (via vLLM's `/tokenize`) when no local tokenizer is given: one
-#: token id means the tokenizer knows the string as a special token. Covers the FIM families in
-#: `completion/templates.py` and their end-of-text markers.
-PROBE_TOKENS: tuple[str, ...] = (
-    "<fim_prefix>",
-    "<fim_suffix>",
-    "<fim_middle>",
-    "<fim_pad>",
-    "<file_sep>",
-    "<|fim_prefix|>",
-    "<|fim_suffix|>",
-    "<|fim_middle|>",
-    "<|fim_pad|>",
-    "<|file_sep|>",
-    "<｜fim▁begin｜>",
-    "<｜fim▁hole｜>",
-    "<｜fim▁end｜>",
-    "<｜end▁of▁sentence｜>",
-    "<|EOT|>",
-    "<|endoftext|>",
-    "<|im_start|>",
-    "<|im_end|>",
-    "<|eot_id|>",
-)
 
 #: Without a tokenizer, `count_tokens` assumes this many UTF-8 bytes per token. Code BPEs average
 #: 3.5-4; 3 over-counts a little, which is the safe side for context budgets.
@@ -218,9 +193,16 @@ class OpenAIEngine(Engine):
 
     `info` needs the model's special tokens (for FIM template detection). With `tokenizer_dir`
     they come from the local tokenizer (as in `LocalEngine`); otherwise `await engine.connect()`
-    (or the first request) probes the server's `/tokenize` endpoint for the `PROBE_TOKENS`, and
-    reads the model name and context length from `/v1/models`. Servers without `/tokenize` (not
-    vLLM) give no special tokens: pass `fim_template` then.
+    (or the first request) probes the server's `/tokenize` endpoint for `probe_tokens`, and
+    reads the model name and context length from `/v1/models`. The caller passes the tokens as
+    data (the FIM templates' markers and stops: `completion.templates.detection_tokens()`), so
+    this package never imports the completion pipeline and the list cannot drift from it.
+    Servers without `/tokenize` (not vLLM) give no special tokens: pass `fim_tokens` then, the
+    tokens of the template the user chose.
+
+    BOS: FIM prompts go out as text and the server tokenizes them with its own tokenizer's
+    special-token rules (vLLM's `add_special_tokens` defaults to true for completions, llama.cpp
+    follows the GGUF's add_bos_token), so the family's BOS is added exactly once, by the server.
 
     Speculative stats: vLLM exports its speculative-decoding counters only server-wide, so when
     `spec_metrics` is on the engine reads `/metrics` before and after each request and reports
@@ -235,7 +217,8 @@ class OpenAIEngine(Engine):
         api_key: str | None = None,
         model: str | None = None,
         tokenizer_dir: str | Path | None = None,
-        fim_template: str | None = None,
+        fim_tokens: Sequence[str] = (),
+        probe_tokens: Sequence[str] = (),
         connect_timeout: float = 3.0,
         read_timeout: float = 60.0,
         connect_retries: int = 2,
@@ -254,7 +237,10 @@ class OpenAIEngine(Engine):
         self.endpoints = [normalize_endpoint(e) for e in endpoints]
         self.api_key = api_key
         self.model = model
-        self.fim_template = fim_template
+        #: The chosen FIM template's tokens (markers, stops), reported in `info`.
+        self.fim_tokens = [t for t in fim_tokens if t]
+        #: Token strings to look up on the server when there is no local tokenizer.
+        self.probe_tokens = list(dict.fromkeys(t for t in probe_tokens if t))
         self.timeout = httpx.Timeout(
             connect=connect_timeout, read=read_timeout, write=10.0, pool=5.0
         )
@@ -291,8 +277,7 @@ class OpenAIEngine(Engine):
             for t in getattr(tok, "added_tokens_decoder", {}).values():
                 specials.add(t.content if hasattr(t, "content") else str(t))
             has_chat = bool(getattr(tok, "chat_template", None)) or has_chat
-        if self.fim_template:
-            specials.update(_template_tokens(self.fim_template))
+        specials.update(self.fim_tokens)
         return EngineInfo(
             name="openai",
             model=self.model or "",
@@ -338,6 +323,13 @@ class OpenAIEngine(Engine):
                 await self._discover(base)
 
         await self._with_failover(bounded)
+        return self.info
+
+    async def ready(self) -> EngineInfo:
+        """`info` once it is complete: probes the server first when nothing has yet (the LSP
+        decides the FIM template from it, so it must not look before the probe)."""
+        if self.model is None or (self._tokenizer is None and self._probed_specials is None):
+            await self.connect()
         return self.info
 
     def connect_blocking(self) -> EngineInfo:
@@ -393,7 +385,7 @@ class OpenAIEngine(Engine):
             n = len(resp.json().get("tokens") or []) if resp.status_code == 200 else 0
             return token, resp.status_code, n
 
-        results = await asyncio.gather(*(one(t) for t in PROBE_TOKENS))
+        results = await asyncio.gather(*(one(t) for t in self.probe_tokens))
         if any(status == 404 for _, status, _ in results):
             log.info("%s has no /tokenize endpoint: special tokens unknown", base)
         return [token for token, status, n in results if status == 200 and n == 1]
@@ -760,14 +752,3 @@ def _load_tokenizer(path: str | Path) -> Any:
         return AutoTokenizer.from_pretrained(str(path), local_files_only=True)
     except Exception as exc:  # missing dir, broken files, ...
         raise EngineError(f"cannot load the tokenizer from {path}: {exc}") from exc
-
-
-def _template_tokens(name: str) -> list[str]:
-    """The tokens that make `completion.templates.detect_template` pick template `name`."""
-    from completion.templates import TEMPLATES
-
-    t = TEMPLATES.get(name)
-    if t is None:
-        return []
-    tokens = [t.prefix, t.suffix, t.middle, *t.eos, *getattr(t, "markers", ())]
-    return [x for x in tokens if x]

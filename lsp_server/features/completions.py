@@ -177,7 +177,9 @@ async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[str | Non
     """The shared completion path (completion.service), as the benchmarks run it too."""
     settings = ls.settings
     engine = await ls.engines.get(settings)
-    template = detect_template(engine.info.special_tokens, settings.fim_template)
+    # After the probe: a server-side tokenizer's FIM tokens are only known once it answered.
+    info = await engine.ready()
+    template = detect_template(info.special_tokens, settings.fim_template)
     try:
         result = await complete(
             ctx,

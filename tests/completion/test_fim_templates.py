@@ -45,6 +45,10 @@ REFERENCE_TOKENS: dict[str, list[str]] = {
         "<|end_of_text|>", *_FIM, *_SC1_EXTRA, "<|start_of_role|>", "<|end_of_role|>",
         "<|tool_call|>",
     ],
+    "granite-4": [
+        "<|end_of_text|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>",
+        "<|endofprompt|>", "<|start_of_role|>", "<|end_of_role|>", "<|tool_call|>",
+    ],
     "tandem-demo": ["<|endoftext|>", *_FIM, "<file_sep>"],
     "deepseek": [
         "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜fim▁hole｜>", "<｜fim▁begin｜>",
