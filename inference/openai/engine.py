@@ -245,7 +245,7 @@ class OpenAIEngine(Engine):
         extra_body: dict[str, Any] | None = None,
         deadlines: dict[str, Deadlines] | None = None,
         breaker_cooldown: float = 30.0,
-        discover_timeout: float = 5.0,
+        discover_timeout: float = 15.0,
     ) -> None:
         if isinstance(endpoints, str):
             endpoints = [endpoints]
