@@ -56,7 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
     lsp.add_argument("--stdio", action="store_true", help="use stdio (the default)")
-    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    lsp.add_argument(
+        "--tcp",
+        metavar="HOST:PORT",
+        help="listen on TCP instead of stdio: local use only, one client at a time (see --token)",
+    )
     lsp.add_argument(
         "--token",
         help="with --tcp: require this token as initializationOptions.token in `initialize` "

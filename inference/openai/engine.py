@@ -228,7 +228,7 @@ class OpenAIEngine(Engine):
         extra_body: dict[str, Any] | None = None,
         deadlines: dict[str, Deadlines] | None = None,
         breaker_cooldown: float = 30.0,
-        discover_timeout: float = 5.0,
+        discover_timeout: float = 15.0,
     ) -> None:
         if isinstance(endpoints, str):
             endpoints = [endpoints]
@@ -315,11 +315,13 @@ class OpenAIEngine(Engine):
 
     # -- discovery ---------------------------------------------------------------------------
 
-    async def connect(self) -> EngineInfo:
-        """Discover the model name, context length and special tokens; returns `info`."""
+    async def connect(self, endpoint_timeout: float | None = None) -> EngineInfo:
+        """Discover the model name, context length and special tokens; returns `info`.
+        Each endpoint gets `endpoint_timeout` (default `discover_timeout`) seconds."""
+        bound = self.discover_timeout if endpoint_timeout is None else endpoint_timeout
 
         async def bounded(base: str) -> None:  # a hung server must not stall failover
-            async with asyncio.timeout(self.discover_timeout):
+            async with asyncio.timeout(bound):
                 await self._discover(base)
 
         await self._with_failover(bounded)
@@ -511,13 +513,20 @@ class OpenAIEngine(Engine):
         on_accepted: Callable[[], None] = lambda: None,
     ) -> AsyncIterator[str]:
         """Yield text deltas; fills `stats`. Raises `EngineError` for anything user-visible."""
-        if self.model is None or (self._tokenizer is None and self._probed_specials is None):
-            await self.connect()  # once: until it succeeds, every request tries again
-        path, body = self._body(request)
-        stats.strategy = self.server_strategy or "plain"
         limits = self.deadlines.get(request.kind, DEFAULT_DEADLINES["chat"])
         loop = asyncio.get_running_loop()
         overall_at = loop.time() + limits.total_s
+        if self.model is None or (self._tokenizer is None and self._probed_specials is None):
+            try:  # once: until it succeeds, every request tries again (within its deadline)
+                async with asyncio.timeout_at(overall_at):
+                    await self.connect(min(self.discover_timeout, limits.first_token_s))
+            except TimeoutError:
+                raise EngineError(
+                    f"the inference server did not finish model discovery within the "
+                    f"{limits.total_s:g} s deadline for {request.kind} requests"
+                ) from None
+        path, body = self._body(request)
+        stats.strategy = self.server_strategy or "plain"
         opened: dict[str, Any] = {}
 
         async def open_stream(base: str) -> tuple[httpx.Response, AsyncIterator[str], list[str]]:

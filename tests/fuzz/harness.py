@@ -47,6 +47,8 @@ class Backend:
         self.trickle_s = trickle_s
         self.bodies: list[str] = []  # every POST body, as received
         self.hits: Counter = Counter()
+        #: When set, generation requests get this answer (one piece) instead of ANSWER.
+        self.chat_answer: str | None = None
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -127,7 +129,10 @@ class Backend:
                         self.wfile.write(b"data: {not json at all\n\n")
                         self.wfile.flush()
                         return
-                    for i, piece in enumerate(ANSWER):
+                    pieces = ANSWER
+                    if backend.chat_answer is not None:
+                        pieces = [backend.chat_answer]
+                    for i, piece in enumerate(pieces):
                         choice: dict = {"index": 0, "finish_reason": None}
                         if chat:
                             choice["delta"] = {"content": piece}

@@ -348,12 +348,16 @@ async def test_codechat_never_writes_outside_the_workspace(backend, tmp_path):
     ws.mkdir()
     (tmp_path / "outside").mkdir()
     before = {p for p in tmp_path.rglob("*")}
+    backend.chat_answer = (
+        "from x import add\nfrom up import add as add2\n\n\n"
+        "def test_add():\n    assert add(1, 2) == 3\n    assert add2(1, 2) == 3\n```\n"
+    )
     settings = openai_settings(backend.url)
     lsp = await LspProcess.start(settings)
     try:
         await lsp.initialize(str(ws))  # no resourceOperations: creating files is not allowed
         for target in (f"file://{ws}/../outside/x.py", f"file://{ws}/a/b/c/../../../../up.py"):
-            lsp.open(target, SUM_PY)
+            lsp.open(target, SUM_PY + "    return a + b\n")
             res = await lsp.request(
                 "codeAction/resolve",
                 {"title": "Tandem: Generate tests", "data": {"action": "tests", "uri": target}},
