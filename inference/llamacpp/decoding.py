@@ -114,6 +114,16 @@ class LlamaDecoder:
         misses = pause = 0  # back off from drafting after outright rejections (as local)
         t0 = time.perf_counter()
         try:
+            # A long prompt is prefilled chunk by chunk, each chunk one step: cancellation and
+            # the priority gate act between chunks, and the chunks done stay reusable.
+            while len(seq) - n_cached > target.n_batch:
+                if should_stop():
+                    finish = "cancelled"
+                    return
+                chunk = seq[n_cached : n_cached + target.n_batch]
+                target.eval(seq_id, chunk, n_cached, 0, pick)
+                n_cached += len(chunk)
+                slot.tokens = seq[:n_cached]
             while generated < params.max_tokens:
                 if should_stop():
                     finish = "cancelled"

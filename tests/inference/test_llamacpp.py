@@ -204,3 +204,20 @@ async def test_stop_sequences_cut_output(engine):
     out, stats = await _run(engine, prompt=CODE, max_tokens=40, stop=[stop], strategy="plain")
     assert out == plain[: plain.index(stop)]
     assert stats.finish_reason == "stop"
+
+
+async def test_a_long_prefill_stops_between_chunks_and_keeps_the_chunks_done(engine):
+    prompt = "\n".join(f"item_{i} = make({i}, {i * 3})" for i in range(60))
+    n_batch = engine.target.n_batch
+    assert engine.count_tokens(prompt) > 2 * n_batch
+    calls: list[str] = []
+    engine.step_hook = lambda kind: calls.append(kind) or len(calls) >= 2
+    try:
+        gen = engine.start(GenerationRequest(prompt=prompt, max_tokens=8, cache_key="prefill"))
+        with pytest.raises(GenerationCancelled):
+            await gen.text()
+    finally:
+        engine.step_hook = None
+    assert len(calls) == 2 and gen.stats.generated_tokens == 0
+    _, stats = await _run(engine, prompt=prompt, max_tokens=4, cache_key="prefill")
+    assert stats.prefix_tokens_reused == n_batch  # the one chunk finished before the stop
