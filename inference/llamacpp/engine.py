@@ -109,7 +109,7 @@ class LlamaCppEngine(Engine):
         target = GgufModel(model_path)
         draft = GgufModel(draft_path) if draft_path else None
         try:
-            return cls(
+            engine = cls(
                 target, draft, n_threads=n_threads, n_ctx=n_ctx, num_speculative=num_speculative
             )
         except Exception:
@@ -117,6 +117,14 @@ class LlamaCppEngine(Engine):
             if draft is not None:
                 draft.close()
             raise
+        if target.chat_template:
+            # render once now (off the event loop): the jinja machinery takes seconds to
+            # import, and a template that cannot render is reported at load, not at first chat
+            try:
+                engine.render_chat([{"role": "user", "content": "hi"}])
+            except Exception as exc:
+                log.warning("the GGUF's chat template does not render: %s", exc)
+        return engine
 
     @property
     def info(self) -> EngineInfo:
