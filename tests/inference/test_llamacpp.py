@@ -221,3 +221,22 @@ async def test_a_long_prefill_stops_between_chunks_and_keeps_the_chunks_done(eng
     assert len(calls) == 2 and gen.stats.generated_tokens == 0
     _, stats = await _run(engine, prompt=prompt, max_tokens=4, cache_key="prefill")
     assert stats.prefix_tokens_reused == n_batch  # the one chunk finished before the stop
+
+
+async def test_buffered_generation_hands_over_everything_in_order_with_few_wakeups():
+    import threading
+
+    from inference.llamacpp.stream import BufferedQueueGeneration
+
+    gen = BufferedQueueGeneration("t", asyncio.get_running_loop(), interval=0.05)
+    pieces = [f"{i}," for i in range(2000)]
+
+    def worker():
+        for p in pieces:
+            gen.push(p)
+        gen.finish()
+
+    threading.Thread(target=worker).start()
+    chunks = [c async for c in gen]
+    assert "".join(chunks) == "".join(pieces)
+    assert len(chunks) < len(pieces) / 10
