@@ -49,7 +49,7 @@ def _llama():
 class GgufModel:
     """Loaded GGUF weights plus the vocabulary facts the engine and prompt builders use."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, vocab_only: bool = False) -> None:
         llama_cpp = _llama()
         self.lib = llama_cpp
         p = Path(path).expanduser()
@@ -61,6 +61,7 @@ class GgufModel:
         self.path = p
         params = llama_cpp.llama_model_default_params()
         params.n_gpu_layers = 0
+        params.vocab_only = vocab_only  # metadata and tokenizer only (inspection, tests)
         model = llama_cpp.llama_model_load_from_file(str(p).encode("utf-8"), params)
         if not model:
             raise EngineError(f"llama.cpp could not load {p} (see the server log for why)")
