@@ -38,18 +38,22 @@ def greedy(logits: np.ndarray) -> int:
     return int(logits.argmax())
 
 
-def sampler(temperature: float, top_p: float, rng: np.random.Generator) -> Picker:
-    """Temperature + nucleus sampling (speculation is off when sampling, as in the local engine)."""
+def sampler(temperature: float, top_p: float, rng: np.random.Generator, top_k: int = 40) -> Picker:
+    """Top-k (llama.cpp's default 40), then temperature + nucleus sampling. Partitioning first
+    keeps a step O(vocab) instead of sorting 150k logits (~10 ms) per token. Speculation is off
+    when sampling, as in the local engine."""
 
     def pick(logits: np.ndarray) -> int:
-        z = logits.astype(np.float64) / temperature
-        p = np.exp(z - z.max())
+        k = min(top_k, logits.shape[0])
+        top = np.argpartition(logits, -k)[-k:]
+        z = logits[top].astype(np.float64) / temperature
+        order = np.argsort(-z)
+        top, z = top[order], z[order]
+        p = np.exp(z - z[0])
         p /= p.sum()
-        order = np.argsort(-p)
-        sorted_p = p[order]
-        keep = np.cumsum(sorted_p) - sorted_p < top_p
-        sorted_p = sorted_p * keep
-        return int(order[rng.choice(len(order), p=sorted_p / sorted_p.sum())])
+        keep = np.cumsum(p) - p < top_p
+        p = p * keep
+        return int(top[rng.choice(k, p=p / p.sum())])
 
     return pick
 
