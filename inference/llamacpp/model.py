@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 _backend_lock = threading.Lock()
 _backend_ready = False
 _log_callback = None  # keep the ctypes callback alive for as long as the library is loaded
+#: llama.cpp's latest error lines, so a failed load can say why in its own message.
+_recent_errors: list[str] = []
 
 
 def _llama():
@@ -38,6 +40,9 @@ def _llama():
                 msg = text.decode("utf-8", "replace").rstrip() if text else ""
                 if msg:
                     log.log(logging.ERROR if level == 4 else logging.DEBUG, "llama.cpp: %s", msg)
+                    if level == 4:  # GGML_LOG_LEVEL_ERROR
+                        _recent_errors.append(msg)
+                        del _recent_errors[:-3]
 
             _log_callback = _to_logging
             llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
@@ -62,9 +67,11 @@ class GgufModel:
         params = llama_cpp.llama_model_default_params()
         params.n_gpu_layers = 0
         params.vocab_only = vocab_only  # metadata and tokenizer only (inspection, tests)
+        _recent_errors.clear()
         model = llama_cpp.llama_model_load_from_file(str(p).encode("utf-8"), params)
         if not model:
-            raise EngineError(f"llama.cpp could not load {p} (see the server log for why)")
+            why = _recent_errors[0] if _recent_errors else "see the server log"
+            raise EngineError(f"llama.cpp could not load {p}: {why}")
         self.model = model
         self.vocab = llama_cpp.llama_model_get_vocab(model)
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self.vocab))

@@ -129,6 +129,13 @@ def test_bad_files_are_clear_errors(tmp_path, tiny_model_dir):
         LlamaCppEngine.load(junk)
 
 
+def test_a_truncated_gguf_says_why_it_cannot_load(tiny_gguf, tmp_path):
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(tiny_gguf[0].read_bytes()[:200_000])
+    with pytest.raises(EngineError, match="could not load .*(corrupted|bounds|incomplete)"):
+        LlamaCppEngine.load(cut)
+
+
 def test_draft_with_another_vocabulary_is_rejected(tiny_gguf, tmp_path):
     from inference.tiny_model import build_tiny_model
 
