@@ -18,9 +18,9 @@ import numpy as np
 
 from inference.base import GenerationStats
 from inference.llamacpp.context import KvContext, Picker
+from inference.llamacpp.lookup_index import NgramIndex, propose
 from inference.llamacpp.slots import Slot
 from inference.local.kv_cache import common_prefix_len
-from inference.local.lookup import propose_from_lookup
 
 
 @dataclass
@@ -29,7 +29,8 @@ class DecodeParams:
     temperature: float
     eos_ids: set[int]
     strategy: str  # "plain" | "prompt_lookup" | "draft"
-    lookup_tokens: list[int]
+    #: The open documents' n-grams (prompt lookup copies from them too), or None.
+    lookup_index: NgramIndex | None
     num_speculative: int = 8
     top_p: float = 0.95
 
@@ -110,7 +111,6 @@ class LlamaDecoder:
             slot.draft_tokens = list(prompt[:d_cached])
 
         seq = list(prompt)
-        lookup_corpus = params.lookup_tokens + prompt
         generated = 0
         k = params.num_speculative
         k_max = 32 if strategy == "prompt_lookup" else 16
@@ -137,9 +137,7 @@ class LlamaDecoder:
                 if pause > 0:
                     pause -= 1
                 elif strategy == "prompt_lookup" and budget > 1:
-                    drafted = propose_from_lookup(
-                        seq, lookup_corpus + seq[len(prompt) :], min(k, budget - 1)
-                    )
+                    drafted = propose(seq, seq, params.lookup_index, min(k, budget - 1))
                 elif strategy == "draft" and budget > 1:
                     t_draft = time.perf_counter()
                     drafted, d_cached = self._draft_tokens(

@@ -247,3 +247,32 @@ async def test_buffered_generation_hands_over_everything_in_order_with_few_wakeu
     chunks = [c async for c in gen]
     assert "".join(chunks) == "".join(pieces)
     assert len(chunks) < len(pieces) / 10
+
+
+async def test_prompt_lookup_copies_from_the_open_documents_through_the_index(engine):
+    prompt = "def area(radius):\n    return"
+    plain, _ = await _run(engine, prompt=prompt, max_tokens=24, strategy="plain")
+    other_docs = "# another file\n" + CODE + prompt + plain + "\n" + CODE
+    # the documents are indexed in the background; requests meanwhile run without the index
+    for _ in range(200):
+        if engine._lookup_index(other_docs) is not None:
+            break
+        await asyncio.sleep(0.05)
+    out, stats = await _run(
+        engine, prompt=prompt, max_tokens=24, strategy="prompt_lookup", lookup_text=other_docs
+    )
+    assert out == plain
+    assert stats.accepted_tokens > 0
+    assert stats.target_forward_passes < stats.generated_tokens
+    # the documents' index is built once and reused on the next keystroke
+    index = engine._lookup_index(other_docs)
+    assert engine._lookup_index(other_docs) is index
+
+
+def test_ngram_index_proposes_the_latest_continuation():
+    from inference.llamacpp.lookup_index import NgramIndex
+
+    idx = NgramIndex([1, 2, 3, 9, 1, 2, 3, 4, 5, 6])
+    assert idx.propose([7, 2, 3], 3) == [4, 5, 6]  # latest "2 3", longest n-gram first
+    assert idx.propose([8, 8, 5], 2) == [6]
+    assert idx.propose([8, 8, 6], 2) == []  # no follower
