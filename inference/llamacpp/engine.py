@@ -137,7 +137,7 @@ class LlamaCppEngine(Engine):
             special_tokens=list(self.target_model.special_tokens),
             has_chat_template=bool(self.target_model.chat_template),
             max_context_tokens=self.n_ctx,
-            device=f"cpu ({self.n_threads} threads)",
+            device=f"cpu ({self.n_threads} thread{'s' if self.n_threads != 1 else ''})",
         )
 
     def count_tokens(self, text: str) -> int:

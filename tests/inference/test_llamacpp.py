@@ -40,7 +40,7 @@ async def _run(engine, **kw):
 
 def test_special_tokens_and_templates_come_from_the_gguf(engine):
     info = engine.info
-    assert info.name == "llamacpp" and info.device == "cpu (1 threads)"
+    assert info.name == "llamacpp" and info.device == "cpu (1 thread)"
     assert {"<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<|endoftext|>"} <= set(
         info.special_tokens
     )
