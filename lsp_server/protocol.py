@@ -21,7 +21,9 @@ as ``window/showMessage`` instead (explain/ask: the answer itself).
 
 Commands (workspace/executeCommand)
 -----------------------------------
-``tandem.status`` returns the last `Status`.
+``tandem.status`` returns the last `Status`. ``tandem.openFile`` (`OpenFileArgs`) shows a file
+that a CodeChat edit created; resolved code actions that create a test file carry it as their
+command, which the client runs after applying the edit.
 
 ``tandem.refactor|tests|docs|explain|ask`` take ONE `CodeChatArgs` and answer AT ONCE with a
 `CodeChatResult`: ``{"ok": true, "pending": true, "token": …, "message": "… started"}`` when the
@@ -51,6 +53,9 @@ STATUS_NOTIFICATION = "tandem/status"
 CHAT_PROGRESS_NOTIFICATION = "tandem/chatProgress"
 CHAT_RESULT_NOTIFICATION = "tandem/chatResult"
 STATUS_COMMAND = "tandem.status"
+#: Shows a file the user just created through a CodeChat edit (a resolved code action's
+#: follow-up command): one `OpenFileArgs`; the server asks the client to window/showDocument it.
+OPEN_FILE_COMMAND = "tandem.openFile"
 
 #: Where a client declares that it shows `tandem/chatResult` itself:
 #: ``capabilities.experimental.tandem.chatResult = true``.
@@ -159,6 +164,12 @@ class CodeChatResult(TypedDict):
     token: NotRequired[str]
     #: True in the immediate answer of a run that started: the outcome follows as `ChatResult`.
     pending: NotRequired[bool]
+
+
+class OpenFileArgs(TypedDict):
+    """The argument of ``tandem.openFile``."""
+
+    uri: str
 
 
 class ChatProgress(TypedDict):

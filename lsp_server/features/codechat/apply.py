@@ -72,7 +72,8 @@ async def run_and_apply(ls: TandemServer, req: ChatRequest, token: str) -> CodeC
         why = getattr(answer, "failure_reason", None) or "the editor refused the edit"
         msg = f"not applied: {why}; nothing was changed"
         return code_chat_result(False, msg, reason="apply_refused", applied=False)
-    await _show_new_files(ls, outcome)
+    for uri in created_files(outcome):
+        await show_document(ls, uri)
     return code_chat_result(True, outcome.message, applied=True)
 
 
@@ -117,18 +118,20 @@ def _applied(req: ChatRequest) -> bool | None:
     return False if ACTION_SPECS[req.action].edits else None
 
 
-async def _show_new_files(ls: TandemServer, outcome: ChatOutcome) -> None:
-    """A created test file is shown, so its content is not left in a hidden unsaved buffer."""
+def created_files(outcome: ChatOutcome) -> list[str]:
+    """URIs of the files the outcome's edit creates."""
+    return [uris.from_fs_path(fc.path) or fc.path for fc in outcome.files if fc.create]
+
+
+async def show_document(ls: TandemServer, uri: str) -> None:
+    """Show a file that was just created, so its content is not left in a hidden, unsaved
+    buffer (Neovim). Only files of this workspace that the editor already has open."""
     window = ls.client_capabilities.window
     if not (window and window.show_document and window.show_document.support):
         return
-    for fc in outcome.files:
-        if not fc.create:
-            continue
-        uri = uris.from_fs_path(fc.path) or fc.path
-        try:
-            await ls.request_client(
-                types.WINDOW_SHOW_DOCUMENT, types.ShowDocumentParams(uri=uri, take_focus=True)
-            )
-        except Exception as exc:  # noqa: BLE001 - eglot/lsp-mode answer null; timeouts
-            log.info("window/showDocument %s not answered: %s", uri, exc)
+    try:
+        await ls.request_client(
+            types.WINDOW_SHOW_DOCUMENT, types.ShowDocumentParams(uri=uri, take_focus=True)
+        )
+    except Exception as exc:  # noqa: BLE001 - eglot/lsp-mode answer null; timeouts
+        log.info("window/showDocument %s not answered: %s", uri, exc)
