@@ -338,11 +338,6 @@ async def test_backend_faults_through_the_server(backend, tmp_path):
         first.close()
 
 
-@pytest.mark.xfail(
-    reason="defect 3 (CodeChat writes outside the edit/workspace) is fixed on the `codechat` "
-    "branch (lsp_server/features/codechat*); this branch keeps the check",
-    strict=False,
-)
 async def test_codechat_never_writes_outside_the_workspace(backend, tmp_path):
     ws = tmp_path / "ws"
     ws.mkdir()

@@ -77,7 +77,13 @@ def register(server: TandemServer, client_capabilities: types.ClientCapabilities
 def _command_handler(action: Action) -> Callable:
     async def handler(ls: TandemServer, *args: Any) -> CodeChatResult:
         try:
-            req = parse_request(action, args, ls.workspace, ls.settings.max_document_bytes)
+            req = parse_request(
+                action,
+                args,
+                ls.workspace,
+                ls.settings.max_document_bytes,
+                ls.settings.exclude_globs,
+            )
         except Unservable as exc:
             result = code_chat_result(False, str(exc), reason=exc.reason)  # type: ignore[arg-type]
             if not shows_chat_results(ls.client_capabilities):
@@ -103,7 +109,7 @@ def _code_actions(
         raise JsonRpcInvalidParams(f"context.only must be a list of strings, not {only!r}")
     uri = params.text_document.uri
     try:
-        doc = snapshot(ls.workspace, uri, ls.settings.max_document_bytes)
+        doc = snapshot(ls.workspace, uri, ls.settings.max_document_bytes, ls.settings.exclude_globs)
     except DocumentUnavailable:
         return None
     if not ls.settings.enabled_for(doc.language_id):
@@ -134,7 +140,9 @@ async def resolve_code_action(ls: TandemServer, action: types.CodeAction) -> typ
     arg = {k: v for k, v in data.items() if k != "action"}
     token = f"tandem-{name}-{uuid.uuid4().hex[:12]}"
     try:
-        req = parse_request(name, arg, ls.workspace, ls.settings.max_document_bytes)
+        req = parse_request(
+            name, arg, ls.workspace, ls.settings.max_document_bytes, ls.settings.exclude_globs
+        )
     except Unservable as exc:
         present(
             ls,

@@ -7,6 +7,7 @@ without a question) raise `Unservable`, which the command answers as ``ok: false
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,11 @@ class ChatRequest:
 
 
 def parse_request(
-    action: Action, args: Any, workspace: Workspace, max_document_bytes: int
+    action: Action,
+    args: Any,
+    workspace: Workspace,
+    max_document_bytes: int,
+    exclude_globs: Sequence[str] = (),
 ) -> ChatRequest:
     """`args` is the command's argument list (exactly one object) or a code action's data."""
     arg = _one_object(args)
@@ -56,7 +61,7 @@ def parse_request(
     span = _range(arg["range"], "range") if arg.get("range") is not None else None
     pos = _position(arg["position"], "position") if arg.get("position") is not None else None
     try:
-        doc = snapshot(workspace, uri, max_document_bytes)
+        doc = snapshot(workspace, uri, max_document_bytes, exclude_globs)
     except DocumentUnavailable as exc:
         raise Unservable(str(exc)) from exc
     if version is None:
