@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lsp_server.features import codechat, commands, lifecycle
+from lsp_server.features import codechat, commands, events, lifecycle
 from lsp_server.server import TandemServer
 
 
@@ -11,4 +11,5 @@ def create_server() -> TandemServer:
     lifecycle.register(server)  # completions register at initialize, from the client's caps
     commands.register(server)
     codechat.register(server)
+    events.register(server)  # suggestion events, snooze
     return server

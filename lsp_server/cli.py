@@ -14,6 +14,10 @@ def _lsp(args: argparse.Namespace) -> int:
 
     server = create_server()
     configure_logging(server, args.log_level)
+    stderr_level = os.environ.get("TANDEM_STDERR_LOG_LEVEL")
+    if stderr_level:  # Neovim logs every stderr line as ERROR: its plugin keeps stderr for errors
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(stderr_level.upper())
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         logging.getLogger("lsp_server").info("listening on %s:%s", host or "127.0.0.1", port)
@@ -57,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("bench", "bench.cli", "benchmarks: spec, latency, infill, codechat"),
         ("serve", "inference.serve", "start a vLLM OpenAI-compatible server (see --help)"),
         ("train-demo", "training.cli", "retrain the shipped demo model pair"),
+        ("stats", "lsp_server.stats", "summarize the local suggestion events log"),
     ]:
         sp = sub.add_parser(name, help=help_, add_help=False)
         sp.add_argument("rest", nargs=argparse.REMAINDER)

@@ -91,3 +91,70 @@ CODECHAT_ACTION_KINDS = {
 }
 #: Tests only: "module:function" returning an Engine for the settings (a scripted stand-in).
 TEST_ENGINE_FACTORY_ENV = "TANDEM_TEST_ENGINE_FACTORY"
+
+# --- Suggestion events, snooze, session numbers and health (editors helper) ------------------
+#
+# Every suggestion the server returns (inline item or completion item) has an id, carried in the
+# item's ``command``: ``{"command": "tandem.completionAccepted", "arguments": [{"id": "s12"}]}``.
+# Clients report by id (notifications, client → server)::
+#
+#     tandem/didShowCompletion            {"id": str}     # drawn to the user (first time counts)
+#     tandem/didAcceptCompletion          {"id": str}     # accepted whole
+#     tandem/didPartiallyAcceptCompletion {"id": str, "acceptedLength": int}
+#                                         # characters of the suggestion accepted so far (cumulative)
+#
+# Clients that just run the item's command on accept reach the same counter through
+# ``tandem.completionAccepted`` (workspace/executeCommand, same argument). ``tandem.snooze`` takes
+# ``{"minutes": number}`` (default 30; 0 ends the snooze) and returns the status.
+#
+# ``tandem/status`` (and the ``tandem.status`` command) also carry::
+#
+#     "state": ... | "snoozed",
+#     "enabled": bool, "disabledLanguages": [str], "snoozedUntil": float | None (epoch s),
+#     "session": {"suggestions", "shown", "accepted", "partiallyAccepted", "acceptedChars": int,
+#                 "acceptanceRate": float | None, "latencyP50Ms": float | None,
+#                 "latencyP90Ms": float | None, "speculativeAcceptance": float | None},
+#     "health": {"state": "healthy" | "slow" | "error", "reason"?: str, "hint"?: str}
+#
+# Several candidates: an explicitly invoked inline completion (triggerKind 1, e.g. VS Code's
+# "next suggestion", Neovim's cycle keys) returns up to the ``candidates`` setting of distinct
+# items, the greedy one first; automatic requests while typing return one.
+
+from typing import NotRequired, TypedDict  # noqa: E402
+
+DID_SHOW_NOTIFICATION = "tandem/didShowCompletion"
+DID_ACCEPT_NOTIFICATION = "tandem/didAcceptCompletion"
+DID_PARTIALLY_ACCEPT_NOTIFICATION = "tandem/didPartiallyAcceptCompletion"
+ACCEPT_COMMAND = "tandem.completionAccepted"
+SNOOZE_COMMAND = "tandem.snooze"
+
+
+class CompletionEventParams(TypedDict):
+    id: str
+
+
+class PartialAcceptParams(TypedDict):
+    id: str
+    acceptedLength: int
+
+
+class SnoozeParams(TypedDict, total=False):
+    minutes: float
+
+
+class SessionSummary(TypedDict):
+    suggestions: int
+    shown: int
+    accepted: int
+    partiallyAccepted: int
+    acceptedChars: int
+    acceptanceRate: float | None
+    latencyP50Ms: float | None
+    latencyP90Ms: float | None
+    speculativeAcceptance: float | None
+
+
+class Health(TypedDict):
+    state: str  # "healthy" | "slow" | "error"
+    reason: NotRequired[str]
+    hint: NotRequired[str]

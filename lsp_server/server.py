@@ -14,7 +14,9 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from lsp_server.documents import RecentDocuments
 from lsp_server.engine_manager import EngineManager
+from lsp_server.events_log import EventsLog
 from lsp_server.protocol import STATUS_NOTIFICATION
+from lsp_server.session_stats import SessionStats, health
 from lsp_server.settings import Settings
 
 log = logging.getLogger("lsp_server")
@@ -114,6 +116,12 @@ class TandemServer(LanguageServer):
         #: The running completion task per document (newest wins).
         self.inflight: dict[str, asyncio.Task] = {}
         self.loop_or_none: asyncio.AbstractEventLoop | None = None
+        #: Suggestion counters and latency of this session (tandem/status "session", "health").
+        self.session = SessionStats()
+        #: The local events log for `tandem stats` (configured from settings).
+        self.events = EventsLog()
+        #: Epoch seconds until which suggestions are snoozed (0: not snoozed).
+        self.snoozed_until = 0.0
 
     def safe_log_message(self, params: types.LogMessageParams) -> None:
         try:
@@ -142,11 +150,33 @@ class TandemServer(LanguageServer):
         }
         if request is not None:
             status["request"] = request
+        status.update(self.toggles_and_session(state, message))
         self.last_status = status
         try:
             self.protocol.notify(STATUS_NOTIFICATION, status)
         except Exception:
             pass
+
+    def toggles_and_session(self, state: str, message: str) -> dict[str, Any]:
+        """The status fields for run-time toggles, session numbers and health."""
+        summary = self.session.summary()
+        engine = getattr(self.engines, "_engine", None)
+        device = getattr(getattr(engine, "info", None), "device", "") or self.settings.device
+        error = message if state == "error" else self.engines.error
+        return {
+            "enabled": self.settings.enabled,
+            "disabledLanguages": list(self.settings.disabled_languages),
+            "snoozedUntil": self.snoozed_until or None,
+            "session": summary,
+            "health": health(
+                summary["latencyP50Ms"],
+                len(self.session.latencies_ms),
+                error,
+                self.settings.engine,
+                device,
+                self.settings.slow_latency_ms,
+            ),
+        }
 
     async def request_client(self, method: str, params: Any, timeout: float | None = None) -> Any:
         """Send a server→client request, bounded by a timeout: some clients never answer
