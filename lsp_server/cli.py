@@ -1,4 +1,4 @@
-"""The `tandem` command: `lsp` (the server), `demo`, `bench`, `serve`, `train-demo`."""
+"""The `tandem` command: `lsp` (the server), `stats`, `demo`, `bench`, `serve`, `train-demo`."""
 
 from __future__ import annotations
 
@@ -57,11 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--draft-model", help="draft model dir")
     demo.set_defaults(func=_demo)
 
+    from lsp_server import stats
+
+    st = sub.add_parser("stats", help="summarize the local suggestion events log")
+    stats.add_arguments(st)
+    st.set_defaults(func=stats.run)
+
     for name, module, help_ in [
         ("bench", "bench.cli", "benchmarks: spec, latency, infill, codechat"),
         ("serve", "inference.serve", "start a vLLM OpenAI-compatible server (see --help)"),
         ("train-demo", "training.cli", "retrain the shipped demo model pair"),
-        ("stats", "lsp_server.stats", "summarize the local suggestion events log"),
     ]:
         sp = sub.add_parser(name, help=help_, add_help=False)
         sp.add_argument("rest", nargs=argparse.REMAINDER)

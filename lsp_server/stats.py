@@ -139,12 +139,19 @@ def format_summary(summary: dict[str, Any], path: Path) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="tandem stats", description=__doc__.split("\n")[0])
-    p.add_argument("--log", help="events log (default: eventsLog setting's default path)")
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--log", help="events log (default: ~/.local/state/tandem/events.jsonl)")
     p.add_argument("--days", type=float, help="only the last N days")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="tandem stats", description=__doc__.split("\n")[0])
+    add_arguments(p)
+    return run(p.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
     path = resolve_path(args.log)
     if not path.exists():
         print(

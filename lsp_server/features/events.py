@@ -73,7 +73,15 @@ def shown(ls: TandemServer, sid: Any) -> None:
         ls.events.append("shown", id=item.id, language=item.language)
 
 
+def _implicit_show(ls: TandemServer, sid: Any) -> None:
+    """Accepting implies it was shown: clients without show events still get a right rate."""
+    item = ls.session.lookup(sid)
+    if item is not None and not item.shown:
+        shown(ls, sid)
+
+
 def accepted(ls: TandemServer, sid: Any) -> None:
+    _implicit_show(ls, sid)
     before = ls.session.accepted_chars
     item = ls.session.did_accept(sid)
     if item is not None:
@@ -82,6 +90,8 @@ def accepted(ls: TandemServer, sid: Any) -> None:
 
 
 def partially_accepted(ls: TandemServer, sid: Any, length: Any) -> None:
+    if isinstance(length, int) and length > 0:
+        _implicit_show(ls, sid)
     before = ls.session.accepted_chars
     item = ls.session.did_partially_accept(sid, length)
     if item is not None:
