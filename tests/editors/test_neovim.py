@@ -44,6 +44,8 @@ def session(editor_model_dir, tmp_path_factory) -> dict:
         "TANDEM_TEST_DIR": str(work),
         "TANDEM_TEST_OUT": str(out),
         "PYTHONPATH": str(REPO),
+        # lsp.log and the server's events log go here, not into the user's home
+        "XDG_STATE_HOME": str(work / "state"),
     }
     proc = _nvim(["-c", f"luafile {DRIVER}"], env, timeout=300)
     assert out.exists(), (
