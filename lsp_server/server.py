@@ -122,6 +122,8 @@ class TandemServer(LanguageServer):
         self.events = EventsLog()
         #: Epoch seconds until which suggestions are snoozed (0: not snoozed).
         self.snoozed_until = 0.0
+        #: Whether the user was told (once, by showMessage) that suggestions are slow.
+        self.told_slow = False
 
     def safe_log_message(self, params: types.LogMessageParams) -> None:
         try:
@@ -163,19 +165,26 @@ class TandemServer(LanguageServer):
         engine = getattr(self.engines, "_engine", None)
         device = getattr(getattr(engine, "info", None), "device", "") or self.settings.device
         error = message if state == "error" else self.engines.error
+        verdict = health(
+            summary["latencyP50Ms"],
+            len(self.session.latencies_ms),
+            error,
+            self.settings.engine,
+            device,
+            self.settings.slow_latency_ms,
+        )
+        if verdict["state"] == "slow" and not self.told_slow:
+            # once per session, through the standard channel: clients that show no custom
+            # tandem/status (LSP4IJ, Helix) still learn why suggestions lag, and what to try
+            self.told_slow = True
+            self.notify_user(f"slow: {verdict['reason']}. Hint: {verdict['hint']}",
+                             types.MessageType.Info)  # fmt: skip
         return {
             "enabled": self.settings.enabled,
             "disabledLanguages": list(self.settings.disabled_languages),
             "snoozedUntil": self.snoozed_until or None,
             "session": summary,
-            "health": health(
-                summary["latencyP50Ms"],
-                len(self.session.latencies_ms),
-                error,
-                self.settings.engine,
-                device,
-                self.settings.slow_latency_ms,
-            ),
+            "health": verdict,
         }
 
     async def request_client(self, method: str, params: Any, timeout: float | None = None) -> Any:

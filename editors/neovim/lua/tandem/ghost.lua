@@ -26,6 +26,11 @@ function M.visible()
   return shown ~= nil
 end
 
+-- The candidates for the current position ({ {text, id} }, index), or nil.
+function M.candidates()
+  return cands and { list = cands.list, index = cands.index } or nil
+end
+
 local function cancel_pending()
   if pending then
     pcall(client_mod.cancel, pending.client, pending.id)
