@@ -209,6 +209,7 @@ local function main()
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, { 'zz' })
   keys('A')
   sleep(50)
+  ghost.dismiss() -- stops the debounce timer that entering Insert mode started
   ghost.show(buf, 0, 2, 'abc def')
   sent = 0
   client_mod.request = function(c, method, ...)
