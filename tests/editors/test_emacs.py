@@ -34,14 +34,18 @@ DRIVER = r"""
   (with-temp-file "%(out)s"
     (insert (json-encode (list :error (and err (format "%%S" err))
                                :status tandem-status
-                               :modeline (format-mode-line global-mode-string)
+                               ;; format-mode-line renders nothing in batch (no frame):
+                               ;; evaluate the mode-line construct's :eval form directly
+                               :modeline (eval (cadr tandem--mode-line))
+                               :in_global (and (memq 'tandem--mode-line global-mode-string) t)
                                :candidates out))))
   (kill-emacs 0))
 (condition-case err
     (progn
       (find-file "%(src)s")
       (python-mode)
-      (eglot-ensure)
+      ;; what M-x eglot does: guess the contact from eglot-server-programs (our function)
+      (apply #'eglot (eglot--guess-contact))
       (let ((t0 (float-time)))
         (while (and (not (eglot-current-server)) (< (- (float-time) t0) 60))
           (accept-process-output nil 0.2))
@@ -82,7 +86,8 @@ def test_eglot_status_in_mode_line_and_completion(tmp_path, editor_model_dir):
     assert result["error"] is None, (result["error"], proc.stderr[-3000:])
     status = result["status"]
     assert status["state"] == "ready", status
-    assert "Tandem" in result["modeline"], result["modeline"]
+    assert result["modeline"].startswith(" Tandem"), result["modeline"]
+    assert result["in_global"] is True
     assert status["request"]["kind"] == "completion"
     assert "session" in status and "health" in status
     assert "file-missing" not in proc.stderr
