@@ -61,6 +61,8 @@ local CANDIDATES = {
 }
 
 local function main()
+  -- INFO: window/logMessage lines land in lsp.log at their level; stderr lines would be [ERROR]
+  vim.lsp.set_log_level('INFO')
   local tandem = require('tandem')
   tandem.setup({
     cmd = vim.json.decode(os.getenv('TANDEM_TEST_CMD')),

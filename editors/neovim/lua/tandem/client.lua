@@ -69,7 +69,11 @@ local function handlers()
     -- The result of a CodeChat run is shown once, by the plugin; the server's own announcement of
     -- it would be a second (Press-ENTER) copy. Warnings and errors still show.
     ['window/showMessage'] = function(err, result, ctx, cfg)
-      if require('tandem.codechat').is_duplicate_message(result) then
+      -- The one-time "slow" hint is for clients without a status line; here the statusline
+      -- says "slow" and :Tandem status has the hint, so it would only be a Press-ENTER prompt.
+      local slow = type(result) == 'table' and type(result.message) == 'string'
+        and result.message:match('^Tandem: slow:') ~= nil
+      if slow or require('tandem.codechat').is_duplicate_message(result) then
         vim.lsp.log.info('tandem showMessage (shown in the Tandem window):', result.message)
         return vim.NIL
       end

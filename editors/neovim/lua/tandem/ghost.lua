@@ -104,6 +104,7 @@ local function show_candidate(index)
   local c = cands.list[index]
   cands.index = index
   M.show(cands.bufnr, cands.row, cands.col, c.text, { id = c.id, full = c.text, done = 0 })
+  pcall(vim.cmd.redrawstatus) -- the statusline shows "n/m"
 end
 
 local function still_here(c)
