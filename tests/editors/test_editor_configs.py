@@ -79,9 +79,7 @@ def test_helix_timeout_path_note_and_additive_server_lists():
     server = tomllib.loads(text)["language-server"]["tandem"]
     assert server["timeout"] >= 60  # CodeChat outlives Helix's 20 s default
     assert "absolute path" in text
-    python = next(
-        lang for lang in tomllib.loads(text)["language"] if lang["name"] == "python"
-    )
+    python = next(lang for lang in tomllib.loads(text)["language"] if lang["name"] == "python")
     # Helix replaces the list: its own defaults must stay, Tandem added last
     assert python["language-servers"][-1] == "tandem" and "pylsp" in python["language-servers"]
 

@@ -140,9 +140,9 @@ def test_codechat_explain_via_code_action(session):
         if text:
             assert shown == text, (shown, text)
     if texts and result["ok"]:
-        assert texts[-1].strip() == result["markdown"].strip() or result["markdown"].strip().endswith(
-            texts[-1].strip()
-        ), (texts[-1], result["markdown"])
+        assert texts[-1].strip() == result["markdown"].strip() or result[
+            "markdown"
+        ].strip().endswith(texts[-1].strip()), (texts[-1], result["markdown"])
     else:  # a clear error comes back and is shown
         assert result["message"]
         assert any(result["message"] in n["msg"] for n in session["notifications"])
