@@ -1,4 +1,4 @@
-"""The `tandem` command: `lsp` (the server), `demo`, `bench`, `serve`, `train-demo`."""
+"""The `tandem` command: `lsp` (the server), `stats`, `demo`, `bench`, `serve`, `train-demo`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ def _lsp(args: argparse.Namespace) -> int:
     server = create_server()
     configure_logging(server, args.log_level)
     server.max_message_bytes = args.max_message_bytes
+    stderr_level = os.environ.get("TANDEM_STDERR_LOG_LEVEL")
+    if stderr_level:  # Neovim logs every stderr line as ERROR: its plugin keeps stderr for errors
+        for handler in logging.getLogger().handlers:
+            handler.setLevel(stderr_level.upper())
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         host = host or "127.0.0.1"
@@ -80,6 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", help="model dir (default: the shipped demo model)")
     demo.add_argument("--draft-model", help="draft model dir")
     demo.set_defaults(func=_demo)
+
+    from lsp_server import stats
+
+    st = sub.add_parser("stats", help="summarize the local suggestion events log")
+    stats.add_arguments(st)
+    st.set_defaults(func=stats.run)
 
     for name, (module, help_) in PASSTHROUGH.items():
         sp = sub.add_parser(name, help=help_, add_help=False)

@@ -73,7 +73,7 @@ CODECHAT_ACTION_KINDS: dict[str, str] = {
 #: Tests only: "module:function" returning an Engine for the settings (a scripted stand-in).
 TEST_ENGINE_FACTORY_ENV = "TANDEM_TEST_ENGINE_FACTORY"
 
-EngineState = Literal["loading", "ready", "generating", "error", "disabled"]
+EngineState = Literal["loading", "ready", "generating", "error", "disabled", "snoozed"]
 #: Why a CodeChat run did not succeed (`CodeChatResult.reason`).
 ChatFailure = Literal[
     "bad_request",  # the arguments cannot be served (document not open, ask without question)
@@ -128,6 +128,13 @@ class Status(TypedDict):
     model: str
     #: Absent for pure state changes.
     request: NotRequired[StatusRequest]
+    #: Run-time toggles (settings `enabled`, `disabledLanguages`) and the snooze (epoch s).
+    enabled: NotRequired[bool]
+    disabledLanguages: NotRequired[list[str]]
+    snoozedUntil: NotRequired[float | None]
+    #: This session's suggestion numbers and the health verdict (see below).
+    session: NotRequired["SessionSummary"]
+    health: NotRequired["Health"]
 
 
 class CodeChatArgs(TypedDict):
@@ -200,3 +207,69 @@ def code_chat_result(ok: bool, message: str, **extra: Any) -> CodeChatResult:
     result = CodeChatResult(ok=ok, message=message)
     result.update({k: v for k, v in extra.items() if v is not None})  # type: ignore[typeddict-item]
     return result
+
+
+# --- Suggestion events, snooze, session numbers and health --------------------------------------
+#
+# Every suggestion the server returns (inline item or completion item) has an id, carried in the
+# item's ``command``: ``{"command": "tandem.completionAccepted", "arguments": [{"id": "s12"}]}``.
+# Clients report by id (notifications, client → server)::
+#
+#     tandem/didShowCompletion            {"id": str}     # drawn to the user (first time counts)
+#     tandem/didAcceptCompletion          {"id": str}     # accepted whole
+#     tandem/didPartiallyAcceptCompletion {"id": str, "acceptedLength": int}
+#                                         # characters of the suggestion accepted so far (cumulative)
+#
+# Clients that just run the item's command on accept reach the same counter through
+# ``tandem.completionAccepted`` (workspace/executeCommand, same argument). ``tandem.snooze`` takes
+# ``{"minutes": number}`` (default 30; 0 ends the snooze) and returns the status.
+#
+# ``tandem/status`` (and the ``tandem.status`` command) also carry::
+#
+#     "state": ... | "snoozed",
+#     "enabled": bool, "disabledLanguages": [str], "snoozedUntil": float | None (epoch s),
+#     "session": {"suggestions", "shown", "accepted", "partiallyAccepted", "acceptedChars": int,
+#                 "acceptanceRate": float | None, "latencyP50Ms": float | None,
+#                 "latencyP90Ms": float | None, "speculativeAcceptance": float | None},
+#     "health": {"state": "healthy" | "slow" | "error", "reason"?: str, "hint"?: str}
+#
+# Several candidates: an explicitly invoked inline completion (triggerKind 1, e.g. VS Code's
+# "next suggestion", Neovim's cycle keys) returns up to the ``candidates`` setting of distinct
+# items, the greedy one first; automatic requests while typing return one.
+
+DID_SHOW_NOTIFICATION = "tandem/didShowCompletion"
+DID_ACCEPT_NOTIFICATION = "tandem/didAcceptCompletion"
+DID_PARTIALLY_ACCEPT_NOTIFICATION = "tandem/didPartiallyAcceptCompletion"
+ACCEPT_COMMAND = "tandem.completionAccepted"
+SNOOZE_COMMAND = "tandem.snooze"
+
+
+class CompletionEventParams(TypedDict):
+    id: str
+
+
+class PartialAcceptParams(TypedDict):
+    id: str
+    acceptedLength: int
+
+
+class SnoozeParams(TypedDict, total=False):
+    minutes: float
+
+
+class SessionSummary(TypedDict):
+    suggestions: int
+    shown: int
+    accepted: int
+    partiallyAccepted: int
+    acceptedChars: int
+    acceptanceRate: float | None
+    latencyP50Ms: float | None
+    latencyP90Ms: float | None
+    speculativeAcceptance: float | None
+
+
+class Health(TypedDict):
+    state: str  # "healthy" | "slow" | "error"
+    reason: NotRequired[str]
+    hint: NotRequired[str]

@@ -25,8 +25,10 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from lsp_server.documents import RecentDocuments, sanitize_text
 from lsp_server.engine_manager import EngineManager
+from lsp_server.events_log import EventsLog
 from lsp_server.framing import DEFAULT_MAX_MESSAGE_BYTES, FrameReader, decode_body
 from lsp_server.protocol import STATUS_NOTIFICATION, Status, StatusRequest
+from lsp_server.session_stats import SessionStats, health
 from lsp_server.settings import Settings
 from lsp_server.validation import params_error
 
@@ -216,6 +218,14 @@ class TandemServer(LanguageServer):
         #: The running completion task per document (newest wins).
         self.inflight: dict[str, asyncio.Task] = {}
         self.loop_or_none: asyncio.AbstractEventLoop | None = None
+        #: Suggestion counters and latency of this session (tandem/status "session", "health").
+        self.session = SessionStats()
+        #: The local events log for `tandem stats` (configured from settings).
+        self.events = EventsLog()
+        #: Epoch seconds until which suggestions are snoozed (0: not snoozed).
+        self.snoozed_until = 0.0
+        #: Whether the user was told (once, by showMessage) that suggestions are slow.
+        self.told_slow = False
 
     # -- transports: our robust frame reader instead of pygls's (see lsp_server/framing.py) -------
 
@@ -391,11 +401,40 @@ class TandemServer(LanguageServer):
         )
         if request is not None:
             status["request"] = request
+        status.update(self.toggles_and_session(state, message))
         self.last_status = status
         try:
             self.protocol.notify(STATUS_NOTIFICATION, status)
         except Exception as exc:  # the transport may be gone at exit
             log.debug("could not send %s: %s", STATUS_NOTIFICATION, exc)
+
+    def toggles_and_session(self, state: str, message: str) -> dict[str, Any]:
+        """The status fields for run-time toggles, session numbers and health."""
+        summary = self.session.summary()
+        engine = getattr(self.engines, "_engine", None)
+        device = getattr(getattr(engine, "info", None), "device", "") or self.settings.device
+        error = message if state == "error" else self.engines.error
+        verdict = health(
+            summary["latencyP50Ms"],
+            len(self.session.latencies_ms),
+            error,
+            self.settings.engine,
+            device,
+            self.settings.slow_latency_ms,
+        )
+        if verdict["state"] == "slow" and not self.told_slow:
+            # once per session, through the standard channel: clients that show no custom
+            # tandem/status (LSP4IJ, Helix) still learn why suggestions lag, and what to try
+            self.told_slow = True
+            self.notify_user(f"slow: {verdict['reason']}. Hint: {verdict['hint']}",
+                             types.MessageType.Info)  # fmt: skip
+        return {
+            "enabled": self.settings.enabled,
+            "disabledLanguages": list(self.settings.disabled_languages),
+            "snoozedUntil": self.snoozed_until or None,
+            "session": summary,
+            "health": verdict,
+        }
 
     async def request_client(self, method: str, params: Any, timeout: float | None = None) -> Any:
         """Send a server→client request, bounded by a timeout: some clients never answer

@@ -78,6 +78,21 @@ class Settings:
     #: "*.sql"]): no completion or CodeChat in them, never quoted as context. Secret files
     #: (.env, keys, credentials, ...) and git-ignored files are excluded without it.
     exclude_globs: list[str] = field(default_factory=list)
+    #: Master switch for suggestions (CodeChat stays available). Editors toggle it at run time
+    #: through workspace/didChangeConfiguration; no restart.
+    enabled: bool = True
+    #: Language ids without suggestions, e.g. ["markdown", "plaintext"] (run-time toggle).
+    disabled_languages: list[str] = field(default_factory=list)
+    #: Most distinct suggestions returned when the user asks explicitly (cycling through
+    #: them); suggestions while typing stay at one, so typing latency does not grow.
+    candidates: int = 3
+    #: Local events log for `tandem stats` (JSONL). None: $XDG_STATE_HOME/tandem/events.jsonl,
+    #: i.e. ~/.local/state/tandem/events.jsonl. Never sent anywhere; holds no code.
+    events_log: str | None = None
+    #: false: no events log is written at all.
+    events_log_enabled: bool = True
+    #: Median suggestion latency (ms) above which the status says "slow", with a hint.
+    slow_latency_ms: float = 1500.0
 
     @classmethod
     def field_names(cls) -> set[str]:
@@ -106,6 +121,8 @@ class Settings:
         return Settings(**data), warnings
 
     def enabled_for(self, language_id: str) -> bool:
+        if not self.enabled or language_id in self.disabled_languages:
+            return False
         return bool(self.enable.get(language_id, self.enable.get("*", True)))
 
 
@@ -122,7 +139,8 @@ _CHOICES = {
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
     if value is None:
-        return None if default is None or name in {"model", "draft_model"} else default
+        nullable = {"model", "draft_model", "events_log"}
+        return None if default is None or name in nullable else default
     if name == "endpoint":
         if isinstance(value, str):
             return [value]
@@ -141,6 +159,10 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if isinstance(value, dict) and all(isinstance(v, bool) for v in value.values()):
             return {"*": True, **value}
         raise TypeError("expected true/false or {languageId: bool}")
+    if name == "disabled_languages":
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(dict.fromkeys(value))
+        raise TypeError("expected a list of language ids")
     if name in _CHOICES:
         if value not in _CHOICES[name]:
             raise ValueError(f"expected one of {sorted(_CHOICES[name])}")

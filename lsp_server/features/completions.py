@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
@@ -24,6 +24,7 @@ from completion.typeahead import TypeaheadCache
 from completion.types import OpenDocument
 from inference.base import EngineError, GenerationCancelled
 from lsp_server.documents import DocumentRefused, DocumentUnavailable, snapshot
+from lsp_server.features import candidates, completion_mode, events
 from lsp_server.positions import PositionError, split_lines, to_index, to_position
 from lsp_server.server import TandemServer
 
@@ -38,6 +39,11 @@ class Suggestion:
     line: int
     column: int  # code points
     lines: list[str]
+    language: str = ""
+    #: The tandem/status "request" object of this answer (latency, stats).
+    request: dict = field(default_factory=dict)
+    #: Further distinct candidates (explicit requests only, see features/candidates.py).
+    extra: list[str] = field(default_factory=list)
 
 
 def register(ls: TandemServer, caps: types.ClientCapabilities) -> None:
@@ -57,18 +63,28 @@ def register(ls: TandemServer, caps: types.ClientCapabilities) -> None:
                 trigger_characters=[".", "(", " ", "\n"], resolve_provider=False
             ),
         )(completion)
+    completion_mode.remember_static(ls)
 
 
 async def inline_completion(
     ls: TandemServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList | None:
-    s = await suggest(ls, params.text_document.uri, params.position, "inline")
+    invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    want = ls.settings.candidates if invoked else 1
+    s = await suggest(ls, params.text_document.uri, params.position, "inline", want)
     if s is None:
         return None
     enc = ls.workspace.position_encoding
     pos = to_position(s.lines, s.line, s.column, enc)
+    texts = [s.text, *s.extra]
+    ids = events.record_suggestion(ls, s.language, "inline", texts, s.request)
     return types.InlineCompletionList(
-        items=[types.InlineCompletionItem(insert_text=s.text, range=types.Range(pos, pos))]
+        items=[
+            types.InlineCompletionItem(
+                insert_text=text, range=types.Range(pos, pos), command=events.accept_command_for(i)
+            )
+            for text, i in zip(texts, ids, strict=True)
+        ]
     )
 
 
@@ -85,6 +101,7 @@ async def completion(
     typed = before[start_col:]
     new_text = typed + s.text
     label = new_text.split("\n", 1)[0].strip() or new_text.strip()
+    [sid] = events.record_suggestion(ls, s.language, "completion", [s.text], s.request)
     item = types.CompletionItem(
         label=label[:80] + ("…" if len(label) > 80 or "\n" in new_text.strip() else ""),
         kind=types.CompletionItemKind.Text,
@@ -94,6 +111,7 @@ async def completion(
         sort_text="0",
         preselect=True,
         insert_text_format=types.InsertTextFormat.PlainText,
+        command=events.accept_command_for(sid),
         text_edit=types.TextEdit(
             range=types.Range(
                 start=to_position(s.lines, s.line, start_col, enc),
@@ -106,11 +124,13 @@ async def completion(
 
 
 async def suggest(
-    ls: TandemServer, uri: str, position: types.Position, kind: str
+    ls: TandemServer, uri: str, position: types.Position, kind: str, want: int = 1
 ) -> Suggestion | None:
     """The text to insert at `position`, or None (with the reason logged / in the status)."""
     t0 = time.perf_counter()
     settings = ls.settings
+    if kind not in completion_mode.active_kinds(ls):
+        return None  # completionMode changed at run time
     try:
         doc = snapshot(ls.workspace, uri, settings.max_document_bytes, settings.exclude_globs)
     except DocumentUnavailable as exc:  # DocumentRefused (a secret): quiet, status only
@@ -118,8 +138,8 @@ async def suggest(
         log.log(logging.INFO if refused else logging.WARNING, "%s: %s", kind, exc)
         ls.send_status("disabled" if refused else "ready", str(exc))
         return None
-    if not settings.enabled_for(doc.language_id):
-        ls.send_status("disabled", f"disabled for {doc.language_id}")
+    if (blocked := events.blocked_reason(ls, doc.language_id)) is not None:
+        ls.send_status(*blocked)  # toggled off, per language, or snoozed
         return None
     lines = split_lines(doc.text)
     try:
@@ -137,8 +157,9 @@ async def suggest(
 
     cached = _typeahead.lookup(uri, ctx.prefix)
     if cached:
-        _report(ls, kind, t0, cached=True, stats=None)
-        return Suggestion(cached, line, column, lines)
+        request = _report(ls, kind, t0, cached=True, stats=None)
+        extra = await candidates.alternatives(ls, ctx, cached, want) if want > 1 else []
+        return Suggestion(cached, line, column, lines, doc.language_id, request, extra)
 
     previous = ls.inflight.pop(uri, None)
     if previous is not None and not previous.done():
@@ -166,11 +187,12 @@ async def suggest(
             del ls.inflight[uri]
     if text is None:  # superseded by a newer request
         return None
-    _report(ls, kind, t0, cached=False, stats=stats)
+    request = _report(ls, kind, t0, cached=False, stats=stats)
     if not text:
         return None
     _typeahead.remember(uri, ctx.prefix, text)
-    return Suggestion(text, line, column, lines)
+    extra = await candidates.alternatives(ls, ctx, text, want) if want > 1 else []
+    return Suggestion(text, line, column, lines, doc.language_id, request, extra)
 
 
 async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[str | None, dict]:
@@ -224,9 +246,10 @@ def _documentation(ls: TandemServer, code: str) -> types.MarkupContent | str:
     return code
 
 
-def _report(ls: TandemServer, kind: str, t0: float, cached: bool, stats: dict | None) -> None:
+def _report(ls: TandemServer, kind: str, t0: float, cached: bool, stats: dict | None) -> dict:
     latency = (time.perf_counter() - t0) * 1000
     request = {"kind": kind, "latencyMs": round(latency, 2), "cached": cached, "stats": stats or {}}
+    ls.session.record_request(latency, cached, stats)
     if stats:
         log.info(
             "%s %.0f ms: %s, %d tokens, %.0f tok/s, acceptance %.0f%%, reused %d prompt tokens",
@@ -235,3 +258,4 @@ def _report(ls: TandemServer, kind: str, t0: float, cached: bool, stats: dict | 
             stats.get("prefix_tokens_reused", 0),
         )  # fmt: skip
     ls.send_status("ready", "", request)
+    return request

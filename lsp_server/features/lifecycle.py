@@ -9,6 +9,7 @@ from types import ModuleType
 
 from lsprotocol import types
 
+from lsp_server.features import completion_mode
 from lsp_server.server import TandemServer
 from lsp_server.settings import SECTION
 
@@ -23,6 +24,7 @@ def register(server: TandemServer, features: Sequence[ModuleType]) -> None:
     def on_initialize(ls: TandemServer, params: types.InitializeParams) -> None:
         ls.loop_or_none = asyncio.get_running_loop()
         ls.settings, warnings = ls.settings.merged(params.initialization_options)
+        ls.events.configure(ls.settings.events_log_enabled, ls.settings.events_log)
         for feature in features:
             feature.register(ls, params.capabilities)
         for w in warnings:
@@ -71,7 +73,13 @@ def apply_settings(ls: TandemServer, raw: dict) -> None:
     for w in warnings:
         log.warning("settings: %s", w)
     if new != ls.settings:
-        ls.settings = new
+        old, ls.settings = ls.settings, new
+        ls.events.configure(new.events_log_enabled, new.events_log)
+        if old.completion_mode != new.completion_mode:
+            asyncio.ensure_future(completion_mode.apply(ls))
+        if _only_toggles_changed(old, new):
+            ls.send_status(*_toggle_state(ls))
+            return  # no engine reload for a run-time toggle
         ls.engines.reset_error()
         log.info("settings updated")
         asyncio.ensure_future(warm_up(ls))
@@ -108,3 +116,17 @@ async def warm_up(ls: TandemServer) -> None:
     if ls.engines.notice:
         ls.notify_user(ls.engines.notice, types.MessageType.Info)
     ls.send_status("ready", f"{engine.info.name}: {engine.info.model}")
+
+
+_TOGGLES = {"enabled", "disabled_languages", "enable", "candidates", "completion_mode",
+            "events_log", "events_log_enabled", "slow_latency_ms"}  # fmt: skip
+
+
+def _only_toggles_changed(old, new) -> bool:
+    return all(getattr(old, f) == getattr(new, f) for f in old.field_names() - _TOGGLES)
+
+
+def _toggle_state(ls: TandemServer) -> tuple[str, str]:
+    if not ls.settings.enabled:
+        return "disabled", "suggestions disabled"
+    return "ready", "settings updated"

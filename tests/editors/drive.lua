@@ -61,6 +61,8 @@ local CANDIDATES = {
 }
 
 local function main()
+  -- INFO: window/logMessage lines land in lsp.log at their level; stderr lines would be [ERROR]
+  vim.lsp.set_log_level('INFO')
   local tandem = require('tandem')
   tandem.setup({
     cmd = vim.json.decode(os.getenv('TANDEM_TEST_CMD')),
@@ -198,6 +200,86 @@ local function main()
   keys('<Esc>')
   sleep(50)
 
+  -- Events: the accepted suggestion was reported (shown + accepted), visible in tandem.status.
+  local st = client:request_sync('workspace/executeCommand', { command = 'tandem.status', arguments = {} }, 10000, buf)
+  out.session = st and st.result and st.result.session or vim.NIL
+  out.status_health = st and st.result and st.result.health or vim.NIL
+
+  -- Typing the character the suggestion starts with keeps the rest on screen, with no request.
+  local cfg = require('tandem.config').options
+  cfg.ghost.auto_trigger, cfg.ghost.debounce_ms = true, 30
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { 'zz' })
+  keys('A')
+  sleep(50)
+  ghost.dismiss() -- stops the debounce timer that entering Insert mode started
+  ghost.show(buf, 0, 2, 'abc def')
+  sent = 0
+  client_mod.request = function(c, method, ...)
+    if method == 'textDocument/inlineCompletion' then
+      sent = sent + 1
+    end
+    return request(c, method, ...)
+  end
+  keys('a')
+  sleep(5)
+  out.typed_ghost_now = ghost.current() and ghost.current().text or vim.NIL
+  sleep(300)
+  out.typed_ghost_later = ghost.current() and ghost.current().text or vim.NIL
+  out.typed_requests = sent
+  client_mod.request = request
+  cfg.ghost.auto_trigger = false
+  ghost.dismiss()
+  keys('<Esc>')
+  sleep(50)
+
+  -- Cycling: the next key asks explicitly for several candidates and walks through them.
+  vim.api.nvim_buf_set_lines(buf, 0, -1, false, { chosen })
+  keys('A')
+  sleep(50)
+  tandem.cycle(1)
+  wait_until(60000, ghost.visible)
+  local c = ghost.candidates()
+  out.cycle_texts = c and vim.tbl_map(function(x) return x.text end, c.list) or {}
+  out.cycle_first = ghost.current() and ghost.current().text or vim.NIL
+  out.cycle_label = tandem.statusline()
+  tandem.cycle(1)
+  sleep(50)
+  out.cycle_second = ghost.current() and ghost.current().text or vim.NIL
+  tandem.cycle(-1)
+  sleep(50)
+  out.cycle_back = ghost.current() and ghost.current().text or vim.NIL
+  ghost.dismiss()
+  keys('<Esc>')
+  sleep(50)
+
+  -- Toggles at run time (no restart) and snooze.
+  local function ask()
+    local p = vim.lsp.util.make_position_params(0, client.offset_encoding)
+    p.position = { line = 0, character = #chosen }
+    p.context = { triggerKind = 1 }
+    local r = client:request_sync('textDocument/inlineCompletion', p, 60000, buf)
+    local items = r and r.result and (r.result.items or r.result) or {}
+    return #items
+  end
+  out.items_enabled = ask()
+  tandem.disable()
+  sleep(300)
+  out.items_disabled = ask()
+  out.state_disabled = require('tandem.status').last.state
+  tandem.enable()
+  tandem.disable('python')
+  sleep(300)
+  out.items_lang_disabled = ask()
+  tandem.enable('python')
+  sleep(300)
+  tandem.snooze(30)
+  wait_until(5000, function() return require('tandem.status').last.state == 'snoozed' end)
+  out.state_snoozed = require('tandem.status').last.state
+  out.items_snoozed = ask()
+  tandem.snooze(0)
+  sleep(300)
+  out.items_unsnoozed = ask()
+
   -- CodeChat through code actions (once the server offers them).
   if out.code_action_provider then
     local first = vim.api.nvim_buf_get_lines(buf, 0, 1, false)[1]
@@ -221,6 +303,25 @@ local function main()
         explain = r and r.result or explain
       end
       local done = false
+      out.progress_texts, out.progress_float = {}, {}
+      local codechat = require('tandem.codechat')
+      local on_progress = codechat.on_progress
+      codechat.on_progress = function(params)
+        on_progress(params)
+        vim.schedule(function()
+          table.insert(out.progress_texts, params.text or '')
+          local f = codechat.float()
+          if f and vim.api.nvim_buf_is_valid(f.buf) then
+            table.insert(out.progress_float, table.concat(vim.api.nvim_buf_get_lines(f.buf, 0, -1, false), '\n'))
+          end
+        end)
+      end
+      local function normal_windows()
+        return #vim.tbl_filter(function(w) return vim.api.nvim_win_get_config(w).relative == '' end, vim.api.nvim_list_wins())
+      end
+      out.windows_before = normal_windows()
+      out.buffers_before = #vim.api.nvim_list_bufs()
+      local notes_before = #out.notifications
       local command = explain.command
       if type(command) == 'string' then
         command = explain -- a bare Command
@@ -231,10 +332,20 @@ local function main()
         done = true
       end)
       wait_until(120000, function() return done end)
+      sleep(1500) -- late showDocument / showMessage from the server would land here
       local f = require('tandem.codechat').float()
       if f and vim.api.nvim_buf_is_valid(f.buf) then
         out.float_lines = vim.api.nvim_buf_get_lines(f.buf, 0, -1, false)
+        out.float_focused = vim.api.nvim_get_current_win() == f.win
+        vim.api.nvim_feedkeys('q', 'mt', false)
+        sleep(100)
+        out.float_closed_by_q = not vim.api.nvim_win_is_valid(f.win)
+        out.recording_after_q = vim.fn.reg_recording()
       end
+      out.windows_after = normal_windows()
+      out.explain_notifications = vim.list_slice(out.notifications, notes_before + 1)
+      out.messages = vim.fn.execute('messages')
+      codechat.on_progress = on_progress
     end
   end
   vim.cmd('checkhealth tandem')

@@ -62,3 +62,30 @@ def test_vscode_contributes_every_server_setting(key):
         "configuration"
     ]["properties"]
     assert f"tandem.{key}" in props
+
+
+def test_lsp4ij_template_links_and_settings_schema():
+    template = json.loads((EDITORS / "jetbrains/tandem/template.json").read_text())
+    assert template["url"].startswith("https://")
+    schema = json.loads((EDITORS / "jetbrains/tandem/settings.schema.json").read_text())
+    props = schema["properties"]["tandem"]["properties"]
+    assert set(props) == SERVER_KEYS
+    defaults = {k: v["default"] for k, v in props.items()}
+    assert _merges_cleanly(defaults) == Settings()  # the schema's defaults are the server's
+
+
+def test_helix_timeout_path_note_and_additive_server_lists():
+    text = (EDITORS / "helix/languages.toml").read_text()
+    server = tomllib.loads(text)["language-server"]["tandem"]
+    assert server["timeout"] >= 60  # CodeChat outlives Helix's 20 s default
+    assert "absolute path" in text
+    python = next(lang for lang in tomllib.loads(text)["language"] if lang["name"] == "python")
+    # Helix replaces the list: its own defaults must stay, Tandem added last
+    assert python["language-servers"][-1] == "tandem" and "pylsp" in python["language-servers"]
+
+
+def test_emacs_snippet_order_does_not_matter():
+    el = (EDITORS / "emacs/tandem-eglot.el").read_text()
+    assert "tandem--contact" in el and "(add-to-list 'eglot-server-programs" in el
+    # the contact is a function, read when Eglot starts: not `,@tandem-command` at load time
+    assert "`(,tandem-modes . tandem--contact)" in el

@@ -44,12 +44,15 @@ def session(editor_model_dir, tmp_path_factory) -> dict:
         "TANDEM_TEST_DIR": str(work),
         "TANDEM_TEST_OUT": str(out),
         "PYTHONPATH": str(REPO),
+        # lsp.log and the server's events log go here, not into the user's home
+        "XDG_STATE_HOME": str(work / "state"),
     }
     proc = _nvim(["-c", f"luafile {DRIVER}"], env, timeout=300)
     assert out.exists(), (
         f"driver wrote no result\nstdout:{proc.stdout[-3000:]}\nstderr:{proc.stderr[-3000:]}"
     )
     result = json.loads(out.read_text(errors="replace"))
+    result["state_dir"] = str(work / "state")
     assert result.get("error") is None, (
         f"{result['error']}\nsteps: {result['steps']}\n{proc.stderr[-3000:]}"
     )
@@ -124,6 +127,22 @@ def test_codechat_explain_via_code_action(session):
     if result["ok"]:
         assert result.get("markdown"), result
         assert session["float_lines"] == result["markdown"].split("\n")
+        # shown once: in the float only (no split on a temporary .md, no message, no notify)
+        assert session["windows_after"] == session["windows_before"]
+        assert session["explain_notifications"] == [], session["explain_notifications"]
+        assert "Explain" not in session["messages"], session["messages"]
+        # the float has the focus, so its `q` closes it (and does not start a recording)
+        assert session["float_focused"] is True
+        assert session["float_closed_by_q"] is True and session["recording_after_q"] == ""
+    # streamed text: each progress text replaces the float, so the float always equals it
+    texts = [t for t in session.get("progress_texts", []) if t]
+    for text, shown in zip(session["progress_texts"], session["progress_float"], strict=False):
+        if text:
+            assert shown == text, (shown, text)
+    if texts and result["ok"]:
+        assert texts[-1].strip() == result["markdown"].strip() or result[
+            "markdown"
+        ].strip().endswith(texts[-1].strip()), (texts[-1], result["markdown"])
     else:  # a clear error comes back and is shown
         assert result["message"]
         assert any(result["message"] in n["msg"] for n in session["notifications"])
@@ -140,3 +159,52 @@ def test_lua_units():
     proc = _nvim(["-l", str(Path(__file__).with_name("lua_units.lua"))], {}, timeout=60)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "lua units ok" in proc.stdout + proc.stderr
+
+
+def test_accept_is_reported_and_counted(session, tmp_path_factory):
+    s = session["session"]
+    assert s["shown"] >= 1 and s["accepted"] >= 1, s
+    assert s["acceptedChars"] >= len(session["suggestion"]) - 1
+    assert s["latencyP50Ms"] is not None
+    assert session["status_health"]["state"] in ("healthy", "slow")
+
+
+def test_events_log_written_locally(session):
+    log = Path(session["state_dir"]) / "tandem" / "events.jsonl"
+    events = [json.loads(line) for line in log.read_text().splitlines()]
+    kinds = {e["event"] for e in events}
+    assert {"suggestion", "shown", "accepted"} <= kinds, kinds
+    if "word" in session:
+        assert "partial" in kinds
+
+
+def test_typing_the_suggestion_keeps_the_rest_without_flicker(session):
+    assert session["typed_ghost_now"] == "bc def"  # at once, before any debounce
+    assert session["typed_ghost_later"] == "bc def"
+    assert session["typed_requests"] == 0
+
+
+def test_cycling_candidates(session):
+    texts = session["cycle_texts"]
+    assert len(texts) >= 2, texts
+    assert len(set(texts)) == len(texts)
+    assert session["cycle_first"] in texts
+    assert session["cycle_second"] != session["cycle_first"]
+    assert session["cycle_back"] == session["cycle_first"]
+    assert "/" in session["cycle_label"]
+
+
+def test_toggles_and_snooze_at_run_time(session):
+    assert session["items_enabled"] >= 1
+    assert session["items_disabled"] == 0 and session["state_disabled"] == "disabled"
+    assert session["items_lang_disabled"] == 0
+    assert session["state_snoozed"] == "snoozed" and session["items_snoozed"] == 0
+    assert session["items_unsnoozed"] >= 1
+
+
+def test_lsp_log_has_no_info_lines_as_errors(session):
+    log = Path(session["state_dir"]) / "nvim" / "lsp.log"
+    text = log.read_text(errors="replace")
+    assert "[INFO]" in text  # the server's info lines arrive (window/logMessage) at INFO
+    bad = [line for line in text.splitlines() if "[ERROR]" in line and " INFO " in line]
+    assert bad == [], bad[:3]

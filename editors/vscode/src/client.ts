@@ -1,6 +1,7 @@
 // The LanguageClient for `tandem lsp`: settings in, status and CodeChat results out.
 import * as vscode from 'vscode';
 import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
+import { documentSelector } from './languages';
 import { STATUS_COMMAND } from './protocol';
 import { serverCommand, toServerSettings } from './settings';
 
@@ -18,6 +19,8 @@ export interface ClientHooks {
   onCommandResult(command: string, result: unknown, started: number): void;
   /** A CodeChat Markdown answer the server asked us to show (window/showDocument). */
   onMarkdownDocument(uri: vscode.Uri): void;
+  /** Inline suggestions about to be handed to VS Code (events, accept commands). */
+  onInlineItems(document: vscode.TextDocument, position: vscode.Position, items: vscode.InlineCompletionItem[]): void;
 }
 
 function isCodeChatMarkdown(uri: vscode.Uri): boolean {
@@ -28,7 +31,9 @@ export function createClient(output: vscode.LogOutputChannel, hooks: ClientHooks
   const { command, args } = serverCommand(readSettings());
   const serverOptions: ServerOptions = { command, args, transport: TransportKind.stdio };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+    // Real languages only: not every output pane, settings file or git view (each would load
+    // the model in its window). See languages.ts (also package.json's activationEvents).
+    documentSelector: documentSelector(),
     outputChannel: output,
     initializationOptions: () => toServerSettings(readSettings()),
     middleware: {
@@ -36,6 +41,14 @@ export function createClient(output: vscode.LogOutputChannel, hooks: ClientHooks
         // Answer workspace/configuration with the server's keys only (no serverPath/serverArgs).
         configuration: (params, _token, _next) =>
           params.items.map((item) => (item.section === SECTION ? toServerSettings(readSettings()) : null)),
+      },
+      provideInlineCompletionItems: async (document, position, context, token, next) => {
+        const result = await next(document, position, context, token);
+        const items = Array.isArray(result) ? result : (result?.items ?? []);
+        if (!token.isCancellationRequested && items.length > 0) {
+          hooks.onInlineItems(document, position, items);
+        }
+        return result;
       },
       executeCommand: async (cmd, cmdArgs, next) => {
         const started = Date.now();

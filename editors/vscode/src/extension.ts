@@ -1,13 +1,31 @@
 // Tandem for VS Code: starts `tandem lsp`; vscode-languageclient turns its inline completions
 // into VS Code inline suggestions (Tab / Esc / Ctrl+→ are VS Code's own keys).
 import * as vscode from 'vscode';
-import { DidChangeConfigurationNotification, LanguageClient, State } from 'vscode-languageclient/node';
+import {
+  DidChangeConfigurationNotification,
+  ExecuteCommandRequest,
+  LanguageClient,
+  State,
+} from 'vscode-languageclient/node';
 import { SECTION, createClient, readSettings } from './client';
 import { CodeChat } from './codechat';
-import { CHAT_PROGRESS_NOTIFICATION, ChatProgress, STATUS_NOTIFICATION, TandemStatus } from './protocol';
+import {
+  CHAT_PROGRESS_NOTIFICATION,
+  ChatProgress,
+  DID_ACCEPT_NOTIFICATION,
+  DID_SHOW_NOTIFICATION,
+  SNOOZE_COMMAND,
+  STATUS_NOTIFICATION,
+  TandemStatus,
+} from './protocol';
 import { CLIENT_SETTING_KEYS, toServerSettings } from './settings';
 import { formatStatus } from './statusFormat';
 import { StatusBar } from './statusBar';
+import { SuggestionTracker, itemId } from './suggestionEvents';
+import { SNOOZE_MINUTES, menuChoices, toggleLanguage } from './toggles';
+
+/** Client-side command put on each inline item: VS Code runs it after accepting the item. */
+const CLIENT_ACCEPT_COMMAND = 'tandem.client.didAccept';
 
 let client: LanguageClient | undefined;
 
@@ -17,11 +35,77 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const codechat = new CodeChat(() => client, output);
   context.subscriptions.push(output, statusBar);
   codechat.register(context);
+  const tracker = new SuggestionTracker();
+
+  const notify = (method: string, params: object): void => {
+    if (client?.isRunning()) {
+      void client.sendNotification(method, params).catch((err: unknown) => output.warn(`${method}: ${String(err)}`));
+    }
+  };
+
+  const onInlineItems = (document: vscode.TextDocument, position: vscode.Position, items: vscode.InlineCompletionItem[]) => {
+    const tracked = [];
+    for (const item of items) {
+      const id = itemId(item);
+      if (id === undefined) {
+        continue;
+      }
+      // The server's own accept command works too, but the protocol says clients notify.
+      item.command = { title: 'Tandem: accepted', command: CLIENT_ACCEPT_COMMAND, arguments: [{ id }] };
+      tracked.push({ id, text: typeof item.insertText === 'string' ? item.insertText : item.insertText.value });
+    }
+    tracker.remember(document.uri.toString(), document.offsetAt(position), tracked);
+    if (vscode.window.activeTextEditor?.document === document) {
+      for (const id of tracker.toShow()) {
+        notify(DID_SHOW_NOTIFICATION, { id });
+      }
+    }
+  };
+
+  // Accept the next word/line of the inline suggestion (VS Code's own commands), then report
+  // how much of Tandem's suggestion is in the document now.
+  const partialAccept = async (builtin: string): Promise<void> => {
+    const editor = vscode.window.activeTextEditor;
+    await vscode.commands.executeCommand(builtin);
+    if (!editor) {
+      return;
+    }
+    const { uri, offset } = tracker.start;
+    const doc = editor.document;
+    if (uri !== doc.uri.toString() || offset < 0) {
+      return;
+    }
+    const cursor = doc.offsetAt(editor.selection.active);
+    if (cursor <= offset) {
+      return;
+    }
+    const inserted = doc.getText(new vscode.Range(doc.positionAt(offset), editor.selection.active));
+    const event = tracker.partial(uri, offset, inserted);
+    if (event) {
+      notify(event.method, event.params);
+    }
+  };
+
+  const snooze = async (minutes: number): Promise<void> => {
+    if (!client?.isRunning()) {
+      return;
+    }
+    const status = (await client.sendRequest(ExecuteCommandRequest.type, {
+      command: SNOOZE_COMMAND,
+      arguments: [{ minutes }],
+    })) as TandemStatus;
+    statusBar.update(status);
+  };
+
+  const setting = <T>(key: string, fallback: T): T => vscode.workspace.getConfiguration(SECTION).get<T>(key) ?? fallback;
+  const update = (key: string, value: unknown) =>
+    vscode.workspace.getConfiguration(SECTION).update(key, value, vscode.ConfigurationTarget.Global);
 
   const start = async (): Promise<void> => {
     client = createClient(output, {
       onCommandResult: (cmd, result, started) => codechat.show(cmd, result, started),
       onMarkdownDocument: (uri) => void codechat.openMarkdownPreview(uri),
+      onInlineItems,
     });
     client.onNotification(STATUS_NOTIFICATION, (status: TandemStatus) => statusBar.update(status));
     client.onNotification(CHAT_PROGRESS_NOTIFICATION, (p: ChatProgress) =>
@@ -63,6 +147,48 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(
     vscode.commands.registerCommand('tandem.restart', restart),
     vscode.commands.registerCommand('tandem.showOutput', () => output.show()),
+    vscode.commands.registerCommand(CLIENT_ACCEPT_COMMAND, (arg: { id?: string } | undefined) => {
+      if (arg?.id) {
+        notify(DID_ACCEPT_NOTIFICATION, { id: arg.id });
+      }
+    }),
+    vscode.commands.registerCommand('tandem.acceptNextWord', () => partialAccept('editor.action.inlineSuggest.acceptNextWord')),
+    vscode.commands.registerCommand('tandem.acceptNextLine', () => partialAccept('editor.action.inlineSuggest.acceptNextLine')),
+    vscode.commands.registerCommand('tandem.enable', () => update('enabled', true)),
+    vscode.commands.registerCommand('tandem.disable', () => update('enabled', false)),
+    vscode.commands.registerCommand('tandem.toggleLanguage', () => {
+      const language = vscode.window.activeTextEditor?.document.languageId;
+      if (language) {
+        return update('disabledLanguages', toggleLanguage(setting<string[]>('disabledLanguages', []), language));
+      }
+      return undefined;
+    }),
+    vscode.commands.registerCommand('tandem.snoozeFor30', () => snooze(SNOOZE_MINUTES)),
+    vscode.commands.registerCommand('tandem.statusMenu', async () => {
+      const language = vscode.window.activeTextEditor?.document.languageId;
+      const choices = menuChoices(setting('enabled', true), setting<string[]>('disabledLanguages', []), language, statusBar.status);
+      const pick = await vscode.window.showQuickPick(choices, { title: formatStatus(statusBar.status).text.replace(/\$\([^)]*\) ?/g, '') });
+      switch (pick?.action) {
+        case 'enable':
+          return update('enabled', true);
+        case 'disable':
+          return update('enabled', false);
+        case 'toggleLanguage':
+          return language ? update('disabledLanguages', toggleLanguage(setting<string[]>('disabledLanguages', []), language)) : undefined;
+        case 'snooze':
+          return snooze(SNOOZE_MINUTES);
+        case 'unsnooze':
+          return snooze(0);
+        case 'details':
+          return vscode.commands.executeCommand('tandem.showStatus');
+        case 'output':
+          return output.show();
+        case 'restart':
+          return restart();
+        default:
+          return undefined;
+      }
+    }),
     vscode.commands.registerCommand('tandem.showStatus', async () => {
       const view = formatStatus(statusBar.status);
       const pick = await vscode.window.showInformationMessage(view.tooltip, 'Show Output', 'Restart Server');

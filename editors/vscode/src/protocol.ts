@@ -5,7 +5,43 @@ export const CHAT_PROGRESS_NOTIFICATION = 'tandem/chatProgress';
 export const CHAT_RESULT_NOTIFICATION = 'tandem/chatResult';
 export const STATUS_COMMAND = 'tandem.status';
 
-export type EngineState = 'loading' | 'ready' | 'generating' | 'error' | 'disabled';
+export const DID_SHOW_NOTIFICATION = 'tandem/didShowCompletion';
+export const DID_ACCEPT_NOTIFICATION = 'tandem/didAcceptCompletion';
+export const DID_PARTIALLY_ACCEPT_NOTIFICATION = 'tandem/didPartiallyAcceptCompletion';
+/** Server command on every returned item (clients that just run the item's command). */
+export const ACCEPT_COMMAND = 'tandem.completionAccepted';
+/** Server command: {minutes} (0 ends the snooze); returns the status. */
+export const SNOOZE_COMMAND = 'tandem.snooze';
+
+export interface CompletionEventParams {
+  id: string;
+}
+
+export interface PartialAcceptParams {
+  id: string;
+  /** Characters (code points) of the suggestion accepted so far, cumulative. */
+  acceptedLength: number;
+}
+
+export type EngineState = 'loading' | 'ready' | 'generating' | 'error' | 'disabled' | 'snoozed';
+
+export interface SessionSummary {
+  suggestions: number;
+  shown: number;
+  accepted: number;
+  partiallyAccepted: number;
+  acceptedChars: number;
+  acceptanceRate: number | null;
+  latencyP50Ms: number | null;
+  latencyP90Ms: number | null;
+  speculativeAcceptance: number | null;
+}
+
+export interface Health {
+  state: 'healthy' | 'slow' | 'error' | string;
+  reason?: string;
+  hint?: string;
+}
 
 export interface GenerationStats {
   strategy?: string;
@@ -32,6 +68,11 @@ export interface TandemStatus {
     stats?: GenerationStats;
     action?: string;
   };
+  enabled?: boolean;
+  disabledLanguages?: string[];
+  snoozedUntil?: number | null;
+  session?: SessionSummary;
+  health?: Health;
 }
 
 export interface ChatProgress {

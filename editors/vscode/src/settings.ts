@@ -22,6 +22,12 @@ export const SERVER_SETTING_KEYS = [
   'maxDocumentBytes',
   'clientRequestTimeoutS',
   'promptFormat',
+  'enabled',
+  'disabledLanguages',
+  'candidates',
+  'eventsLog',
+  'eventsLogEnabled',
+  'slowLatencyMs',
 ] as const;
 
 /** Settings only the extension uses: how to start the server. */

@@ -9,7 +9,7 @@ export class StatusBar implements vscode.Disposable {
 
   constructor() {
     this.item.name = 'Tandem';
-    this.item.command = 'tandem.showStatus';
+    this.item.command = 'tandem.statusMenu'; // enable / disable / snooze / details
     this.update(undefined);
     this.item.show();
   }

@@ -13,6 +13,7 @@ const ICONS: Record<string, string> = {
   ready: '$(sparkle)',
   error: '$(error)',
   disabled: '$(circle-slash)',
+  snoozed: '$(bell-slash)',
 };
 
 function isNum(x: unknown): x is number {
@@ -57,5 +58,26 @@ export function formatStatus(status: TandemStatus | undefined): StatusView {
       tip.push(`prompt tokens reused from cache: ${s.prefix_tokens_reused}`);
     }
   }
-  return { text: parts.join(' '), tooltip: tip.join('\n'), error: status.state === 'error' };
+  const health = status.health;
+  if (health?.state === 'slow') {
+    parts.push('$(watch) slow');
+    tip.push(`slow: ${health.reason ?? ''}${health.hint ? `\nhint: ${health.hint}` : ''}`);
+  } else if (health?.state === 'error' && status.state !== 'error') {
+    tip.push(`error: ${health.reason ?? ''}`);
+  }
+  const session = status.session;
+  if (session && session.shown > 0) {
+    const rate = isNum(session.acceptanceRate) ? `${Math.round(session.acceptanceRate * 100)}%` : '-';
+    const p50 = isNum(session.latencyP50Ms) ? session.latencyP50Ms.toFixed(0) : '-';
+    const p90 = isNum(session.latencyP90Ms) ? session.latencyP90Ms.toFixed(0) : '-';
+    tip.push(
+      `this session: ${session.shown} shown, ${session.accepted} accepted (+${session.partiallyAccepted} in part), ` +
+        `acceptance ${rate}, ${session.acceptedChars} chars; latency p50 ${p50} / p90 ${p90} ms`,
+    );
+  }
+  if (status.state === 'snoozed' && isNum(status.snoozedUntil)) {
+    tip.push(`snoozed until ${new Date(status.snoozedUntil * 1000).toLocaleTimeString()}`);
+  }
+  tip.push('Click: enable / disable / snooze');
+  return { text: parts.join(' '), tooltip: tip.join('\n'), error: status.state === 'error' || health?.state === 'error' };
 }

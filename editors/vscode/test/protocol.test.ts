@@ -55,6 +55,7 @@ function waitFor<T>(pred: () => T | undefined, ms: number, what: string): Promis
 before(() => {
   assert.ok(existsSync(PYTHON), `no Python at ${PYTHON} (set TANDEM_PYTHON)`);
   work = mkdtempSync(join(tmpdir(), 'tandem-vscode-'));
+  Object.assign(ENV, { XDG_STATE_HOME: join(work, 'state') }); // the events log stays in here
   execFileSync(PYTHON, ['-c', BUILD_MODEL(join(work, 'model'))], { cwd: REPO, env: ENV, stdio: 'pipe' });
   server = spawn(PYTHON, ['-m', 'lsp_server', 'lsp', '--log-level', 'WARNING'], { cwd: REPO, env: ENV });
   server.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -58,7 +58,38 @@ local function handlers()
     ['tandem/chatProgress'] = function(_, result)
       require('tandem.codechat').on_progress(result)
     end,
+    -- CodeChat answers are shown in Tandem's float: a server asking to open its own Markdown
+    -- (older servers wrote temporary explain-*.md files) must not pile up splits.
+    ['window/showDocument'] = function(err, result, ctx, cfg)
+      if type(result) == 'table' and M.is_tandem_document(result.uri) then
+        return { success = true }
+      end
+      return vim.lsp.handlers['window/showDocument'](err, result, ctx, cfg)
+    end,
+    -- The result of a CodeChat run is shown once, by the plugin; the server's own announcement of
+    -- it would be a second (Press-ENTER) copy. Warnings and errors still show.
+    ['window/showMessage'] = function(err, result, ctx, cfg)
+      -- The one-time "slow" hint is for clients without a status line; here the statusline
+      -- says "slow" and :Tandem status has the hint, so it would only be a Press-ENTER prompt.
+      local slow = type(result) == 'table' and type(result.message) == 'string'
+        and result.message:match('^Tandem: slow:') ~= nil
+      if slow or require('tandem.codechat').is_duplicate_message(result) then
+        vim.lsp.log.info('tandem showMessage (shown in the Tandem window):', result.message)
+        return vim.NIL
+      end
+      return vim.lsp.handlers['window/showMessage'](err, result, ctx, cfg)
+    end,
   }
+end
+
+-- Pure: whether `uri` is a document of Tandem's own (a CodeChat Markdown answer), not user code.
+function M.is_tandem_document(uri)
+  if type(uri) ~= 'string' then
+    return false
+  end
+  local path = uri:gsub('^file://', '')
+  return path:match('%.md$') ~= nil
+    and (path:find('tandem%-codechat') ~= nil or path:match('/explain%-[^/]*%.md$') ~= nil or path:match('/ask%-[^/]*%.md$') ~= nil)
 end
 
 -- Client-side commands: code actions' tandem.* commands go through our runner so their result
@@ -92,6 +123,9 @@ function M.start(bufnr)
   return vim.lsp.start({
     name = M.name,
     cmd = opts.cmd,
+    -- Neovim logs each stderr line as [ERROR] in lsp.log: keep stderr for real errors; the
+    -- server's info/warnings arrive through window/logMessage at their own level.
+    cmd_env = { TANDEM_STDERR_LOG_LEVEL = 'ERROR' },
     root_dir = root_dir(bufnr),
     capabilities = capabilities(),
     init_options = settings,

@@ -7,7 +7,24 @@ local M = { kinds = { 'refactor', 'tests', 'docs', 'explain', 'ask' } }
 
 -- The floating window showing the current answer: { buf, win }.
 local float = nil
+-- The CodeChat run in flight (at most one is shown): { command, streamed = bool, quiet_until }.
+local active = nil
 
+-- Whether a server window/showMessage is a duplicate of what the float/our notify shows:
+-- Info messages while a CodeChat run is in flight or just finished (the server may also
+-- announce the result; older servers did, with a doubled "Tandem: Tandem:" prefix).
+function M.is_duplicate_message(params)
+  if not active or type(params) ~= 'table' then
+    return false
+  end
+  if params.type ~= nil and params.type < 3 then -- 1 Error, 2 Warning: always shown
+    return false
+  end
+  return active.quiet_until == nil or vim.uv.now() <= active.quiet_until
+end
+
+-- Open (or reuse) the answer window and put `lines` in it. The window takes the focus, so its
+-- buffer-local `q` closes it.
 local function open_float(lines)
   if not (float and vim.api.nvim_win_is_valid(float.win)) then
     local buf = vim.api.nvim_create_buf(false, true)
@@ -15,7 +32,7 @@ local function open_float(lines)
     vim.bo[buf].bufhidden = 'wipe'
     local width = math.min(90, math.max(40, vim.o.columns - 10))
     local height = math.min(30, math.max(5, vim.o.lines - 8))
-    local win = vim.api.nvim_open_win(buf, false, {
+    local win = vim.api.nvim_open_win(buf, true, {
       relative = 'editor',
       row = math.floor((vim.o.lines - height) / 2),
       col = math.floor((vim.o.columns - width) / 2),
@@ -26,7 +43,7 @@ local function open_float(lines)
       title = ' Tandem ',
     })
     vim.wo[win].wrap = true
-    vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = buf, nowait = true })
+    vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = buf, nowait = true, desc = 'close Tandem answer' })
     float = { buf = buf, win = win }
   end
   vim.api.nvim_buf_set_lines(float.buf, 0, -1, false, lines)
@@ -37,16 +54,25 @@ function M.float()
   return float
 end
 
--- Streamed text (tandem/chatProgress) into the open answer window.
+-- Pure: the float's lines for a tandem/chatProgress `text`. Each text is the WHOLE answer so
+-- far (protocol.py: replace, don't append), so the lines are just that text's lines.
+function M.progress_lines(text)
+  return vim.split(text, '\n', { plain = true })
+end
+
+-- Streamed text (tandem/chatProgress) of an explain/ask run: replaces the window's content.
 function M.on_progress(params)
-  if type(params) ~= 'table' or not (float and vim.api.nvim_win_is_valid(float.win)) then
+  if type(params) ~= 'table' or not active or not active.streams then
     return
   end
   vim.schedule(function()
-    if params.text and params.text ~= '' and vim.api.nvim_buf_is_valid(float.buf) then
-      local last = vim.api.nvim_buf_get_lines(float.buf, -2, -1, false)[1] or ''
-      local added = vim.split(last .. params.text, '\n', { plain = true })
-      vim.api.nvim_buf_set_lines(float.buf, -2, -1, false, added)
+    local closed_by_user = active.streamed and not (float and vim.api.nvim_win_is_valid(float.win))
+    if type(params.text) == 'string' and params.text ~= '' and not closed_by_user then
+      active.streamed = true
+      open_float(M.progress_lines(params.text))
+    end
+    if params.done then
+      active.quiet_until = vim.uv.now() + 2000
     end
   end)
 end
@@ -74,8 +100,14 @@ local function show_result(command, result)
     vim.notify('Tandem: ' .. command .. ' returned nothing', vim.log.levels.WARN)
     return
   end
+  local streamed = active and active.streamed
   if result.markdown and result.markdown ~= '' then
     open_float(vim.split(result.markdown, '\n', { plain = true }))
+    if result.ok then
+      return -- the answer is in the window: shown once, not also as a message
+    end
+  elseif streamed and result.ok then
+    return -- the streamed answer stays in the window (servers that answer at once, then stream)
   elseif float and vim.api.nvim_win_is_valid(float.win) then
     vim.api.nvim_win_close(float.win, true)
   end
@@ -93,10 +125,18 @@ function M.execute(client_id, command, args, bufnr, on_done)
   if not client then
     return vim.notify('Tandem: the server is not running', vim.log.levels.ERROR)
   end
-  if command == 'tandem.explain' or command == 'tandem.ask' then
+  local streams = command == 'tandem.explain' or command == 'tandem.ask'
+  local run = { command = command, streams = streams }
+  active = run
+  if streams then
     open_float({ '_thinking…_', '' })
   end
   client_mod.request(client, 'workspace/executeCommand', { command = command, arguments = { args } }, function(err, result)
+    if active == run and not run.streamed then
+      run.quiet_until = vim.uv.now() + 2000
+    elseif active == run then
+      run.quiet_until = run.quiet_until or (vim.uv.now() + 120000) -- still streaming
+    end
     if err then
       vim.notify('Tandem ' .. command .. ': ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
     else

@@ -23,6 +23,8 @@ M.defaults = {
     accept_line = '<M-Down>',
     dismiss = '<C-]>',
     suggest = '<M-\\>',
+    next = '<M-]>', -- cycle to the next candidate (asks the server for several on first press)
+    prev = '<M-[>',
   },
   -- 'auto': Neovim's own vim.lsp.inline_completion on 0.12+, Tandem's extmarks before that.
   native = 'auto',

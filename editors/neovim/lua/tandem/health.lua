@@ -2,14 +2,17 @@
 local M = {}
 
 function M.check()
+  if vim.fn.has('nvim-0.10') == 0 then
+    -- Neovim < 0.10 has no vim.health (0.7: require('health').report_*), and Tandem does not run.
+    local old = require('health')
+    old.report_start('tandem')
+    old.report_error(require('tandem').VERSION_MESSAGE)
+    return
+  end
   local h = vim.health
   local config = require('tandem.config')
   h.start('tandem')
-  if vim.fn.has('nvim-0.10') == 1 then
-    h.ok('Neovim ' .. tostring(vim.version()))
-  else
-    h.error('Neovim 0.10 or newer is required')
-  end
+  h.ok('Neovim ' .. tostring(vim.version()))
   if config.use_native() then
     h.ok('ghost text: Neovim built-in vim.lsp.inline_completion')
   else

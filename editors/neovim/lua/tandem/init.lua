@@ -1,12 +1,43 @@
 -- Tandem for Neovim: require('tandem').setup{ cmd = { 'tandem', 'lsp' }, settings = { ... } }
-local config = require('tandem.config')
-
+-- Needs Neovim 0.10+. On older versions setup() says so, once, and does nothing else.
 local M = {}
+
+M.VERSION_MESSAGE = 'Tandem needs Neovim ≥ 0.10'
+
+function M.supported()
+  return vim.fn.has('nvim-0.10') == 1
+end
+
+local function refuse()
+  -- Scheduled: a message echoed while init.lua still runs hides the first screen on 0.7.
+  vim.schedule(function()
+    vim.api.nvim_echo({ { M.VERSION_MESSAGE, 'WarningMsg' } }, true, {})
+  end)
+end
+
+if not M.supported() then
+  -- Nothing below may load on old versions (it uses vim.fs, vim.lsp.get_clients, vim.health...).
+  function M.setup()
+    refuse()
+    vim.api.nvim_create_user_command('Tandem', refuse, { nargs = '*', range = true, force = true })
+  end
+  M.statusline = function()
+    return ''
+  end
+  return M
+end
+
+local config = require('tandem.config')
 
 local subcommands = {
   status = function()
     local s = require('tandem.status')
-    vim.notify(s.format(s.last) .. (s.last and s.last.message ~= '' and ('\n' .. s.last.message) or ''))
+    local lines = { s.format(s.last) }
+    if s.last and s.last.message and s.last.message ~= '' then
+      table.insert(lines, s.last.message)
+    end
+    vim.list_extend(lines, s.details(s.last))
+    vim.notify(table.concat(lines, '\n'))
   end,
   toggle = function()
     local on = require('tandem.ghost').toggle()
@@ -14,6 +45,18 @@ local subcommands = {
   end,
   suggest = function()
     require('tandem.ghost').request(nil, 1)
+  end,
+  enable = function(opts)
+    M.enable(opts.args ~= '' and opts.args or nil)
+  end,
+  disable = function(opts)
+    M.disable(opts.args ~= '' and opts.args or nil)
+  end,
+  snooze = function(opts)
+    M.snooze(tonumber(opts.args) or 30)
+  end,
+  unsnooze = function()
+    M.snooze(0)
   end,
 }
 for _, kind in ipairs(require('tandem.codechat').kinds) do
@@ -32,6 +75,9 @@ local function tandem_command(opts)
 end
 
 function M.setup(opts)
+  if not M.supported() then
+    return refuse()
+  end
   config.merge(opts)
   local client = require('tandem.client')
   local group = vim.api.nvim_create_augroup('tandem', { clear = true })
@@ -44,7 +90,7 @@ function M.setup(opts)
   vim.api.nvim_create_user_command('Tandem', tandem_command, {
     nargs = '+',
     range = true,
-    desc = 'Tandem: refactor|tests|docs|explain|ask [instruction], status, toggle, suggest',
+    desc = 'Tandem: refactor|tests|docs|explain|ask [instruction], status, toggle, suggest, enable|disable [filetype], snooze [minutes], unsnooze',
     complete = function(arglead, line)
       if line:match('^%S+%s+%S+%s') then
         return {}
@@ -68,7 +114,58 @@ function M.statusline()
   if not status.last then
     return ''
   end
-  return status.format(status.last)
+  local label = require('tandem.ghost').candidate_label()
+  return status.format(status.last) .. (label ~= '' and (' ' .. label) or '')
+end
+
+-- Run-time toggles, no restart: the `enabled` / `disabledLanguages` settings, pushed to the
+-- server with workspace/didChangeConfiguration. `lang` nil: all languages.
+local function set_enabled(on, lang)
+  local settings = vim.deepcopy(config.options.settings or {})
+  if lang then
+    local langs = vim.tbl_filter(function(l)
+      return l ~= lang
+    end, settings.disabledLanguages or {})
+    if not on then
+      table.insert(langs, lang)
+    end
+    settings.disabledLanguages = langs
+  else
+    settings.enabled = on
+  end
+  require('tandem.client').update_settings(settings)
+  require('tandem.ghost').dismiss()
+  vim.notify('Tandem suggestions ' .. (on and 'enabled' or 'disabled') .. (lang and (' for ' .. lang) or ''))
+end
+
+function M.enable(lang)
+  set_enabled(true, lang)
+end
+
+function M.disable(lang)
+  set_enabled(false, lang)
+end
+
+-- Snooze suggestions for `minutes` (0 ends it): the server's tandem.snooze command.
+function M.snooze(minutes)
+  require('tandem.ghost').dismiss()
+  local clients = vim.lsp.get_clients({ name = 'tandem' })
+  for _, c in ipairs(clients) do
+    require('tandem.client').request(c, 'workspace/executeCommand', {
+      command = 'tandem.snooze',
+      arguments = { { minutes = minutes } },
+    }, function(err, result)
+      if err then
+        return vim.notify('Tandem snooze: ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+      end
+      require('tandem.status').update(result)
+    end)
+  end
+  vim.notify(minutes > 0 and string.format('Tandem suggestions snoozed for %g min', minutes) or 'Tandem snooze ended')
+end
+
+function M.cycle(step)
+  return require('tandem.ghost').cycle(step)
 end
 
 function M.accept()

@@ -39,6 +39,14 @@ function M.set(bufnr)
       end
     end
   end
+  for name, step in pairs({ next = 1, prev = -1 }) do
+    local lhs = keys[name]
+    if lhs and not native then
+      vim.keymap.set('i', lhs, function()
+        require('tandem.ghost').cycle(step)
+      end, { buffer = bufnr, desc = 'Tandem ' .. name .. ' suggestion' })
+    end
+  end
   if keys.suggest then
     vim.keymap.set('i', keys.suggest, function()
       if native then

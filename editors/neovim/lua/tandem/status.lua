@@ -15,6 +15,10 @@ function M.format(status)
     return 'Tandem: ' .. state
   end
   local parts = { 'Tandem' }
+  local health = type(status.health) == 'table' and status.health or {}
+  if health.state == 'slow' then
+    table.insert(parts, 'slow')
+  end
   local req = type(status.request) == 'table' and status.request or nil
   if req then
     local latency = num(req.latencyMs)
@@ -34,7 +38,33 @@ function M.format(status)
       table.insert(parts, string.format('spec %.0f%%', rate * 100))
     end
   end
+  local session = type(status.session) == 'table' and status.session or {}
+  local rate = num(session.acceptanceRate)
+  if rate then
+    table.insert(parts, string.format('acc %.0f%%', rate * 100))
+  end
   return table.concat(parts, ' ')
+end
+
+-- Pure: longer lines for :Tandem status (session numbers, health and its hint).
+function M.details(status)
+  if type(status) ~= 'table' then
+    return {}
+  end
+  local lines = {}
+  local s = type(status.session) == 'table' and status.session or nil
+  if s then
+    table.insert(lines, string.format('shown %d, accepted %d (+%d in part), %d chars; latency p50 %s / p90 %s ms',
+      s.shown or 0, s.accepted or 0, s.partiallyAccepted or 0, s.acceptedChars or 0,
+      num(s.latencyP50Ms) and string.format('%.0f', s.latencyP50Ms) or '-',
+      num(s.latencyP90Ms) and string.format('%.0f', s.latencyP90Ms) or '-'))
+  end
+  local h = type(status.health) == 'table' and status.health or nil
+  if h and h.state then
+    table.insert(lines, 'health: ' .. h.state .. (h.reason and (' (' .. h.reason .. ')') or '')
+      .. (h.hint and ('; hint: ' .. h.hint) or ''))
+  end
+  return lines
 end
 
 function M.update(status)

@@ -16,6 +16,15 @@ function M.next_line(text)
   return nl and text:sub(1, nl - 1) or text
 end
 
+-- Pure: what is left of `suggestion` after the user typed `typed` at its start, or nil when
+-- the typed text is not how the suggestion begins (then it is stale).
+function M.after_typed(suggestion, typed)
+  if typed == '' or suggestion:sub(1, #typed) ~= typed then
+    return nil
+  end
+  return suggestion:sub(#typed + 1)
+end
+
 -- Byte column of an LSP character offset in `line` for the negotiated encoding.
 function M.byte_col(line, char, encoding)
   if encoding == 'utf-8' then

@@ -33,3 +33,17 @@ test('loading, error and unknown', () => {
   assert.match(err.tooltip, /no such model/);
   assert.equal(formatStatus(undefined).text, '$(circle-outline) Tandem');
 });
+
+test('slow health, session numbers and snooze appear', () => {
+  const view = formatStatus({
+    state: 'ready',
+    health: { state: 'slow', reason: 'median 3000 ms', hint: 'try a GGUF model with the llama.cpp engine' },
+    session: { suggestions: 4, shown: 4, accepted: 1, partiallyAccepted: 1, acceptedChars: 20, acceptanceRate: 0.5, latencyP50Ms: 3000, latencyP90Ms: 4000, speculativeAcceptance: null },
+  });
+  assert.match(view.text, /slow/);
+  assert.match(view.tooltip, /llama\.cpp/);
+  assert.match(view.tooltip, /acceptance 50%/);
+  assert.match(view.tooltip, /p50 3000 \/ p90 4000 ms/);
+  assert.match(formatStatus({ state: 'snoozed', snoozedUntil: 1e9 }).text, /bell-slash/);
+  assert.equal(formatStatus({ state: 'ready', health: { state: 'error', reason: 'x' } }).error, true);
+});
