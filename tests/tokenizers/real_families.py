@@ -73,9 +73,15 @@ FAMILIES: list[Family] = [
            "constructed: real GPT-2 vocab + Granite 4's special tokens"),
     Family("gpt-2", "gpt-2", None, None, False, "real (46/46 vectors)"),
     Family("llama-2", "llama-spm", None, "<s>", False, "real (46/46 vectors)"),
+    # chat only (CodeChat tests)
+    Family("deepseek-r1-qwen", "deepseek-r1-qwen", None, "<｜begin▁of▁sentence｜>", False,
+           "real (R1-Distill-Qwen-7B GGUF header, 46/46 qwen2 vectors)"),
+    Family("deepseek-llm", "deepseek-llm", None, "<｜begin▁of▁sentence｜>", False,
+           "real (46/46 vectors)"),
 ]  # fmt: skip
 BY_KEY = {f.key: f for f in FAMILIES}
 FIM_FAMILIES = [f for f in FAMILIES if f.template]
+NO_FIM = ["gpt-2", "llama-2"]
 
 # The special tokens the constructed families add (from their published tokenizer configs).
 _CONSTRUCTED: dict[str, tuple[str, list[str], dict[str, Any]]] = {

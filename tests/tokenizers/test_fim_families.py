@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+from real_families import BY_KEY, FAMILIES, FIM_FAMILIES, Family
 from tokenizers import Tokenizer
 
 from completion.templates import (
@@ -18,7 +19,6 @@ from completion.templates import (
 )
 from inference.base import GenerationRequest
 from inference.openai import OpenAIEngine
-from real_families import BY_KEY, FAMILIES, FIM_FAMILIES, Family
 
 PREFIX = "def area(w, h):\n    "
 SUFFIX = "\n\nprint(area(2, 3))\n"
@@ -31,14 +31,18 @@ def _ids(family_dir, key: str) -> Tokenizer:
     return Tokenizer.from_file(str(family_dir(key) / "tokenizer.json"))
 
 
-def _local_template(family_dir, key: str) -> FimTemplate:
-    return detect_template(_local_specials(str(family_dir(key))))
+@pytest.fixture(scope="module")
+def local_template(hf_tokenizer):
+    """key -> the template detected from what an engine with that local tokenizer reports
+    (`tokenizer` setting; LocalEngine collects the same way)."""
 
+    @functools.cache
+    def get(key: str) -> FimTemplate:
+        eng = OpenAIEngine([UNUSED])
+        eng._tokenizer = hf_tokenizer(key)  # as `tokenizer_dir` loads it, without a second load
+        return detect_template(eng.info.special_tokens)
 
-@functools.cache
-def _local_specials(folder: str) -> tuple[str, ...]:
-    """What the engines report for a local tokenizer (loading a 262k vocabulary takes a while)."""
-    return tuple(OpenAIEngine([UNUSED], tokenizer_dir=folder).info.special_tokens)
+    return get
 
 
 async def _probed_template(url: str) -> FimTemplate:
@@ -54,9 +58,10 @@ async def _probed_template(url: str) -> FimTemplate:
 
 
 @pytest.mark.parametrize("fam", FIM_FAMILIES, ids=lambda f: f.key)
-async def test_detection_local_and_through_the_server_probe_agree(fam: Family, family_dir,
-                                                                  tokenizing_server):
-    local = _local_template(family_dir, fam.key)
+async def test_detection_local_and_through_the_server_probe_agree(
+    fam: Family, family_dir, local_template, tokenizing_server
+):
+    local = local_template(fam.key)
     server = tokenizing_server(fam.key)
     probed = await _probed_template(server.url)
     assert local.name == fam.template
@@ -65,27 +70,30 @@ async def test_detection_local_and_through_the_server_probe_agree(fam: Family, f
 
 
 @pytest.mark.parametrize("key", ["gpt-2", "llama-2"])
-async def test_models_without_fim_tokens_are_refused_both_ways(key, family_dir, tokenizing_server):
+async def test_models_without_fim_tokens_are_refused_both_ways(
+    key, family_dir, local_template, tokenizing_server
+):
     with pytest.raises(UnknownFimTemplate):
-        _local_template(family_dir, key)
+        local_template(key)
     server = tokenizing_server(key)
     with pytest.raises(UnknownFimTemplate):
         await _probed_template(server.url)
 
 
 @pytest.mark.parametrize("key", ["deepseek-coder", "qwen2.5-coder"])
-def test_fim_tokens_marked_non_special_are_still_detected(key, hf_tokenizer, family_dir):
+def test_fim_tokens_marked_non_special_are_still_detected(
+    key, hf_tokenizer, family_dir, local_template
+):
     """DeepSeek and Qwen publish their FIM tokens with `special: false`: the special-token list
     alone misses them, the added tokens have them."""
     tok = hf_tokenizer(key)
     fim = TEMPLATES[BY_KEY[key].template].prefix
     assert fim not in tok.all_special_tokens
     assert fim in {t.content for t in tok.added_tokens_decoder.values()}
-    assert _local_template(family_dir, key).name == BY_KEY[key].template
+    assert local_template(key).name == BY_KEY[key].template
 
 
-async def test_lsp_with_an_openai_server_and_no_tokenizer_sends_fim(family_dir,
-                                                                    tokenizing_server):
+async def test_lsp_with_an_openai_server_and_no_tokenizer_sends_fim(family_dir, tokenizing_server):
     """The LSP decides the template after probing the server, so a StarCoder2, DeepSeek-Coder or
     Codestral server gets FIM prompts instead of "no known fill-in-the-middle tokens"."""
     from completion.types import CompletionContext
@@ -178,17 +186,19 @@ def test_codestral_prefix_keeps_its_leading_space(family_dir):
 
 
 @pytest.mark.parametrize("fam", FIM_FAMILIES, ids=lambda f: f.key)
-def test_stop_tokens_are_the_family_eos_and_single_tokens(fam: Family, family_dir, hf_tokenizer):
+def test_stop_tokens_are_the_family_eos_and_single_tokens(
+    fam: Family, family_dir, local_template, hf_tokenizer
+):
     tok = _ids(family_dir, fam.key)
-    t = _local_template(family_dir, fam.key)
+    t = local_template(fam.key)
     eos = hf_tokenizer(fam.key).eos_token
     assert eos in t.stop, (fam.key, eos, t.stop)
     for s in t.eos:
         assert len(tok.encode(s, add_special_tokens=False).ids) == 1, (fam.key, s)
 
 
-def test_granite_4_is_not_qwen(family_dir):
-    t = _local_template(family_dir, "granite-4")
+def test_granite_4_is_not_qwen(family_dir, local_template):
+    t = local_template("granite-4")
     assert t.name == "granite-4" and "<|end_of_text|>" in t.stop and "<|endoftext|>" not in t.stop
 
 
@@ -196,9 +206,9 @@ def test_granite_4_is_not_qwen(family_dir):
 
 
 @pytest.mark.parametrize("fam", FIM_FAMILIES, ids=lambda f: f.key)
-def test_repo_level_only_with_the_tokens(fam: Family, family_dir):
+def test_repo_level_only_with_the_tokens(fam: Family, family_dir, local_template):
     tok = _ids(family_dir, fam.key)
-    t = _local_template(family_dir, fam.key)
+    t = local_template(fam.key)
     prompt = t.render(PREFIX, SUFFIX, files=FILES, path="geometry/area.py", repo="shapes")
     if not fam.repo_level:
         assert t.repo_style is None
