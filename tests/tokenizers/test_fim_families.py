@@ -107,8 +107,11 @@ async def test_lsp_with_an_openai_server_and_no_tokenizer_sends_fim(family_dir, 
         engine, _ = build_engine(settings)
 
         class Engines:
+            def __init__(self, engine):
+                self.engine = engine
+
             async def get(self, _settings):
-                return engine
+                return self.engine
 
         class Workspace:
             root_path = None
@@ -117,7 +120,7 @@ async def test_lsp_with_an_openai_server_and_no_tokenizer_sends_fim(family_dir, 
             pass
 
         ls = Ls()
-        ls.settings, ls.engines, ls.workspace = settings, Engines(), Workspace()
+        ls.settings, ls.engines, ls.workspace = settings, Engines(engine), Workspace()
         ctx = CompletionContext("file:///w/a.py", "python", PREFIX + SUFFIX, 1, 4, [])
         text, _ = await _generate(ls, ctx)
         await engine.close()
