@@ -32,7 +32,7 @@ def _permute(weights, n_head: int, n_head_kv: int | None):
     )
 
 
-def _vocab(model_dir: Path) -> tuple[list[str], list[int], list[str]]:
+def _vocab(model_dir: Path, vocab_size: int = 0) -> tuple[list[str], list[int], list[str]]:
     """Tokens, token types and merges of a byte-level BPE `tokenizer.json`.
 
     Added tokens marked special become CONTROL, other added tokens USER_DEFINED (DeepSeek and
@@ -44,7 +44,8 @@ def _vocab(model_dir: Path) -> tuple[list[str], list[int], list[str]]:
     added = {t["id"]: t for t in data.get("added_tokens", [])}
     for t in added.values():
         vocab[t["content"]] = t["id"]
-    size = max(vocab.values()) + 1
+    # a model may have more embedding rows than tokens: the rest are unused padding entries
+    size = max(max(vocab.values()) + 1, vocab_size)
     by_id = {i: tok for tok, i in vocab.items()}
     tokens: list[str] = []
     types: list[int] = []
@@ -90,7 +91,7 @@ def hf_llama_to_gguf(
     n_head_kv = int(cfg.get("num_key_value_heads", n_head))
     head_dim = int(cfg.get("head_dim") or cfg["hidden_size"] // n_head)
 
-    tokens, types, merges = _vocab(src)
+    tokens, types, merges = _vocab(src, int(cfg.get("vocab_size") or 0))
     if fim_user_defined:
         types = [
             gguf.TokenType.USER_DEFINED if t == gguf.TokenType.CONTROL and "fim" in tok else t

@@ -79,13 +79,13 @@ class KvContext:
 
     def eval(self, seq: int, tokens: list[int], pos0: int, n_out: int, pick: Picker) -> list[int]:
         """Feed `tokens` at positions pos0.. of `seq`; return `pick` applied to the logits of
-        the last `n_out` positions (logits are computed for those positions only).
+        the last `n_out` positions (logits are computed for those positions only; 0: none).
 
         Long inputs go in chunks of `n_batch`; llama.cpp's logits buffer is overwritten by the
         next decode, so the picks happen here, under the lock."""
         if not tokens:
             return []
-        n_out = max(1, min(n_out, len(tokens)))
+        n_out = max(0, min(n_out, len(tokens)))
         if pos0 + len(tokens) > self.n_ctx_seq:
             raise EngineError(
                 f"context full: {pos0 + len(tokens)} tokens > {self.n_ctx_seq} "

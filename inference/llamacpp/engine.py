@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,8 +32,10 @@ from inference.base import (
 )
 from inference.llamacpp.context import KvContext
 from inference.llamacpp.decoding import DecodeParams, LlamaDecoder
+from inference.llamacpp.lookup_index import NgramIndex
 from inference.llamacpp.model import GgufModel
 from inference.llamacpp.slots import Slot, SlotTable
+from inference.llamacpp.stream import BufferedQueueGeneration
 from inference.local.strategy import StrategySelector
 from inference.stop import StopTextStream
 
@@ -87,6 +90,7 @@ class LlamaCppEngine(Engine):
         )
         self._latest: dict[str, QueueGeneration] = {}
         self._lock = threading.Lock()
+        self._lookup_cache: OrderedDict[str, NgramIndex | None] = OrderedDict()
         self._closed = False
         self._eos_ids = set(target.eog_ids)
         if target.eos_id >= 0:
@@ -108,7 +112,7 @@ class LlamaCppEngine(Engine):
         target = GgufModel(model_path)
         draft = GgufModel(draft_path) if draft_path else None
         try:
-            return cls(
+            engine = cls(
                 target, draft, n_threads=n_threads, n_ctx=n_ctx, num_speculative=num_speculative
             )
         except Exception:
@@ -116,6 +120,14 @@ class LlamaCppEngine(Engine):
             if draft is not None:
                 draft.close()
             raise
+        if target.chat_template:
+            # render once now (off the event loop): the jinja machinery takes seconds to
+            # import, and a template that cannot render is reported at load, not at first chat
+            try:
+                engine.render_chat([{"role": "user", "content": "hi"}])
+            except Exception as exc:
+                log.warning("the GGUF's chat template does not render: %s", exc)
+        return engine
 
     @property
     def info(self) -> EngineInfo:
@@ -125,7 +137,7 @@ class LlamaCppEngine(Engine):
             special_tokens=list(self.target_model.special_tokens),
             has_chat_template=bool(self.target_model.chat_template),
             max_context_tokens=self.n_ctx,
-            device=f"cpu ({self.n_threads} threads)",
+            device=f"cpu ({self.n_threads} thread{'s' if self.n_threads != 1 else ''})",
         )
 
     def count_tokens(self, text: str) -> int:
@@ -153,7 +165,7 @@ class LlamaCppEngine(Engine):
         return text
 
     def start(self, request: GenerationRequest) -> Generation:
-        gen = QueueGeneration("llamacpp", asyncio.get_running_loop())
+        gen = BufferedQueueGeneration("llamacpp", asyncio.get_running_loop())
         if self._closed:
             gen.fail(EngineError("engine is closed"))
             return gen
@@ -176,6 +188,36 @@ class LlamaCppEngine(Engine):
                 "configure `tandem.promptFormat` for chat"
             )
         return rendered
+
+    def _lookup_index(self, text: str) -> NgramIndex | None:
+        """The open documents' n-gram index, or None while it is being built.
+
+        The documents are the same text on every keystroke, so the index is cached; building
+        it (tokenizing 200k characters measured 275 ms, indexing 1.7 s on a busy CPU) runs on
+        its own thread, and requests meanwhile look up in the prompt and output only."""
+        if not text:
+            return None
+        with self._lock:
+            if text in self._lookup_cache:
+                self._lookup_cache.move_to_end(text)
+                return self._lookup_cache[text]
+            self._lookup_cache[text] = None  # building
+            while len(self._lookup_cache) > 4:
+                self._lookup_cache.popitem(last=False)
+        threading.Thread(
+            target=self._build_lookup_index, args=(text,), name="tandem-ngram", daemon=True
+        ).start()
+        return None
+
+    def _build_lookup_index(self, text: str) -> None:
+        try:
+            index = NgramIndex(self.target_model.tokenize(text, add_bos=False))
+        except Exception:  # a lookup aid only: never fail a request over it
+            log.exception("indexing the open documents failed")
+            return
+        with self._lock:
+            if text in self._lookup_cache:
+                self._lookup_cache[text] = index
 
     def _choose(self, request: GenerationRequest) -> str:
         with self._selector_lock:
@@ -204,13 +246,15 @@ class LlamaCppEngine(Engine):
                     f"prompt has {len(prompt)} tokens, the context holds {self.n_ctx} "
                     "(raise `contextSize`)"
                 )
-            lookup = model.tokenize(request.lookup_text, False) if request.lookup_text else []
+            strategy = self._choose(request)
             params = DecodeParams(
                 max_tokens=min(request.max_tokens, room),
                 temperature=request.temperature,
                 eos_ids=self._eos_ids,
-                strategy=self._choose(request),
-                lookup_tokens=lookup,
+                strategy=strategy,
+                lookup_index=self._lookup_index(request.lookup_text)
+                if strategy == "prompt_lookup"
+                else None,
                 num_speculative=self.num_speculative,
             )
             stream = StopTextStream(request.stop)

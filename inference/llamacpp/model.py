@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 _backend_lock = threading.Lock()
 _backend_ready = False
 _log_callback = None  # keep the ctypes callback alive for as long as the library is loaded
+#: llama.cpp's latest error lines, so a failed load can say why in its own message.
+_recent_errors: list[str] = []
 
 
 def _llama():
@@ -38,6 +40,9 @@ def _llama():
                 msg = text.decode("utf-8", "replace").rstrip() if text else ""
                 if msg:
                     log.log(logging.ERROR if level == 4 else logging.DEBUG, "llama.cpp: %s", msg)
+                    if level == 4:  # GGML_LOG_LEVEL_ERROR
+                        _recent_errors.append(msg)
+                        del _recent_errors[:-3]
 
             _log_callback = _to_logging
             llama_cpp.llama_log_set(_log_callback, ctypes.c_void_p(0))
@@ -49,7 +54,7 @@ def _llama():
 class GgufModel:
     """Loaded GGUF weights plus the vocabulary facts the engine and prompt builders use."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, vocab_only: bool = False) -> None:
         llama_cpp = _llama()
         self.lib = llama_cpp
         p = Path(path).expanduser()
@@ -61,9 +66,12 @@ class GgufModel:
         self.path = p
         params = llama_cpp.llama_model_default_params()
         params.n_gpu_layers = 0
+        params.vocab_only = vocab_only  # metadata and tokenizer only (inspection, tests)
+        _recent_errors.clear()
         model = llama_cpp.llama_model_load_from_file(str(p).encode("utf-8"), params)
         if not model:
-            raise EngineError(f"llama.cpp could not load {p} (see the server log for why)")
+            why = _recent_errors[0] if _recent_errors else "see the server log"
+            raise EngineError(f"llama.cpp could not load {p}: {why}")
         self.model = model
         self.vocab = llama_cpp.llama_model_get_vocab(model)
         self.n_vocab = int(llama_cpp.llama_vocab_n_tokens(self.vocab))
@@ -84,13 +92,19 @@ class GgufModel:
         wanted = lib.LLAMA_TOKEN_ATTR_CONTROL | lib.LLAMA_TOKEN_ATTR_USER_DEFINED
         specials: list[str] = []
         eog: set[int] = set()
-        for tok in range(self.n_vocab):
-            if lib.llama_vocab_is_eog(self.vocab, tok):
-                eog.add(tok)
-            if lib.llama_vocab_get_attr(self.vocab, tok) & wanted:
-                text = lib.llama_vocab_get_text(self.vocab, tok)
+        vocab, get_attr, is_eog = self.vocab, lib.llama_vocab_get_attr, lib.llama_vocab_is_eog
+        for tok in range(self.n_vocab):  # one C call per token: ~1 s for a 150k vocabulary
+            if get_attr(vocab, tok) & wanted:
+                text = lib.llama_vocab_get_text(vocab, tok)
                 if text:
                     specials.append(text.decode("utf-8", "replace"))
+                if is_eog(vocab, tok):
+                    eog.add(tok)
+        # end-of-generation tokens are special ones; the named ids cover any that are not
+        for named in (lib.llama_vocab_eos, lib.llama_vocab_eot):
+            tok = int(named(vocab))
+            if tok >= 0:
+                eog.add(tok)
         return sorted(set(specials)), eog
 
     def meta(self, key: str) -> str | None:

@@ -40,7 +40,7 @@ async def _run(engine, **kw):
 
 def test_special_tokens_and_templates_come_from_the_gguf(engine):
     info = engine.info
-    assert info.name == "llamacpp" and info.device == "cpu (1 threads)"
+    assert info.name == "llamacpp" and info.device == "cpu (1 thread)"
     assert {"<fim_prefix>", "<fim_suffix>", "<fim_middle>", "<|endoftext|>"} <= set(
         info.special_tokens
     )
@@ -129,6 +129,13 @@ def test_bad_files_are_clear_errors(tmp_path, tiny_model_dir):
         LlamaCppEngine.load(junk)
 
 
+def test_a_truncated_gguf_says_why_it_cannot_load(tiny_gguf, tmp_path):
+    cut = tmp_path / "cut.gguf"
+    cut.write_bytes(tiny_gguf[0].read_bytes()[:200_000])
+    with pytest.raises(EngineError, match="could not load .*(corrupted|bounds|incomplete)"):
+        LlamaCppEngine.load(cut)
+
+
 def test_draft_with_another_vocabulary_is_rejected(tiny_gguf, tmp_path):
     from inference.tiny_model import build_tiny_model
 
@@ -204,3 +211,68 @@ async def test_stop_sequences_cut_output(engine):
     out, stats = await _run(engine, prompt=CODE, max_tokens=40, stop=[stop], strategy="plain")
     assert out == plain[: plain.index(stop)]
     assert stats.finish_reason == "stop"
+
+
+async def test_a_long_prefill_stops_between_chunks_and_keeps_the_chunks_done(engine):
+    prompt = "\n".join(f"item_{i} = make({i}, {i * 3})" for i in range(60))
+    n_batch = engine.target.n_batch
+    assert engine.count_tokens(prompt) > 2 * n_batch
+    calls: list[str] = []
+    engine.step_hook = lambda kind: calls.append(kind) or len(calls) >= 2
+    try:
+        gen = engine.start(GenerationRequest(prompt=prompt, max_tokens=8, cache_key="prefill"))
+        with pytest.raises(GenerationCancelled):
+            await gen.text()
+    finally:
+        engine.step_hook = None
+    assert len(calls) == 2 and gen.stats.generated_tokens == 0
+    _, stats = await _run(engine, prompt=prompt, max_tokens=4, cache_key="prefill")
+    assert stats.prefix_tokens_reused == n_batch  # the one chunk finished before the stop
+
+
+async def test_buffered_generation_hands_over_everything_in_order_with_few_wakeups():
+    import threading
+
+    from inference.llamacpp.stream import BufferedQueueGeneration
+
+    gen = BufferedQueueGeneration("t", asyncio.get_running_loop(), interval=0.05)
+    pieces = [f"{i}," for i in range(2000)]
+
+    def worker():
+        for p in pieces:
+            gen.push(p)
+        gen.finish()
+
+    threading.Thread(target=worker).start()
+    chunks = [c async for c in gen]
+    assert "".join(chunks) == "".join(pieces)
+    assert len(chunks) < len(pieces) / 10
+
+
+async def test_prompt_lookup_copies_from_the_open_documents_through_the_index(engine):
+    prompt = "def area(radius):\n    return"
+    plain, _ = await _run(engine, prompt=prompt, max_tokens=24, strategy="plain")
+    other_docs = "# another file\n" + CODE + prompt + plain + "\n" + CODE
+    # the documents are indexed in the background; requests meanwhile run without the index
+    for _ in range(200):
+        if engine._lookup_index(other_docs) is not None:
+            break
+        await asyncio.sleep(0.05)
+    out, stats = await _run(
+        engine, prompt=prompt, max_tokens=24, strategy="prompt_lookup", lookup_text=other_docs
+    )
+    assert out == plain
+    assert stats.accepted_tokens > 0
+    assert stats.target_forward_passes < stats.generated_tokens
+    # the documents' index is built once and reused on the next keystroke
+    index = engine._lookup_index(other_docs)
+    assert engine._lookup_index(other_docs) is index
+
+
+def test_ngram_index_proposes_the_latest_continuation():
+    from inference.llamacpp.lookup_index import NgramIndex
+
+    idx = NgramIndex([1, 2, 3, 9, 1, 2, 3, 4, 5, 6])
+    assert idx.propose([7, 2, 3], 3) == [4, 5, 6]  # latest "2 3", longest n-gram first
+    assert idx.propose([8, 8, 5], 2) == [6]
+    assert idx.propose([8, 8, 6], 2) == []  # no follower
