@@ -66,6 +66,6 @@ def _following(text: str, cur: Cursor) -> str:
 def apply(text: str, cur: Cursor) -> str:
     if not text:
         return text
-    if cur.mode == "inline":
+    if cur.mode == "inline" and not (cur.multiline and "\n" in text.rstrip("\n")):
         return _rest_of_line(text, cur)
     return _following(text, cur)

@@ -20,7 +20,7 @@ from completion import CompletionContext
 from completion.service import complete
 from completion.templates import UnknownFimTemplate, detect_template
 from completion.typeahead import TypeaheadCache
-from completion.types import OpenDocument
+from completion.types import Edit, OpenDocument
 from inference.base import EngineError, GenerationCancelled
 from lsp_server.documents import DocumentUnavailable, snapshot
 from lsp_server.positions import PositionError, split_lines, to_index, to_position
@@ -37,6 +37,12 @@ class Suggestion:
     line: int
     column: int  # code points
     lines: list[str]
+    #: The item replaces this many code points before / after the cursor on its line (the
+    #: indentation a cursor sits in; closers the suggestion re-types). See completion.Edit.
+    replace_before: int = 0
+    replace_after: int = 0
+    #: The same change as an insertion at the cursor (textDocument/completion).
+    at_cursor: str | None = None
 
 
 def register_for_client(ls: TandemServer, caps: types.ClientCapabilities) -> None:
@@ -65,9 +71,10 @@ async def inline_completion(
     if s is None:
         return None
     enc = ls.workspace.position_encoding
-    pos = to_position(s.lines, s.line, s.column, enc)
+    start = to_position(s.lines, s.line, s.column - s.replace_before, enc)
+    end = to_position(s.lines, s.line, s.column + s.replace_after, enc)
     return types.InlineCompletionList(
-        items=[types.InlineCompletionItem(insert_text=s.text, range=types.Range(pos, pos))]
+        items=[types.InlineCompletionItem(insert_text=s.text, range=types.Range(start, end))]
     )
 
 
@@ -82,7 +89,7 @@ async def completion(
     word = _WORD.search(before)
     start_col = word.start() if word else s.column
     typed = before[start_col:]
-    new_text = typed + s.text
+    new_text = typed + (s.text if s.at_cursor is None else s.at_cursor)
     label = new_text.split("\n", 1)[0].strip() or new_text.strip()
     item = types.CompletionItem(
         label=label[:80] + ("…" if len(label) > 80 or "\n" in new_text.strip() else ""),
@@ -144,7 +151,7 @@ async def suggest(
     task = asyncio.ensure_future(_generate(ls, ctx))
     ls.inflight[uri] = task
     try:
-        text, stats = await task
+        edit, stats = await task
     except asyncio.CancelledError:
         task.cancel()
         current = asyncio.current_task()
@@ -158,16 +165,18 @@ async def suggest(
     finally:
         if ls.inflight.get(uri) is task:
             del ls.inflight[uri]
-    if text is None:  # superseded by a newer request
+    if edit is None:  # superseded by a newer request
         return None
     _report(ls, kind, t0, cached=False, stats=stats)
-    if not text:
+    if not edit.text:
         return None
-    _typeahead.remember(uri, ctx.prefix, text)
-    return Suggestion(text, line, column, lines)
+    _typeahead.remember(uri, ctx.prefix, edit.at_cursor)
+    return Suggestion(
+        edit.text, line, column, lines, edit.replace_before, edit.replace_after, edit.at_cursor
+    )
 
 
-async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[str | None, dict]:
+async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[Edit | None, dict]:
     """The shared completion path (completion.service), as the benchmarks run it too."""
     settings = ls.settings
     engine = await ls.engines.get(settings)
@@ -188,7 +197,7 @@ async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[str | Non
     except GenerationCancelled:
         return None, {}
     stats = result.stats.to_dict() if result.stats else {}
-    return result.text, stats
+    return result.edit or Edit(result.text, at_cursor=result.text), stats
 
 
 def _other_documents(ls: TandemServer, uri: str, limit: int = 5) -> list[OpenDocument]:
