@@ -107,7 +107,9 @@ class Edit:
 
     def apply(self, prefix: str, suffix: str) -> str:
         """The document after accepting the suggestion."""
-        return prefix[: len(prefix) - self.replace_before] + self.text + suffix[self.replace_after :]
+        return (
+            prefix[: len(prefix) - self.replace_before] + self.text + suffix[self.replace_after :]
+        )
 
 
 @dataclass

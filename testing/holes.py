@@ -18,11 +18,17 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from completion.cursor import indent_of, rest_is_closers
+from completion import syntax
+from completion.cursor import indent_of, rest_is_closers, width
 from completion.types import LSP_LINE_BREAK, CompletionContext
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{3,}")
 _CLOSERS = ")]}"
+
+_GRAMMARS = {
+    "python": "python", "go": "go", "rust": "rust", "java": "java", "c": "c", "cpp": "cpp",
+    "javascript": "javascript", "typescript": "typescript",
+}  # fmt: skip
 
 #: A new definition a model runs on into, per language (the "run-on" overrun).
 RUN_ON = {
@@ -89,14 +95,43 @@ class Hole:
                 return "block"
         return "line_start" if not before else "in_indent"
 
-    @property
+    @cached_property
     def allowed_lines(self) -> bool:
-        """Whether the mid-line policy lets the whole middle come back (mid-line: one line,
-        or several before a rest of line that is only closers)."""
-        if not self.before.strip():
+        """Whether the policy lets the whole middle come back: it stays inside the definition
+        around the cursor (block_end stops there), mid-line it is one line or an open
+        statement before a rest of line that is only closers, and in a comment or string it is
+        one line."""
+        single = not LSP_LINE_BREAK.search(self.middle.rstrip("\r\n"))
+        if single:
             return True
-        single = not LSP_LINE_BREAK.search(self.middle)
-        return single or rest_is_closers(self.after)
+        if self.before.strip() and not (
+            self.kind == "mid_line_multi" and rest_is_closers(self.after)
+        ):
+            return False
+        from completion.cursor import analyze
+
+        cur = analyze(self.context)
+        if cur.in_string or cur.in_comment:
+            return False
+        return self._inside_definition(cur)
+
+    def _inside_definition(self, cur) -> bool:
+        grammar = _GRAMMARS.get(self.language_id)
+        header = syntax.enclosing_definition_line(grammar, self.source, self.start)
+        if header is None:
+            if cur.mode != "block":
+                return True
+            limit = width(indent_of(cur.prev_line))  # a new top-level block is the scope
+        else:
+            limit = width(indent_of(LSP_LINE_BREAK.split(self.source)[header]))
+        later = [x for x in LSP_LINE_BREAK.split(self.middle)[1:] if x.strip()]
+        for k, line in enumerate(later):
+            col = width(indent_of(line))
+            if col < limit or (
+                col == limit and not (line.strip()[0] in _CLOSERS and k == len(later) - 1)
+            ):
+                return False
+        return True
 
     def overruns(self, rng: random.Random) -> dict[str, str]:
         """Raw outputs: the middle followed by each kind of realistic overrun."""
@@ -117,12 +152,29 @@ class Hole:
         first = lines[0] if lines else ""
         if len(first.strip()) >= 6:
             out["half_suffix_line"] = mid + first[: max(3, len(first) // 2)]
-        if self.language_id in RUN_ON and (not self.after.strip()):
+        inside = syntax.enclosing_definition_line(
+            _GRAMMARS.get(self.language_id), self.source, self.start
+        )
+        if self.language_id in RUN_ON and not self.after.strip() and inside is not None:
             out["run_on"] = mid.rstrip("\r\n") + RUN_ON[self.language_id].replace("\n", nl)
         return out
 
 
 # --- cutting holes -----------------------------------------------------------------------------
+
+
+def excerpt(source: str, rng: random.Random, max_lines: int = 100) -> str:
+    """A piece of `source` from one top-level line to another, about `max_lines` long (keeps
+    the parses of a property test small; files of thousands of lines add nothing)."""
+    lines = source.splitlines(keepends=True)
+    if len(lines) <= max_lines:
+        return source
+    tops = [i for i, x in enumerate(lines) if x[:1].isalpha() or x[:1] in "@#/"]
+    starts = [i for i in tops if i + max_lines // 2 < len(lines)] or [0]
+    a = rng.choice(starts)
+    ends = [i for i in tops if a + max_lines // 2 <= i <= a + max_lines]
+    b = ends[-1] if ends else min(len(lines), a + max_lines)
+    return "".join(lines[a:b])
 
 
 def _line_spans(source: str) -> list[tuple[int, int, str]]:
@@ -210,7 +262,9 @@ def cut_holes(
             add(lines[first][0], _line_end(source, lines[last][1]), "block_end")
         # mid-line, several lines, before a rest of line that is only closers
         openers = [
-            x for x in code if lines[x][2].rstrip().endswith(("(", "[", "{")) and lines[x][2].strip()
+            x
+            for x in code
+            if lines[x][2].rstrip().endswith(("(", "[", "{")) and lines[x][2].strip()
         ]
         if openers:
             x = rng.choice(openers)
@@ -253,6 +307,23 @@ def expected_document(hole: Hole) -> str:
     return hole.prefix + middle + hole.suffix
 
 
+def check(hole: Hole, edit) -> tuple[bool, bool]:
+    """(ok, exact) for a finalized `edit` (completion.types.Edit) of `hole`.
+
+    exact: the document after accepting is `expected_document`. ok: exact where the policy
+    allows the whole middle; elsewhere the suggestion is a prefix of the middle (cut where the
+    policy ends it, never damaged).
+    """
+    ctx = hole.context
+    got = edit.apply(ctx.prefix, ctx.suffix)
+    exact = same_document(got, expected_document(hole))
+    if exact or hole.allowed_lines:
+        return exact, exact
+    said = "\n".join(_norm_lines(edit.at_cursor)).rstrip()
+    middle = "\n".join(_norm_lines(hole.middle))
+    return middle.startswith(said), exact
+
+
 def same_document(got: str, want: str) -> bool:
     """Equal up to trailing whitespace on each line."""
     return _norm_lines(got) == _norm_lines(want)
@@ -264,3 +335,24 @@ def first_difference(got: str, want: str) -> str:
         if x != y:
             return f"line {i}: got {x!r} want {y!r}"
     return f"{len(a)} lines vs {len(b)}"
+
+
+class HoleRunner:
+    """Finalizes raw outputs for one hole the way the pipeline does (`prepare`'s mode and stop
+    strings, an engine that stops at them, `postprocess`, `to_edit`), analyzing the cursor once."""
+
+    def __init__(self, hole: Hole, stop: tuple[str, ...]) -> None:
+        from completion.cursor import analyze
+
+        self.hole = hole
+        first = analyze(hole.context)
+        self.stop = tuple(stop) + (() if first.multiline else ("\n",))
+        self.cur = analyze(hole.context, mode=first.mode, stop=self.stop)
+
+    def finalize(self, raw: str):
+        from completion.pipeline import to_edit
+        from completion.postprocess import postprocess
+
+        cut = min([i for s in self.stop if (i := raw.find(s)) != -1] or [len(raw)])
+        raw = raw[:cut]
+        return to_edit(postprocess(raw, self.cur), raw, self.cur)

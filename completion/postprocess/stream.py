@@ -3,10 +3,11 @@
 The filters cut what a model writes past the end of the middle: the block ends at a lower
 indentation, the output runs into the suffix, or it starts repeating. Waiting for the model to
 reach `max_tokens` or an EOS only to throw that text away costs decode time, so the stream is
-watched: at every completed line the text so far goes through the same `postprocess`; once its
-result has stopped changing while the model kept writing lines that are cut (`SETTLE_LINES`
-complete non-blank lines past the kept text, the same result at each of them), the
-generation is cancelled. The kept text is then the same text full postprocessing of the
+watched: at every completed line the text so far goes through the same `postprocess` (without
+the syntax cut, which moves while an answer is incomplete); once its result has stopped
+changing while the model kept writing lines that are cut (`SETTLE_LINES` complete non-blank
+lines past the kept text, the same result at each of them; one line mid-line, where the first
+line that closes the statement ends the suggestion), the generation is cancelled. The kept text is then the same text full postprocessing of the
 longer output gives (the cut filters look back, not forward; the property tests check this).
 
 Single-line suggestions stop at the first newline already (a stop string), so only multi-line
@@ -46,14 +47,17 @@ class StreamWatch:
         if lines == self._checked_lines:
             return False
         self._checked_lines = lines
-        kept = postprocess(complete, self.cur)
+        # the syntax cut is left out: a partial answer parses worse than the whole one, so
+        # where it cuts moves as lines arrive; the block end, the suffix and repetition do not
+        kept = postprocess(complete, self.cur, skip=("syntax_truncate",))
         past = _nonblank(complete) - _nonblank(kept)
         if kept == self._kept and past >= 1:
             self._same += 1
         else:
             self._same = 0
         self._kept = kept
-        return past >= SETTLE_LINES and self._same >= SETTLE_LINES - 1
+        settle = 1 if self.cur.mode == "inline" else SETTLE_LINES
+        return past >= settle and self._same >= settle - 1
 
 
 def _nonblank(text: str) -> int:
