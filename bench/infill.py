@@ -44,7 +44,7 @@ from completion.service import complete
 from completion.templates import detect_template, template_by_name
 from completion.types import CompletionContext, Edit
 from inference.base import Engine
-from testing.holes import Hole, expected_document, same_document
+from testing.holes import Hole, check
 from testing.oracle import OracleEngine
 
 DATA_NAME = "humaneval-infilling/HumanEval-SingleLineInfilling.jsonl.gz"
@@ -309,10 +309,7 @@ def run(args: argparse.Namespace, make_engine: Callable[[], Engine] | None) -> d
     t_exec = time.perf_counter()
     n = len(problems)
     holes = [as_hole(p) for p in problems]
-    exacts = [
-        same_document(c.apply(p.prompt, p.suffix), expected_document(h))
-        for p, c, h in zip(problems, completions, holes, strict=False)
-    ]
+    exacts = [check(h, c)[1] for c, h in zip(completions, holes, strict=False)]
     exact = sum(exacts)
     per_mode: dict[str, dict] = {}
     for h, ok, ex in zip(holes, passed, exacts, strict=False):

@@ -95,7 +95,9 @@ def _retyped_suffix(text: str, cur: Cursor) -> str:
         else:
             enough = "\n" in tail or len(tail.strip()) >= MIN_RETYPED
         if enough:
-            return text[:i]
+            # on an empty cursor line the suffix starts with its line break: keep the
+            # suggestion's own last line break, as whole-line cuts do
+            return text[: i + 1] if tail[0] == "\n" and not cur.after.strip() else text[:i]
     return text
 
 
