@@ -222,6 +222,11 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--limit", type=int, default=None, help="first N problems only")
     ap.add_argument("--json", action="store_true", help="print only the JSON result")
     ap.add_argument("--widen", type=int, default=0, help="move N suffix lines into the hole")
+    ap.add_argument(
+        "--no-stream-stop",
+        action="store_true",
+        help="let every generation run to the engine's own stop (to measure what stopping saves)",
+    )
     ap.add_argument("--template", default=None, help="FIM template name (default: detect)")
     ap.add_argument("--max-tokens", type=int, default=128)
     ap.add_argument("--max-prompt-tokens", type=int, default=1536)
@@ -248,6 +253,7 @@ async def _generate(problems, engine, template, args) -> tuple[list[Edit], list[
             template,
             max_prompt_tokens=args.max_prompt_tokens,
             max_tokens=args.max_tokens,
+            stream_stop=not args.no_stream_stop,
         )
         latencies.append((time.perf_counter() - t0) * 1000)
         completions.append(res.edit or Edit(res.text, at_cursor=res.text))

@@ -44,6 +44,7 @@ async def complete(
     workspace_root: str | None = None,
     temperature: float = 0.0,
     strategy: str = "auto",
+    stream_stop: bool = True,
 ) -> CompletionResult:
     """Raises GenerationCancelled when the engine dropped the request (a newer one for the same
     document won); task cancellation cancels the generation too."""
@@ -76,7 +77,8 @@ async def complete(
     )
     cur = cursor_for(ctx, plan)
     try:
-        streamed = await collect(gen, cur)  # cancels the engine once the suggestion is over
+        # cancels the engine once the suggestion is over (stream_stop=False: benchmarks only)
+        streamed = await collect(gen, cur, watch=stream_stop)
     except asyncio.CancelledError:
         gen.cancel()  # stop the engine within one decode step, not just the awaiting task
         raise

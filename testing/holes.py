@@ -163,13 +163,19 @@ class Hole:
 # --- cutting holes -----------------------------------------------------------------------------
 
 
+_TOP_LEVEL = re.compile(
+    r"(def|class|async def|@|import|from|if __name__|#include|#define|#ifndef|func|fn|pub|impl"
+    r"|struct|static|typedef|int|void|export|function|const|let|public|package|type)\b"
+)
+
+
 def excerpt(source: str, rng: random.Random, max_lines: int = 100) -> str:
     """A piece of `source` from one top-level line to another, about `max_lines` long (keeps
     the parses of a property test small; files of thousands of lines add nothing)."""
     lines = source.splitlines(keepends=True)
     if len(lines) <= max_lines:
         return source
-    tops = [i for i, x in enumerate(lines) if x[:1].isalpha() or x[:1] in "@#/"]
+    tops = [i for i, x in enumerate(lines) if _TOP_LEVEL.match(x)]
     starts = [i for i in tops if i + max_lines // 2 < len(lines)] or [0]
     a = rng.choice(starts)
     ends = [i for i in tops if a + max_lines // 2 <= i <= a + max_lines]

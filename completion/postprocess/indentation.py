@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from completion.cursor import Cursor, indent_of, max_next_indent, width
 from completion.postprocess.scan import CLOSERS
+from completion.types import lsp_lines
 
 
 def _restyle(line: str, unit: str) -> str:
@@ -43,6 +44,19 @@ def _doubled(first_ws: str, cur: Cursor) -> str | None:
     return first_ws[len(cur.before) :]
 
 
+def _unindented_body(first: str, cur: Cursor) -> bool:
+    """Whether a first line at the opener's column can be a body the model forgot to indent:
+    not a closer, not a preprocessor line, and the opener is a statement's first line (a
+    continuation line's column says nothing about the body's)."""
+    head = first.lstrip()
+    if head[0] in CLOSERS or (head.startswith("#") and cur.lang.line_comment != "#"):
+        return False
+    above = [x for x in lsp_lines(cur.prefix[-20000:]) if x.strip()]
+    if len(above) < 2:
+        return True
+    return max_next_indent(above[-2], cur) != float("inf")
+
+
 def _mixed_styles(cur: Cursor) -> bool:
     window = cur.prefix[-20000:] + cur.suffix[:5000]
     return "\n\t" in window and "\n    " in window
@@ -57,7 +71,7 @@ def apply(text: str, cur: Cursor) -> str:
         fixed = _doubled(first_ws, cur)
         if fixed is not None:
             lines[0] = fixed + lines[0][len(first_ws) :]
-    elif cur.mode == "block" and lines[0].strip() and lines[0].lstrip()[0] not in CLOSERS:
+    elif cur.mode == "block" and lines[0].strip() and _unindented_body(lines[0], cur):
         have = width(cur.before + first_ws)
         opener = width(indent_of(cur.prev_line))
         if have <= opener:  # body not indented: move the whole suggestion into the block

@@ -71,14 +71,14 @@ class StreamResult:
     stopped_early: bool = False
 
 
-async def collect(gen: Generation, cur: Cursor) -> StreamResult:
+async def collect(gen: Generation, cur: Cursor, watch: bool = True) -> StreamResult:
     """The generation's text, cancelled as soon as the completion is over.
 
     After the cancel the same iterator is read to its end (the engine stops within a decode
     step), so the engine's stats are final; the text that still arrives is not used. A
     cancellation that did not come from here (a newer request won) propagates.
     """
-    watch = StreamWatch(cur)
+    watcher = StreamWatch(cur) if watch else None
     raw = ""
     stopped = False
     try:
@@ -86,7 +86,7 @@ async def collect(gen: Generation, cur: Cursor) -> StreamResult:
             if stopped:
                 continue
             raw += chunk
-            if "\n" in chunk and watch.over(raw):
+            if watcher is not None and "\n" in chunk and watcher.over(raw):
                 stopped = True
                 gen.cancel()
     except GenerationCancelled:

@@ -28,7 +28,7 @@ from testing.holes import HoleRunner, check, cut_holes, excerpt, first_differenc
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 SEED = 20260101
-STDLIB_FILES = 30
+STDLIB_FILES = 15
 
 needs_grammars = pytest.mark.skipif(
     not all(syntax.has_grammar(g) for g in ("python", "c", "typescript", "go", "rust", "java")),
@@ -69,7 +69,7 @@ def _run_all() -> tuple[Counter, Counter, dict]:
     bad: Counter = Counter()
     examples: dict = {}
     for lang, name, text in _sources():
-        for hole in cut_holes(text, lang, f"file:///corpus/{name}", rng, per_kind=3):
+        for hole in cut_holes(text, lang, f"file:///corpus/{name}", rng, per_kind=2):
             runner = HoleRunner(hole, stop)
             raws = {"exact": hole.middle, **hole.overruns(rng)}
             for overrun, raw in raws.items():
