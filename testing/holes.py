@@ -22,6 +22,7 @@ from completion import syntax
 from completion.cursor import indent_of, rest_is_closers, width
 from completion.types import LSP_LINE_BREAK, CompletionContext
 
+_BARE_MARKERS = {"#", "//", "/*", "--", "*", "<!--"}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{3,}")
 _CLOSERS = ")]}"
 
@@ -323,6 +324,8 @@ def check(hole: Hole, edit) -> tuple[bool, bool]:
     ctx = hole.context
     got = edit.apply(ctx.prefix, ctx.suffix)
     exact = same_document(got, expected_document(hole)) or same_document(got, full_document(hole))
+    if hole.middle.strip() in _BARE_MARKERS and not edit.text:
+        return True, False  # a bare comment marker is not worth showing (drop_short)
     if exact or hole.allowed_lines:
         return exact, exact
     said = "\n".join(_norm_lines(edit.at_cursor)).rstrip()

@@ -92,7 +92,7 @@ def _run_all() -> tuple[Counter, Counter, dict]:
 #: position. Measured on this corpus: see the readme; what is left are C preprocessor blocks,
 #: prose inside strings the cursor analysis does not see as a string, TypeScript `},` closing
 #: lines, and the ambiguous end of a middle that stops inside the next line's indentation.
-FLOORS = {"line_start": 0.94, "in_indent": 0.93, "mid_line": 0.93, "block": 0.95}
+FLOORS = {"line_start": 0.94, "in_indent": 0.93, "mid_line": 0.92, "block": 0.95}
 
 
 @pytest.fixture(scope="module")
