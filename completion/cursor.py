@@ -1,7 +1,8 @@
 """Where the cursor sits, which decides single- vs multi-line and what postprocessing does.
 
 Modes:
-- "inline": text before the cursor on its line -> finish this line only.
+- "inline": text before the cursor on its line -> finish this line only; several lines only
+  when the rest of the line is closers or whitespace (`foo(█)`, `[█]);`): the mid-line policy.
 - "comment": an empty line inside a comment or string -> one line of prose.
 - "line_start": nothing before the cursor but text after it -> insert whole lines above the
   rest of the line (the layout of the HumanEval infilling benchmarks).
@@ -11,14 +12,23 @@ Modes:
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from completion import syntax
 from completion.languages import Language, language_for
 from completion.types import CompletionContext, lsp_lines
 
 MULTILINE_MODES = ("block", "line", "line_start")
+#: The rest of a line a mid-line suggestion may span several lines before: closers (and the
+#: `;` / `,` that ends the statement or item), nothing else.
+_CLOSERS_ONLY = re.compile(r"[\s)\]}]*[;,]?\s*")
+
+
+def rest_is_closers(after: str) -> bool:
+    """True when the text after a mid-line cursor is only closing brackets or whitespace."""
+    return _CLOSERS_ONLY.fullmatch(after) is not None
 
 
 def indent_of(line: str) -> str:
@@ -77,10 +87,19 @@ class Cursor:
     mode: str
     #: Stop strings of the plan (postprocessing cuts there too: not every backend honours them).
     stop: tuple[str, ...] = ()
+    #: Per-request memo for the filters (layouts, parses) of one suggestion.
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def multiline(self) -> bool:
+        if self.mode == "inline":
+            return rest_is_closers(self.after) and not (self.in_string or self.in_comment)
         return self.mode in MULTILINE_MODES
+
+    @property
+    def in_indentation(self) -> bool:
+        """Only whitespace before the cursor on its line (column 0 included)."""
+        return not self.before.strip()
 
     @property
     def line_indent(self) -> str:
@@ -95,6 +114,21 @@ class Cursor:
     def opens_block(self, line: str) -> bool:
         code = _strip_line_comment(line, self.lang).rstrip()
         return bool(code) and code.endswith(self.lang.block_openers)
+
+
+def max_next_indent(line: str, cur: Cursor) -> float:
+    """The deepest indentation (columns) the line after `line` can have: one step more after a
+    block opener, the same otherwise; anything after an open bracket or a backslash (aligned
+    continuation lines)."""
+    if not line.strip():
+        return width(cur.indent_unit)
+    code = _strip_line_comment(line, cur.lang).rstrip()
+    if code.endswith("\\") or code.count("(") + code.count("[") + code.count("{") > (
+        code.count(")") + code.count("]") + code.count("}")
+    ):
+        return float("inf")
+    step = width(cur.indent_unit) if cur.opens_block(line) else 0
+    return width(indent_of(line)) + step
 
 
 def analyze(ctx: CompletionContext, mode: str | None = None, stop: tuple[str, ...] = ()) -> Cursor:

@@ -1,7 +1,11 @@
 """The pipeline's two entry points, around the engine call.
 
 prepare:  cursor analysis -> cross-file snippets -> budgeted prefix/suffix -> template
-finalize: raw output -> postprocess filters -> text to insert ("" = no suggestion)
+finalize: raw output -> postprocess filters -> the edit to offer ("" = no suggestion)
+
+The edit is the text plus the range of the cursor line it replaces (see `Edit`): the cursor
+line's indentation when the cursor is inside it, so the offered text carries the full
+indentation the code needs; the closers after a mid-line cursor that the suggestion re-types.
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ from completion.context.snippets import (
     rank_snippets,
     select_snippets,
 )
-from completion.cursor import Cursor, analyze
-from completion.postprocess import postprocess
+from completion.cursor import Cursor, analyze, rest_is_closers
+from completion.postprocess import postprocess, stop_strings
 from completion.templates import FimTemplate
-from completion.types import CompletionContext, PromptPlan, TokenCounter
+from completion.types import CompletionContext, Edit, PromptPlan, TokenCounter
 
 #: Share of the prompt budget cross-file snippets may take.
 SNIPPET_SHARE = 0.25
@@ -103,6 +107,31 @@ def prepare(
 
 
 def finalize(raw: str, ctx: CompletionContext, plan: PromptPlan) -> str:
-    """Postprocess the raw model output into the text to insert (may be empty)."""
-    cur = analyze(ctx, mode=plan.mode or None, stop=tuple(plan.stop))
-    return postprocess(raw, cur)
+    """The text of the edit to offer (what the LSP item's insertText is; may be empty)."""
+    return finalize_edit(raw, ctx, plan).text
+
+
+def finalize_edit(raw: str, ctx: CompletionContext, plan: PromptPlan) -> Edit:
+    """Postprocess the raw model output into the edit to offer (empty text: no suggestion)."""
+    cur = cursor_for(ctx, plan)
+    return to_edit(postprocess(raw, cur), raw, cur)
+
+
+def cursor_for(ctx: CompletionContext, plan: PromptPlan) -> Cursor:
+    """The cursor as `prepare` saw it (the plan's mode and stop strings)."""
+    return analyze(ctx, mode=plan.mode or None, stop=tuple(plan.stop))
+
+
+def to_edit(text: str, raw: str, cur: Cursor) -> Edit:
+    """The postprocessed text as an edit of the cursor line (see the module docstring)."""
+    if not text:
+        return Edit("")
+    if cur.mode != "inline" and cur.before and cur.in_indentation:
+        return Edit(cur.before + text, replace_before=len(cur.before), at_cursor=text)
+    closers = cur.after.rstrip()
+    if cur.mode == "inline" and closers and rest_is_closers(cur.after):
+        said = stop_strings.apply(raw, cur)
+        plain = text.replace("\r\n", "\n")
+        if said.startswith(plain) and said[len(plain) :].startswith(closers):
+            return Edit(text + closers, replace_after=len(closers), at_cursor=text)
+    return Edit(text, at_cursor=text)

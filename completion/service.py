@@ -10,10 +10,12 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from completion.pipeline import finalize, prepare
+from completion.pipeline import cursor_for, prepare, to_edit
+from completion.postprocess import postprocess
+from completion.postprocess.stream import collect
 from completion.templates import FimTemplate, detect_template
 from completion.typeahead import TypeaheadCache
-from completion.types import CompletionContext, PromptPlan
+from completion.types import CompletionContext, Edit, PromptPlan
 from inference.base import Engine, GenerationRequest, GenerationStats
 
 
@@ -21,6 +23,9 @@ from inference.base import Engine, GenerationRequest, GenerationStats
 class CompletionResult:
     text: str
     raw: str = ""
+    #: The suggestion as an edit of the cursor line (`text` is its text; None from typeahead,
+    #: whose text is inserted at the cursor).
+    edit: Edit | None = None
     plan: PromptPlan | None = None
     #: True when typeahead answered (no engine call).
     from_typeahead: bool = False
@@ -39,6 +44,7 @@ async def complete(
     workspace_root: str | None = None,
     temperature: float = 0.0,
     strategy: str = "auto",
+    stream_stop: bool = True,
 ) -> CompletionResult:
     """Raises GenerationCancelled when the engine dropped the request (a newer one for the same
     document won); task cancellation cancels the generation too."""
@@ -69,19 +75,25 @@ async def complete(
             lookup_text=plan.lookup_text,
         )
     )
+    cur = cursor_for(ctx, plan)
     try:
-        raw = await gen.text()
+        # cancels the engine once the suggestion is over (stream_stop=False: benchmarks only)
+        streamed = await collect(gen, cur, watch=stream_stop)
     except asyncio.CancelledError:
         gen.cancel()  # stop the engine within one decode step, not just the awaiting task
         raise
+    raw = streamed.raw
     t2 = time.perf_counter()
-    text = finalize(raw, ctx, plan)
+    edit = to_edit(postprocess(raw, cur), raw, cur)
     t3 = time.perf_counter()
+    gen.stats.kept_tokens = engine.count_tokens(edit.at_cursor) if edit.at_cursor else 0
+    gen.stats.stopped_early = streamed.stopped_early
     if typeahead is not None:
-        typeahead.remember(ctx.uri, ctx.prefix, text)
+        typeahead.remember(ctx.uri, ctx.prefix, edit.at_cursor)
     return CompletionResult(
-        text,
+        edit.text,
         raw=raw,
+        edit=edit,
         plan=plan,
         stats=gen.stats,
         timings_ms={

@@ -89,6 +89,30 @@ class CompletionContext:
 
 
 @dataclass
+class Edit:
+    """A suggestion as an edit of the cursor line: `text` replaces the `replace_before` code
+    points before the cursor and the `replace_after` after it (LSP InlineCompletionItem.range).
+
+    The range covers the cursor line's indentation when the cursor sits inside it (the text then
+    carries the full indentation, so editors that auto-indent after Enter and those that don't
+    get the same line), and the closers after a mid-line cursor that the suggestion re-types.
+    `at_cursor` is the same change as a plain insertion at the cursor (typeahead, the
+    `textDocument/completion` fallback).
+    """
+
+    text: str
+    replace_before: int = 0
+    replace_after: int = 0
+    at_cursor: str = ""
+
+    def apply(self, prefix: str, suffix: str) -> str:
+        """The document after accepting the suggestion."""
+        return (
+            prefix[: len(prefix) - self.replace_before] + self.text + suffix[self.replace_after :]
+        )
+
+
+@dataclass
 class PromptPlan:
     """What to ask the engine, and what `finalize` needs to clean the answer."""
 

@@ -73,6 +73,12 @@ class GenerationStats:
     #: Draft-model work before the first token (its prefill and first draft). It hides inside
     #: TTFT, so the strategy selector adds it back when it charges the draft for a request.
     draft_prefill_ms: float = 0.0
+    #: Tokens of the generated text the suggestion kept after postprocessing (set by the
+    #: completion service; generated_tokens - kept_tokens is decode work thrown away).
+    kept_tokens: int = 0
+    #: The completion service cancelled the generation once the suggestion was known to be
+    #: over (postprocessing on the stream), before the engine's own stop.
+    stopped_early: bool = False
 
     @property
     def acceptance_rate(self) -> float:

@@ -27,10 +27,13 @@ class OracleProblem(Protocol):
     def uri(self) -> str: ...
 
 
-def oracle_output(p: OracleProblem) -> tuple[str, str]:
-    """(raw output, overrun kind): the canonical middle plus a realistic overrun."""
-    rng = random.Random(zlib.crc32(p.task_id.encode("utf-8")))
+def oracle_output(p: OracleProblem, mode: str = "overrun") -> tuple[str, str]:
+    """(raw output, overrun kind): the canonical middle plus a realistic overrun, or with
+    `mode="exact"` the canonical middle alone (kind "exact")."""
     middle = p.canonical_solution
+    if mode == "exact":
+        return middle, "exact"
+    rng = random.Random(zlib.crc32(p.task_id.encode("utf-8")))
     suffix_lines = p.suffix.splitlines(keepends=True)
     kinds = ["repeat", "closer"] + (["suffix"] if suffix_lines else [])
     kind = rng.choice(sorted(kinds))
@@ -42,6 +45,9 @@ def oracle_output(p: OracleProblem) -> tuple[str, str]:
     else:
         ws = last[: len(last) - len(last.lstrip())]
         over = ws[:-4] + rng.choice([")", "]", "}"]) + "\n"
+    if not middle.endswith("\n") and suffix_lines:
+        # a middle that ends mid-line: the model goes on with the rest of the line and more
+        return middle + "".join(suffix_lines[: rng.randint(1, 3)]), "suffix"
     if not middle.endswith("\n") and over:
         middle += "\n"
     return middle + over, kind
@@ -65,7 +71,10 @@ class _TextGeneration(Generation):
 class OracleEngine(Engine):
     """Answers each request with `oracle_output` of the problem whose document it is for."""
 
-    def __init__(self, problems: list[OracleProblem], template: FimTemplate) -> None:
+    def __init__(
+        self, problems: list[OracleProblem], template: FimTemplate, mode: str = "overrun"
+    ) -> None:
+        self.mode = mode
         self._by_uri = {p.uri: p for p in problems}
         self._info = EngineInfo("oracle", "oracle", special_tokens=list(template.markers))
         self.kinds: Counter[str] = Counter()
@@ -81,7 +90,7 @@ class OracleEngine(Engine):
     def start(self, request: GenerationRequest) -> Generation:
         self.calls += 1
         problem = self._by_uri[request.cache_key or ""]
-        raw, kind = oracle_output(problem)
+        raw, kind = oracle_output(problem, self.mode)
         self.kinds[kind] += 1
         cut = min([i for s in request.stop if s and (i := raw.find(s)) != -1] or [len(raw)])
         return _TextGeneration("oracle", raw[:cut])

@@ -2,13 +2,14 @@
 
 Editors auto-insert `)`, `]`, `}` and quotes; a model completing `print(█)` writes `'hi')`.
 When the suggestion closes the bracket that is already after the cursor (an unmatched closer of
-the same kind), the suggestion ends there; a closer the suggestion itself opened is kept.
+the same kind), the suggestion ends there; a closer the suggestion itself opened is kept, and
+so are closers of brackets opened before the cursor that the text after it does not close.
 """
 
 from __future__ import annotations
 
 from completion.cursor import Cursor
-from completion.postprocess.scan import CLOSERS, QUOTES, code_chars
+from completion.postprocess.scan import CLOSERS, QUOTES, balance, code_chars
 
 
 def apply(text: str, cur: Cursor) -> str:
@@ -24,8 +25,16 @@ def apply(text: str, cur: Cursor) -> str:
         while i > 0 and text[i - 1] == "\\":
             i = text.find(closer, i + 1)
         return text if i == -1 else text[:i]
+    # brackets opened before the cursor on its line and not closed after it are the
+    # suggestion's to close (`len(list(filter(█)` + `x, arr))` before `)`)
+    opened = balance(cur.before, cur.lang.line_comment)[1]
+    closed_after = balance(cur.after, cur.lang.line_comment)[0]
+    free = max(0, opened - closed_after) if cur.mode == "inline" else 0
     for i, c, depth in code_chars(text, cur.lang.line_comment):
         if c in CLOSERS and depth == 0:
+            if free:
+                free -= 1
+                continue
             if c == closer:
                 cut = text[:i]
                 # a closing line ("}" alone) goes away with its indentation

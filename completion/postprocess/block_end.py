@@ -10,6 +10,10 @@ comes back. Without a grammar a textual definition pattern stands in.
 Finer structure (an `if` body that runs into code the suffix already has) is left to
 `suffix_overlap` and `syntax_truncate`, which know what is after the cursor.
 
+Mid-line (the mid-line policy): the suggestion goes on past the cursor line only while the
+statement begun on that line is open (an unclosed bracket, or a line that opens a block, whose
+body then ends like any block); the first line that closes it is the last.
+
 Single line: in languages with a statement terminator, nothing after the first complete
 statement (`x = 1; y = 2;` -> `x = 1;`).
 """
@@ -94,9 +98,34 @@ def _statement(text: str, cur: Cursor) -> str:
     return text
 
 
+def _open_statement(text: str, cur: Cursor) -> str:
+    """Mid-line: keep lines while the cursor line's statement is open (see the docstring)."""
+    if "\n" not in text:
+        return _statement(text, cur)
+    start = len(cur.before)
+    full = cur.before + text
+    depth_at_end: dict[int, int] = {}
+    depth = 0
+    for i, c, d in code_chars(full, cur.lang.line_comment):
+        depth = d + (1 if c in "([{" else -1 if c in ")]}" else 0)
+        if c == "\n" and i >= start:
+            depth_at_end[i] = d
+    lines_end = [i for i, c in enumerate(full) if c == "\n" and i >= start]
+    for nl in lines_end:
+        line_start = full.rfind("\n", 0, nl) + 1
+        line = full[line_start:nl]
+        if cur.opens_block(line):
+            return _block(text, cur)
+        if depth_at_end.get(nl, depth) <= 0 and line.strip():
+            return _statement(full[start:nl], cur)
+    return text
+
+
 def apply(text: str, cur: Cursor) -> str:
     if not text:
         return text
+    if cur.mode == "inline":
+        return _open_statement(text, cur) if cur.multiline else _statement(text, cur)
     if cur.multiline:
         return _block(text, cur)
     return _statement(text, cur)

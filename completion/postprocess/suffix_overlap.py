@@ -63,9 +63,51 @@ def _following(text: str, cur: Cursor) -> str:
     return text
 
 
+#: Non-blank characters a tail must have to count as the suffix typed again.
+MIN_RETYPED = 8
+
+
+def _retyped_suffix(text: str, cur: Cursor) -> str:
+    """Cut the longest tail of the suggestion that is the start of the suffix, character for
+    character (a model that wrote the middle and went on with the code after the cursor; the
+    tail may end anywhere in the suffix, mid-line included).
+
+    How much must match depends on where the tail starts: at a line start, `MIN_RETYPED`
+    characters or a whole line; after code on a line, the whole rest of that line; inside a
+    line's indentation, more than one line (`        return x` ending the middle is not
+    `    return x` typed again, but a middle cut inside an indentation that goes on with the
+    suffix's lines is)."""
+    suffix = cur.suffix[:4000].replace("\r\n", "\n")
+    if not suffix.strip():
+        return text
+    for i in range(len(text)):
+        tail = text[i:]
+        if not tail.strip():
+            break
+        if not suffix.startswith(tail):
+            continue
+        head = text[text.rfind("\n", 0, i) + 1 : i]
+        lines_in_tail = tail.rstrip("\n").count("\n")
+        if not head:
+            enough = len(tail.strip()) >= MIN_RETYPED or ("\n" in tail and len(tail.strip()) >= 2)
+        elif not head.strip():
+            enough = lines_in_tail >= 1
+        else:
+            enough = "\n" in tail or len(tail.strip()) >= MIN_RETYPED
+        if enough:
+            # on an empty cursor line the suffix starts with its line break: keep the
+            # suggestion's own last line break, as whole-line cuts do
+            return text[: i + 1] if tail[0] == "\n" and not cur.after.strip() else text[:i]
+    return text
+
+
 def apply(text: str, cur: Cursor) -> str:
     if not text:
         return text
-    if cur.mode == "inline":
+    if cur.mode != "inline" or cur.multiline:
+        text = _retyped_suffix(text, cur)
+        if not text:
+            return text
+    if cur.mode == "inline" and not (cur.multiline and "\n" in text.rstrip("\n")):
         return _rest_of_line(text, cur)
     return _following(text, cur)

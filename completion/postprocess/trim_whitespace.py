@@ -1,8 +1,10 @@
 """Trailing whitespace off every line; the suggestion's end fitted to how it is inserted.
 
 Whitespace before non-blank text after the cursor is kept (`return █x` needs its space). In
-"line_start" mode the suggestion is whole lines: it ends with one newline plus the cursor
-line's indentation. A CRLF document gets CRLF line breaks.
+"line_start" mode (only indentation before the cursor, text after it) the suggestion's end is
+laid out by `as_inserted`: literal when that is good code, else whole lines ending with a
+newline and the cursor line's indentation, never a newline or indentation the model did not
+produce when the literal text fits. A CRLF document gets CRLF line breaks.
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from completion.postprocess.base import as_inserted
 
 
 def apply(text: str, cur: Cursor) -> str:
-    lines = [x.rstrip(" \t") for x in text.split("\n")[:-1]] + [text.split("\n")[-1]]
-    text = "\n".join(lines)
+    parts = text.split("\n")
+    text = "\n".join([x.rstrip(" \t") for x in parts[:-1]] + [parts[-1]])
     if cur.mode == "line_start":
-        text = as_inserted(text.rstrip(" \t\n"), cur) if text.strip() else ""
+        text = as_inserted(text, cur) if text.strip() else ""
     elif not cur.after.strip():
         text = text.rstrip()
     else:

@@ -12,6 +12,7 @@ import logging
 from completion import CompletionContext
 from completion.service import complete
 from completion.templates import UnknownFimTemplate, detect_template
+from completion.types import Edit
 from inference.base import EngineError, GenerationCancelled
 from lsp_server.server import TandemServer
 
@@ -21,22 +22,23 @@ log = logging.getLogger(__name__)
 ALTERNATIVE_TEMPERATURE = 0.8
 
 
-def distinct(texts: list[str]) -> list[str]:
-    """Pure: non-blank texts, first occurrence of each (compared without trailing blanks)."""
+def distinct(edits: list[Edit]) -> list[Edit]:
+    """Pure: non-blank suggestions, first occurrence of each (compared as the text they leave
+    at the cursor, without trailing blanks)."""
     seen: set[str] = set()
-    out: list[str] = []
-    for t in texts:
-        key = t.rstrip()
+    out: list[Edit] = []
+    for e in edits:
+        key = (e.at_cursor or e.text).rstrip()
         if not key.strip() or key in seen:
             continue
         seen.add(key)
-        out.append(t)
+        out.append(e)
     return out
 
 
 async def alternatives(
-    ls: TandemServer, ctx: CompletionContext, first: str, want: int
-) -> list[str]:
+    ls: TandemServer, ctx: CompletionContext, first: Edit, want: int
+) -> list[Edit]:
     """Up to `want - 1` suggestions distinct from `first` and each other; tries at most twice
     as many generations, and stops early on an engine error or cancellation by a newer request."""
     settings = ls.settings
@@ -70,5 +72,6 @@ async def alternatives(
         except EngineError as exc:
             log.warning("candidates: %s", exc)
             break
-        texts = distinct([*texts, result.text])
-    return [t for t in texts if t.rstrip() != first.rstrip()][: want - 1]
+        if result.edit is not None:
+            texts = distinct([*texts, result.edit])
+    return [e for e in texts if e is not first][: want - 1]

@@ -21,7 +21,7 @@ from completion.context.privacy import redact_secrets
 from completion.service import complete
 from completion.templates import UnknownFimTemplate, detect_template
 from completion.typeahead import TypeaheadCache
-from completion.types import OpenDocument
+from completion.types import Edit, OpenDocument
 from inference.base import EngineError, GenerationCancelled
 from lsp_server.documents import DocumentRefused, DocumentUnavailable, snapshot
 from lsp_server.features import candidates, completion_mode, events
@@ -42,8 +42,14 @@ class Suggestion:
     language: str = ""
     #: The tandem/status "request" object of this answer (latency, stats).
     request: dict = field(default_factory=dict)
+    #: The item replaces this many code points before / after the cursor on its line (the
+    #: indentation a cursor sits in; closers the suggestion re-types). See completion.Edit.
+    replace_before: int = 0
+    replace_after: int = 0
+    #: The same change as an insertion at the cursor (textDocument/completion).
+    at_cursor: str | None = None
     #: Further distinct candidates (explicit requests only, see features/candidates.py).
-    extra: list[str] = field(default_factory=list)
+    extra: list[Edit] = field(default_factory=list)
 
 
 def register(ls: TandemServer, caps: types.ClientCapabilities) -> None:
@@ -75,15 +81,21 @@ async def inline_completion(
     if s is None:
         return None
     enc = ls.workspace.position_encoding
-    pos = to_position(s.lines, s.line, s.column, enc)
-    texts = [s.text, *s.extra]
-    ids = events.record_suggestion(ls, s.language, "inline", texts, s.request)
+    first = Edit(s.text, s.replace_before, s.replace_after, s.at_cursor or s.text)
+    edits = [first, *s.extra]
+    ids = events.record_suggestion(ls, s.language, "inline", [e.text for e in edits], s.request)
+
+    def span(e: Edit) -> types.Range:
+        start = to_position(s.lines, s.line, s.column - e.replace_before, enc)
+        end = to_position(s.lines, s.line, s.column + e.replace_after, enc)
+        return types.Range(start, end)
+
     return types.InlineCompletionList(
         items=[
             types.InlineCompletionItem(
-                insert_text=text, range=types.Range(pos, pos), command=events.accept_command_for(i)
+                insert_text=e.text, range=span(e), command=events.accept_command_for(i)
             )
-            for text, i in zip(texts, ids, strict=True)
+            for e, i in zip(edits, ids, strict=True)
         ]
     )
 
@@ -99,7 +111,7 @@ async def completion(
     word = _WORD.search(before)
     start_col = word.start() if word else s.column
     typed = before[start_col:]
-    new_text = typed + s.text
+    new_text = typed + (s.text if s.at_cursor is None else s.at_cursor)
     label = new_text.split("\n", 1)[0].strip() or new_text.strip()
     [sid] = events.record_suggestion(ls, s.language, "completion", [s.text], s.request)
     item = types.CompletionItem(
@@ -167,7 +179,7 @@ async def suggest(
     task = asyncio.ensure_future(_generate(ls, ctx))
     ls.inflight[uri] = task
     try:
-        text, stats = await task
+        edit, stats = await task
     except asyncio.CancelledError:
         task.cancel()
         current = asyncio.current_task()
@@ -185,17 +197,20 @@ async def suggest(
     finally:
         if ls.inflight.get(uri) is task:
             del ls.inflight[uri]
-    if text is None:  # superseded by a newer request
+    if edit is None:  # superseded by a newer request
         return None
     request = _report(ls, kind, t0, cached=False, stats=stats)
-    if not text:
+    if not edit.text:
         return None
-    _typeahead.remember(uri, ctx.prefix, text)
-    extra = await candidates.alternatives(ls, ctx, text, want) if want > 1 else []
-    return Suggestion(text, line, column, lines, doc.language_id, request, extra)
+    _typeahead.remember(uri, ctx.prefix, edit.at_cursor)
+    extra = await candidates.alternatives(ls, ctx, edit, want) if want > 1 else []
+    return Suggestion(
+        edit.text, line, column, lines, doc.language_id, request,
+        edit.replace_before, edit.replace_after, edit.at_cursor, extra,
+    )  # fmt: skip
 
 
-async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[str | None, dict]:
+async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[Edit | None, dict]:
     """The shared completion path (completion.service), as the benchmarks run it too."""
     settings = ls.settings
     engine = await ls.engines.get(settings)
@@ -218,7 +233,7 @@ async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[str | Non
     except GenerationCancelled:
         return None, {}
     stats = result.stats.to_dict() if result.stats else {}
-    return result.text, stats
+    return result.edit or Edit(result.text, at_cursor=result.text), stats
 
 
 def _other_documents(ls: TandemServer, uri: str, limit: int = 5) -> list[OpenDocument]:

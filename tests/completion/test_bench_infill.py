@@ -150,3 +150,50 @@ def test_oracle_overrun_is_deterministic_per_task():
         for i in range(30)
     }
     assert kinds == {"suffix", "repeat", "closer"}
+
+
+@needs_data
+@pytest.mark.parametrize("mode", ["exact", "overrun"])
+def test_oracle_modes_report_per_cursor_mode(capsys, mode):
+    res = _run(capsys, ["--data", str(SINGLE), "--oracle-mode", mode, "--limit", "30", "--json"])
+    assert res["oracle_mode"] == mode and res["pass_rate"] == 1.0 and res["exact_match"] == 1.0
+    assert set(res["per_mode"]) <= {"line_start", "in_indent", "mid_line", "block"}
+    assert sum(m["n"] for m in res["per_mode"].values()) == 30
+    assert all(m["pass_rate"] == 1.0 for m in res["per_mode"].values())
+    assert set(res["tokens"]) >= {"generated", "kept", "stopped_early"}
+
+
+def _oracle_edit(p: bench.Problem, mode: str):
+    from completion.pipeline import finalize_edit
+
+    ctx = bench.make_context(p)
+    plan = prepare(ctx, template_by_name("tandem-demo"), lambda s: len(s.split()))
+    raw, _ = oracle.oracle_output(p, mode)
+    cut = min([i for s in plan.stop if (i := raw.find(s)) != -1] or [len(raw)])
+    return finalize_edit(raw[:cut], ctx, plan)
+
+
+@needs_data
+@pytest.mark.parametrize("mode", ["exact", "overrun"])
+def test_held_out_multi_line_holes_come_back_exactly(mode):
+    """Whole-line spans of 2-5 lines cut in the canonical programs: the bar is 100%."""
+    from testing.holes import check
+
+    problems = bench.make_variant(bench.load_problems(SINGLE), "multi_line")[::4]
+    assert len(problems) > 150
+    bad = [p.task_id for p in problems if not check(bench.as_hole(p), _oracle_edit(p, mode))[1]]
+    assert not bad, bad
+
+
+@needs_data
+def test_held_out_random_spans_at_line_start_or_in_indentation_come_back_unchanged():
+    """Random character spans: holes that start at column 0 or inside the indentation must
+    come back unchanged at least 99% of the time (a perfect answer)."""
+    from testing.holes import check
+
+    problems = bench.make_variant(bench.load_problems(SINGLE), "random_span")
+    holes = [(p, bench.as_hole(p)) for p in problems]
+    chosen = [(p, h) for p, h in holes if h.position_kind in ("line_start", "in_indent")]
+    assert len(chosen) > 100
+    exact = sum(check(h, _oracle_edit(p, "exact"))[1] for p, h in chosen)
+    assert exact / len(chosen) >= 0.99, (exact, len(chosen))

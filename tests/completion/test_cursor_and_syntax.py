@@ -37,6 +37,8 @@ MODES = [
     ("kotlin", "fun f() {\n█\n}\n", "block"),
 ]
 
+MIDLINE_MULTI = {"x = foo(█)\n", "int f() {\n    return g(█);\n}\n"}
+
 
 @needs_grammars
 @pytest.mark.parametrize(
@@ -45,7 +47,8 @@ MODES = [
 def test_modes_and_stops(lang, doc, mode):
     plan = prepare(ctx_at_marker(doc, lang), template_by_name("tandem-demo"), words)
     assert plan.mode == mode
-    single = mode in ("inline", "comment")
+    # mid-line policy: several lines only before a rest of line that is closers or whitespace
+    single = mode == "comment" or (mode == "inline" and doc not in MIDLINE_MULTI)
     assert plan.multiline is not single
     assert ("\n" in plan.stop) is single
     assert "<|endoftext|>" in plan.stop and "<fim_suffix>" in plan.stop

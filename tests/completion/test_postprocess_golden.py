@@ -11,7 +11,7 @@ import pytest
 from cmpl_helpers import CURSOR, Golden, ctx_at_marker, goldens, words
 
 from completion.cursor import analyze
-from completion.pipeline import finalize, prepare
+from completion.pipeline import finalize_edit, prepare
 from completion.postprocess import FILTERS
 from completion.templates import template_by_name
 
@@ -58,9 +58,15 @@ def test_pipeline_golden(g: Golden):
     plan = prepare(ctx, template_by_name("tandem-demo"), words)
     if "mode" in g.headers:
         assert plan.mode == g.headers["mode"]
-    out = finalize(g.raw, ctx, plan)
+    edit = finalize_edit(g.raw, ctx, plan)
+    out = edit.at_cursor
     if out:
         assert _after(g, out) == g.after, f"finalize({g.raw!r}) gave {out!r}"
+        # the LSP edit (a range around the cursor) leaves the same document
+        i = g.before.index(CURSOR)
+        doc = edit.apply(ctx.prefix, ctx.suffix)
+        assert doc == g.after[: g.after.index(CURSOR)] + g.after[g.after.index(CURSOR) + 1 :]
+        assert i == len(ctx.prefix)
     else:
         assert g.after == g.before, "finalize dropped the suggestion"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from completion.types import Edit
 from lsp_server.events_log import EventsLog, default_path
 from lsp_server.features.candidates import distinct
 from lsp_server.features.completion_mode import wanted_kinds
@@ -81,7 +82,12 @@ def test_wanted_kinds_and_distinct():
     assert wanted_kinds("auto", False) == {"completion"}
     assert wanted_kinds("both", False) == {"inline", "completion"}
     assert wanted_kinds("completion", True) == {"completion"}
-    assert distinct(["a(", "a(  ", "", "  ", "b", "a("]) == ["a(", "b"]
+    edits = [Edit(t, at_cursor=t) for t in ["a(", "a(  ", "", "  ", "b", "a("]]
+    assert [e.text for e in distinct(edits)] == ["a(", "b"]
+    # compared as the text left at the cursor: an indentation-covering edit equals its insertion
+    assert distinct([Edit("    x", 4, 0, "x"), Edit("x", at_cursor="x")]) == [
+        Edit("    x", 4, 0, "x")
+    ]
 
 
 def test_events_log_appends_and_can_be_off(tmp_path, monkeypatch):
