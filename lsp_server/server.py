@@ -12,6 +12,7 @@ from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
+from completion.service import CompletionService
 from lsp_server.documents import RecentDocuments
 from lsp_server.engine_manager import EngineManager
 from lsp_server.protocol import STATUS_NOTIFICATION
@@ -111,8 +112,8 @@ class TandemServer(LanguageServer):
         self.recent = RecentDocuments()
         self.initialized = False
         self.last_status: dict[str, Any] = {"state": "loading", "message": "starting"}
-        #: The running completion task per document (newest wins).
-        self.inflight: dict[str, asyncio.Task] = {}
+        #: Completions' per-document state: typeahead, debounce, newest-wins.
+        self.completions = CompletionService()
         self.loop_or_none: asyncio.AbstractEventLoop | None = None
 
     def safe_log_message(self, params: types.LogMessageParams) -> None:
@@ -134,11 +135,17 @@ class TandemServer(LanguageServer):
             pass
 
     def send_status(self, state: str, message: str = "", request: dict | None = None) -> None:
+        running = self.engines.current
+        if running is not None:  # what actually runs (a fallback model, the server's model)
+            info = running.info
+            engine, model = info.name, info.model or self.settings.model_name or "(server default)"
+        else:  # nothing loaded yet: what the settings ask for
+            engine, model = self.settings.engine, self.settings.model or "(default demo model)"
         status: dict[str, Any] = {
             "state": state,
             "message": message,
-            "engine": self.settings.engine,
-            "model": self.settings.model or "(default demo model)",
+            "engine": engine,
+            "model": model,
         }
         if request is not None:
             status["request"] = request

@@ -52,6 +52,7 @@ class LocalEngine(Engine):
         self.num_speculative = num_speculative
         self.selector = StrategySelector(has_draft=draft is not None)
         self._caches = PrefixCacheStore(cache_capacity)
+        self._info: EngineInfo | None = None
         self.gate = PriorityGate()
         # one worker per class of work: a completion must be able to run while a CodeChat
         # generation is parked between two steps
@@ -87,6 +88,12 @@ class LocalEngine(Engine):
 
     @property
     def info(self) -> EngineInfo:
+        # built once: every completion and status notification reads it
+        if self._info is None:
+            self._info = self._build_info()
+        return self._info
+
+    def _build_info(self) -> EngineInfo:
         tok = self.tokenizer
         specials = list(tok.all_special_tokens) + [
             t.content if hasattr(t, "content") else str(t)
@@ -105,6 +112,12 @@ class LocalEngine(Engine):
 
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
+
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        fast = getattr(self.tokenizer, "_tokenizer", None)  # the Rust tokenizer: one batch call
+        if fast is None or not hasattr(fast, "encode_batch"):
+            return super().count_tokens_many(texts)
+        return [len(e.ids) for e in fast.encode_batch(texts, add_special_tokens=False)]
 
     def render_chat(self, messages: list[dict[str, str]]) -> str | None:
         if not getattr(self.tokenizer, "chat_template", None):

@@ -1,13 +1,13 @@
 """textDocument/inlineCompletion and the textDocument/completion fallback.
 
-Both go through one service: document snapshot → typeahead → engine → completion pipeline. Which
-of the two the server advertises follows the client's capabilities (`completionMode` overrides).
-A newer request for the same document cancels the running one, as does $/cancelRequest.
+Both turn the request into a `CompletionContext` and hand it to `completion.service`
+(`ls.completions`), which owns the per-document state: typeahead, adaptive debounce, newest-wins,
+prepare → generate → finalize. This module keeps none of its own. Which of the two the server
+advertises follows the client's capabilities (`completionMode` overrides).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -17,18 +17,16 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
 from completion import CompletionContext
-from completion.service import complete
-from completion.templates import UnknownFimTemplate, detect_template
-from completion.typeahead import TypeaheadCache
+from completion.service import CompletionOptions, CompletionResult, Superseded
+from completion.templates import UnknownFimTemplate
 from completion.types import OpenDocument
-from inference.base import EngineError, GenerationCancelled
+from inference.base import EngineError
 from lsp_server.documents import DocumentUnavailable, snapshot
 from lsp_server.positions import PositionError, split_lines, to_index, to_position
 from lsp_server.server import TandemServer
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[\w$]+$")
-_typeahead = TypeaheadCache()
 
 
 @dataclass
@@ -61,7 +59,10 @@ def register_for_client(ls: TandemServer, caps: types.ClientCapabilities) -> Non
 async def inline_completion(
     ls: TandemServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList | None:
-    s = await suggest(ls, params.text_document.uri, params.position, "inline")
+    manual = bool(
+        params.context and params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    )
+    s = await suggest(ls, params.text_document.uri, params.position, "inline", manual)
     if s is None:
         return None
     enc = ls.workspace.position_encoding
@@ -74,7 +75,10 @@ async def inline_completion(
 async def completion(
     ls: TandemServer, params: types.CompletionParams
 ) -> types.CompletionList | None:
-    s = await suggest(ls, params.text_document.uri, params.position, "completion")
+    manual = bool(
+        params.context and params.context.trigger_kind == types.CompletionTriggerKind.Invoked
+    )
+    s = await suggest(ls, params.text_document.uri, params.position, "completion", manual)
     if s is None:
         return None
     enc = ls.workspace.position_encoding
@@ -105,7 +109,7 @@ async def completion(
 
 
 async def suggest(
-    ls: TandemServer, uri: str, position: types.Position, kind: str
+    ls: TandemServer, uri: str, position: types.Position, kind: str, manual: bool = False
 ) -> Suggestion | None:
     """The text to insert at `position`, or None (with the reason logged / in the status)."""
     t0 = time.perf_counter()
@@ -132,63 +136,28 @@ async def suggest(
         character=column,
         other_documents=_other_documents(ls, uri),
     )
-
-    cached = _typeahead.lookup(uri, ctx.prefix)
-    if cached:
-        _report(ls, kind, t0, cached=True, stats=None)
-        return Suggestion(cached, line, column, lines)
-
-    previous = ls.inflight.pop(uri, None)
-    if previous is not None and not previous.done():
-        previous.cancel()  # only the newest request per document runs
-    task = asyncio.ensure_future(_generate(ls, ctx))
-    ls.inflight[uri] = task
+    options = CompletionOptions(
+        fim_template=settings.fim_template,
+        max_prompt_tokens=settings.max_prompt_tokens,
+        max_tokens=settings.max_tokens,
+        workspace_root=ls.workspace.root_path,
+        temperature=settings.temperature,
+        strategy=settings.speculative,
+        debounce=settings.debounce,
+        manual=manual,
+    )
     try:
-        text, stats = await task
-    except asyncio.CancelledError:
-        task.cancel()
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise  # $/cancelRequest or shutdown: pygls answers RequestCancelled
-        return None  # superseded by a newer request for the same document
+        result = await ls.completions.request(ctx, lambda: ls.engines.get(settings), options)
+    except Superseded:
+        return None  # a newer request for the same document took over
     except (EngineError, UnknownFimTemplate) as exc:
         ls.send_status("error", str(exc))
         log.error("%s failed: %s", kind, exc)
         return None
-    finally:
-        if ls.inflight.get(uri) is task:
-            del ls.inflight[uri]
-    if text is None:  # superseded by a newer request
+    _report(ls, kind, t0, result)
+    if not result.text:
         return None
-    _report(ls, kind, t0, cached=False, stats=stats)
-    if not text:
-        return None
-    _typeahead.remember(uri, ctx.prefix, text)
-    return Suggestion(text, line, column, lines)
-
-
-async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[str | None, dict]:
-    """The shared completion path (completion.service), as the benchmarks run it too."""
-    settings = ls.settings
-    engine = await ls.engines.get(settings)
-    template = detect_template(engine.info.special_tokens, settings.fim_template)
-    try:
-        result = await complete(
-            ctx,
-            engine,
-            template,
-            max_prompt_tokens=min(
-                settings.max_prompt_tokens, engine.info.max_context_tokens - settings.max_tokens
-            ),
-            max_tokens=settings.max_tokens,
-            workspace_root=ls.workspace.root_path,
-            temperature=settings.temperature,
-            strategy=settings.speculative,
-        )
-    except GenerationCancelled:
-        return None, {}
-    stats = result.stats.to_dict() if result.stats else {}
-    return result.text, stats
+    return Suggestion(result.text, line, column, lines)
 
 
 def _other_documents(ls: TandemServer, uri: str, limit: int = 5) -> list[OpenDocument]:
@@ -214,14 +183,21 @@ def _documentation(ls: TandemServer, code: str) -> types.MarkupContent | str:
     return code
 
 
-def _report(ls: TandemServer, kind: str, t0: float, cached: bool, stats: dict | None) -> None:
+def _report(ls: TandemServer, kind: str, t0: float, result: CompletionResult) -> None:
     latency = (time.perf_counter() - t0) * 1000
-    request = {"kind": kind, "latencyMs": round(latency, 2), "cached": cached, "stats": stats or {}}
+    stats = result.stats.to_dict() if result.stats else {}
+    request = {
+        "kind": kind,
+        "latencyMs": round(latency, 2),
+        "cached": result.from_typeahead,
+        "debounceMs": round(result.debounce_ms, 1),
+        "stats": stats,
+    }
     if stats:
         log.info(
-            "%s %.0f ms: %s, %d tokens, %.0f tok/s, acceptance %.0f%%, reused %d prompt tokens",
-            kind, latency, stats.get("strategy"), stats.get("generated_tokens", 0),
-            stats.get("tokens_per_second", 0.0), 100 * stats.get("acceptance_rate", 0.0),
-            stats.get("prefix_tokens_reused", 0),
+            "%s %.0f ms (waited %.0f): %s, %d tokens, %.0f tok/s, acceptance %.0f%%, reused %d "
+            "prompt tokens", kind, latency, result.debounce_ms, stats.get("strategy"),
+            stats.get("generated_tokens", 0), stats.get("tokens_per_second", 0.0),
+            100 * stats.get("acceptance_rate", 0.0), stats.get("prefix_tokens_reused", 0),
         )  # fmt: skip
     ls.send_status("ready", "", request)
