@@ -213,7 +213,9 @@ class LocalEngine(Engine):
                 if stats.generated_tokens
                 else 0.0
             ) + stats.draft_prefill_ms
-            if stats.generated_tokens or stats.draft_prefill_ms:
+            # only the engine's own choices teach it: a forced strategy (settings, benchmarks)
+            # says nothing about what `auto` would have got
+            if request.strategy == "auto" and (stats.generated_tokens or stats.draft_prefill_ms):
                 self.selector.record(
                     request.kind, stats.strategy, decode_ms, stats.generated_tokens
                 )
