@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 from completion import syntax
 from completion.languages import Language, language_for
@@ -39,6 +40,7 @@ def _strip_line_comment(line: str, lang: Language) -> str:
     return line
 
 
+@lru_cache(maxsize=16)  # prepare and finalize ask for the same window
 def detect_indent_unit(text: str) -> str:
     """The file's indentation step: a tab, or the most common positive step in spaces."""
     steps: Counter[str] = Counter()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from completion.types import first_lines, last_lines, lsp_lines
 
@@ -89,6 +89,8 @@ class CursorSyntax:
     in_comment: bool = False
 
 
+# prepare and finalize analyze the same cursor: the second parse is a cache hit
+@lru_cache(maxsize=8)
 def cursor_syntax(grammar: str | None, text: str, offset: int) -> CursorSyntax | None:
     """Whether the cursor sits inside a string or a comment (None: no grammar)."""
     tree = parse(grammar, text)
@@ -157,6 +159,7 @@ def enclosing_definition_line(grammar: str | None, text: str, offset: int) -> in
     return function_line if function_line is not None else class_line
 
 
+@lru_cache(maxsize=4)  # same prefix/suffix objects in prepare and finalize: hashed once
 def code_window(prefix: str, suffix: str, max_lines: int = 120) -> tuple[str, str]:
     """Cut prefix/suffix to a parseable window around the cursor for repeated parses.
 

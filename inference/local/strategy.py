@@ -50,7 +50,10 @@ class StrategySelector:
     _best_seen: dict[str, str] = field(default_factory=dict)
     #: Times a candidate was handed out to be measured, measured or not.
     _tries: dict[tuple[str, str], int] = field(default_factory=dict)
-    #: A candidate handed out this many times without two measurements is skipped.
+    #: Samples each candidate needs before the selector settles. One: every measuring run of a
+    #: slow candidate is a slow answer for the user; exploration refines the estimates later.
+    min_samples: int = 1
+    #: A candidate handed out this many times without `min_samples` measurements is skipped.
     measure_tries: int = 4
 
     def candidates(self, kind: TaskKind) -> list[Strategy]:
@@ -75,7 +78,7 @@ class StrategySelector:
         for c in cands:  # measure every candidate first, the preferred one first
             ema = self._ms_per_token.get((kind, c))
             tries = self._tries.get((kind, c), 0)
-            if (ema is None or ema.samples < 2) and tries < self.measure_tries:
+            if (ema is None or ema.samples < self.min_samples) and tries < self.measure_tries:
                 self._tries[(kind, c)] = tries + 1
                 return c
         best = self._best(kind, cands)
