@@ -9,18 +9,27 @@ Three measurements, each side by side in one run:
   didChange plus an inlineCompletion request, the previous request cancelled with
   $/cancelRequest as VS Code does. How many generations ran to completion, how many were
   cancelled, and the time from the last keystroke to its suggestion.
-* **Server overhead** on a 10k-line document: client round trip minus the engine's own time.
+* **Server overhead** on a 10k-line document: client round trip minus the engine's own time
+  (debounce off for this one: it measures the server's work, not its deliberate wait).
+* **Completion with a CodeChat answer in flight**, in the engine: a FIM completion's latency
+  idle and while a long chat generation streams, paired trial by trial; the ratio shows whether
+  completions wait behind CodeChat (the priority gate of inference/scheduling.py).
+* **Typing storm under load**: the storm again while a CPU hog (one spinning process per core,
+  started by the benchmark, bounded in time, stopped after) keeps every core busy.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import inspect
 import itertools
 import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -175,7 +184,10 @@ class _Session:
         await self.client.stop()
 
 
-async def typing_storm(options: dict, keystrokes: int, gap_ms: float, log) -> dict:
+async def typing_storm(
+    options: dict, keystrokes: int, gap_ms: float, log, during=contextlib.nullcontext
+) -> dict:
+    """`during()`: a context manager entered for the keystrokes only (after the model loaded)."""
     text = _source(SOURCE_MODULE)
     at = text.index(CURSOR_MARKER)
     line = text.count("\n", 0, at)
@@ -192,16 +204,17 @@ async def typing_storm(options: dict, keystrokes: int, gap_ms: float, log) -> di
         futures: list[asyncio.Future] = []
         previous: int | None = None
         t_last = 0.0
-        for i, ch in enumerate(typed):
-            s.insert(uri, i + 2, line, col + i, ch)
-            if previous is not None:
-                s.cancel(previous)  # the editor drops the outdated request
-            t_last = time.perf_counter()
-            previous, fut = s.request(uri, line, col + i + 1)
-            futures.append(fut)
-            if i < len(typed) - 1:
-                await asyncio.sleep(gap_ms / 1000)
-        results = await asyncio.gather(*futures, return_exceptions=True)
+        with during():
+            for i, ch in enumerate(typed):
+                s.insert(uri, i + 2, line, col + i, ch)
+                if previous is not None:
+                    s.cancel(previous)  # the editor drops the outdated request
+                t_last = time.perf_counter()
+                previous, fut = s.request(uri, line, col + i + 1)
+                futures.append(fut)
+                if i < len(typed) - 1:
+                    await asyncio.sleep(gap_ms / 1000)
+            results = await asyncio.gather(*futures, return_exceptions=True)
         t_done = time.perf_counter()
         await asyncio.sleep(0.2)  # the last status notification
         done = s.requests_done()
@@ -289,6 +302,124 @@ async def server_overhead(options: dict, lines: int, requests: int, log) -> dict
     return out
 
 
+# --- 4. A completion while a CodeChat answer streams --------------------------------------
+
+
+async def chat_in_flight(engine: Engine, trials: int, log: Callable[[str], None]) -> dict:
+    """FIM latency idle vs with a long chat generation running, paired per trial."""
+    text = _source(SOURCE_MODULE)
+    at = text.index(CURSOR_MARKER)
+    template = detect_template(engine.info.special_tokens)
+
+    def fim(i: int) -> GenerationRequest:
+        offset = at + i
+        line = text.count("\n", 0, offset)
+        col = offset - (text.rfind("\n", 0, offset) + 1)
+        ctx = CompletionContext("file:///bench/chat.py", "python", text, line, col, [])
+        plan = prepare(ctx, template, engine.count_tokens, 1536, 16)
+        return GenerationRequest(
+            prompt=plan.prompt, stop=[], max_tokens=16, kind="fim", strategy="plain",
+            cache_key=None,
+        )  # fmt: skip
+
+    chat_prompt = (
+        "### Instruction:\nExplain this code in detail.\n\n" + text[:4000] + "\n### Response:\n"
+    )
+
+    async def timed(req: GenerationRequest) -> float:
+        t0 = time.perf_counter()
+        gen = engine.start(req)
+        await gen.text()
+        return (time.perf_counter() - t0) * 1000
+
+    await timed(fim(0))  # warm-up
+    idle, busy, overlapped = [], [], 0
+    for i in range(trials):
+        idle.append(await timed(fim(i + 1)))
+        chat = engine.start(
+            GenerationRequest(
+                prompt=chat_prompt,
+                kind="chat",
+                max_tokens=768,
+                strategy="plain",
+                cache_key=f"codechat:explain:bench-{i}",
+            )  # fmt: skip
+        )
+        first = asyncio.Event()
+        ended = asyncio.Event()
+
+        async def drain(gen=chat, first=first, ended=ended) -> None:
+            try:
+                async for _ in gen:
+                    first.set()
+            except Exception:  # cancelled below
+                pass
+            finally:
+                first.set()
+                ended.set()
+
+        drainer = asyncio.ensure_future(drain())
+        await first.wait()  # the chat answer is streaming
+        busy.append(await timed(fim(i + 1)))
+        overlapped += not ended.is_set()
+        chat.cancel()
+        await drainer
+    ratios = [b / a for a, b in zip(idle, busy, strict=True) if a > 0]
+    out = {
+        "idle_ms": _median(idle),
+        "with_chat_ms": _median(busy),
+        "ratio": round(statistics.median(ratios), 3) if ratios else None,
+        "trials": trials,
+        "chat_still_running_after_completion": overlapped,
+    }
+    log(f"bench latency: completion idle {out['idle_ms']} ms, with a chat answer streaming "
+        f"{out['with_chat_ms']} ms ({out['ratio']}x)")  # fmt: skip
+    return out
+
+
+# --- 5. The typing storm with every core busy ----------------------------------------------
+
+_HOG = "import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end:\n    pass\n"
+
+
+class CpuHog:
+    """One spinning process per core, each ending by itself after `seconds` at the latest."""
+
+    def __init__(self, seconds: float, processes: int | None = None) -> None:
+        self.seconds = seconds
+        self.processes = processes or os.cpu_count() or 2
+        self._procs: list[subprocess.Popen] = []
+
+    def __enter__(self) -> CpuHog:
+        code = _HOG.format(seconds=self.seconds)
+        self._procs = [
+            subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.DEVNULL)
+            for _ in range(self.processes)
+        ]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for p in self._procs:
+            p.terminate()
+        for p in self._procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+async def typing_storm_under_load(
+    options: dict, keystrokes: int, gap_ms: float, log, hog_seconds: float = 60.0
+) -> dict:
+    """The hog runs only while the keys are typed (the model is loaded before), and each of its
+    processes ends by itself after `hog_seconds` even if this process dies."""
+    hog = CpuHog(hog_seconds)
+    out = await typing_storm(options, keystrokes, gap_ms, log, during=lambda: hog)
+    out["cpu_hog_processes"] = hog.processes
+    return out
+
+
 def _as_dict(obj):
     if isinstance(obj, dict):
         return obj
@@ -330,12 +461,20 @@ def main(argv: list[str] | None = None) -> int:
         engine = LocalEngine.load(model, draft, device=a.device)
         try:
             reuse = await ttft_prefix_reuse(engine, a.trials, log)
+            in_flight = await chat_in_flight(engine, a.trials, log)
         finally:
             await engine.close()
         del engine  # free it before the server loads its own copy
         storm = await typing_storm(options, a.keystrokes, a.gap_ms, log)
-        overhead = await server_overhead(options, a.lines, a.requests, log)
-        return {"ttft_prefix_reuse": reuse, "typing_storm": storm, "server_overhead": overhead}
+        loaded = await typing_storm_under_load(options, a.keystrokes, a.gap_ms, log)
+        overhead = await server_overhead({**options, "debounce": False}, a.lines, a.requests, log)
+        return {
+            "ttft_prefix_reuse": reuse,
+            "chat_in_flight": in_flight,
+            "typing_storm": storm,
+            "typing_storm_under_load": loaded,
+            "server_overhead": overhead,
+        }
 
     t0 = time.perf_counter()
     report = {

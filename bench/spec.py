@@ -5,7 +5,9 @@ server uses: a CodeChat "docs" edit (the answer copies the function, adding docs
 completions at real cursors. Each repeat runs every strategy back to back on the same engine, so
 machine noise hits them alike; the report gives tokens/s, the ratio to plain decoding, acceptance,
 and whether the greedy output is identical to plain decoding's. `auto` is the engine's own
-adaptive choice, run as a user would get it (it measures, explores and settles by itself).
+adaptive choice, run as a user would get it: on a fresh engine (the same weights) that sees only
+`auto` requests, its strategy selector reset before each workload, so it learns nothing from the
+forced-strategy runs or the warm-up and starts each workload from scratch.
 
 `--engine openai` runs the same idea against vLLM (see bench/openai_spec.py).
 """
@@ -170,18 +172,26 @@ async def run_bench(
     has_draft: bool,
     log: Callable[[str], None],
     fim_factor: int = 2,
+    auto_engine: Engine | None = None,
 ) -> dict:
+    """`auto_engine` runs the `auto` column (default: `engine` itself, for engines that cannot
+    be duplicated); its `selector`, when it has one, is reset before each workload."""
+    auto_engine = auto_engine or engine
     strategies = ["plain", "prompt_lookup"] + (["draft"] if has_draft else []) + ["auto"]
     report: dict[str, dict] = {}
     for w in workloads:
         await _run_once(engine, w.request, "plain")  # warm-up: allocator, caches, kernels
+        selector = getattr(auto_engine, "selector", None)
+        if selector is not None:
+            selector.reset()  # each workload starts from nothing, as a user's first request
         runs: dict[str, list[dict]] = {s: [] for s in strategies}
         # FIM requests are short (prefill-bound) and noisier; they are also cheap: run more
         for r in range(repeats if w.kind == "edit" else repeats * fim_factor):
             # rotate the order so no strategy always runs first after a pause
             order = strategies[r % len(strategies) :] + strategies[: r % len(strategies)]
             for strategy in order:
-                runs[strategy].append(await _run_once(engine, w.request, strategy))
+                target = auto_engine if strategy == "auto" else engine
+                runs[strategy].append(await _run_once(target, w.request, strategy))
         plain = runs["plain"]
         plain_text = plain[0]["text"]
         plain_secs = [x["seconds"] for x in plain]
@@ -249,9 +259,13 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
             log(d.notice)
             model, draft = str(d.target), (str(d.draft) if d.draft else None)
         engine = LocalEngine.load(model, draft, device=a.device)
+        # the auto column's own engine: same weights, its own selector and caches
+        auto_engine: Engine = LocalEngine(
+            engine.target, engine.draft, num_speculative=engine.num_speculative
+        )
         has_draft = draft is not None
     else:
-        engine, has_draft = make_engine(), False
+        engine, auto_engine, has_draft = make_engine(), make_engine(), False
     log(
         f"bench spec: {engine.info.model} ({engine.info.device}), draft: {a.draft_model or has_draft}"
     )
@@ -263,9 +277,12 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
 
     async def go() -> dict:
         try:
-            return await run_bench(engine, workloads, a.repeats, has_draft, log)
+            return await run_bench(
+                engine, workloads, a.repeats, has_draft, log, auto_engine=auto_engine
+            )
         finally:
             await engine.close()
+            await auto_engine.close()
 
     t0 = time.perf_counter()
     results = asyncio.run(go())
@@ -278,7 +295,8 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
         "repeats": a.repeats,
         "note": "ratio_vs_plain = median over rounds of plain seconds / strategy seconds (each "
         "round runs every strategy once, order rotating), same engine; FIM workloads run "
-        "2x the repeats; plain_spread = (max - min) / median of the plain runs, the noise "
+        "2x the repeats; auto runs on a fresh engine (same weights) that sees only auto requests, "
+        "its selector reset per workload; plain_spread = (max - min) / median of the plain runs, the noise "
         "floor; tokens/s counts from request start (prefill included); greedy",
         "workloads": results,
         "seconds": round(time.perf_counter() - t0, 1),

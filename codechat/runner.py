@@ -118,6 +118,9 @@ async def run_task(
         temperature=temperature,
         stop=prompt.stop,
         lookup_text=code if edit else "",
+        # keyed like completions: re-running the same action on the same file replaces the
+        # older run, and the engine keeps its KV cache apart from the document's completions
+        cache_key=f"codechat:{task.action}:{task.path}",
     )
     raw, stats = await _generate(engine, request, prompt, on_text)
     if isinstance(raw, ChatOutcome):

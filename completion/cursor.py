@@ -15,10 +15,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from completion import syntax
 from completion.languages import Language, language_for
-from completion.types import CompletionContext, lsp_lines
+from completion.types import CompletionContext, first_lines, last_lines, lsp_lines
 
 MULTILINE_MODES = ("block", "line", "line_start")
 #: The rest of a line a mid-line suggestion may span several lines before: closers (and the
@@ -49,6 +50,7 @@ def _strip_line_comment(line: str, lang: Language) -> str:
     return line
 
 
+@lru_cache(maxsize=16)  # prepare and finalize ask for the same window
 def detect_indent_unit(text: str) -> str:
     """The file's indentation step: a tab, or the most common positive step in spaces."""
     steps: Counter[str] = Counter()
@@ -135,11 +137,11 @@ def analyze(ctx: CompletionContext, mode: str | None = None, stop: tuple[str, ..
     """Read the cursor position; `mode` overrides the detected mode (a plan already chose)."""
     lang = language_for(ctx.language_id, ctx.uri)
     prefix, suffix = ctx.prefix, ctx.suffix
-    above = lsp_lines(prefix)
+    above = last_lines(prefix, 201)  # the cursor line and 200 above: enough, and fast
     before = ""
     if prefix and not prefix.endswith(("\n", "\r")):
         before = above.pop()
-    below = lsp_lines(suffix)  # below[0] is the rest of the cursor line ("" at a line end)
+    below = first_lines(suffix, 201)  # below[0] is the rest of the cursor line ("" at a line end)
     after = below.pop(0) if below else ""
     prev_line = next((x for x in reversed(above[-200:]) if x.strip()), "")
     next_line = next((x for x in below[:200] if x.strip()), "")
@@ -157,7 +159,7 @@ def analyze(ctx: CompletionContext, mode: str | None = None, stop: tuple[str, ..
         after=after,
         prev_line=prev_line,
         next_line=next_line,
-        indent_unit=detect_indent_unit(prefix[-20000:] + suffix[:5000]),
+        indent_unit=detect_indent_unit(prefix[-6000:] + suffix[:2000]),  # ~200 lines suffice
         in_string=in_string,
         in_comment=in_comment,
         mode="",
@@ -181,4 +183,4 @@ def _detect_mode(cur: Cursor) -> str:
 
 def following_lines(cur: Cursor, limit: int = 200) -> list[str]:
     """Lines after the cursor line."""
-    return lsp_lines(cur.suffix)[1 : 1 + limit]
+    return first_lines(cur.suffix, 1 + limit)[1:]

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
-from completion.types import lsp_lines
+from completion.types import first_lines, last_lines, lsp_lines
 
 #: grammar name -> (module, function returning the language pointer)
 _WHEELS = {
@@ -89,6 +89,8 @@ class CursorSyntax:
     in_comment: bool = False
 
 
+# prepare and finalize analyze the same cursor: the second parse is a cache hit
+@lru_cache(maxsize=8)
 def cursor_syntax(grammar: str | None, text: str, offset: int) -> CursorSyntax | None:
     """Whether the cursor sits inside a string or a comment (None: no grammar)."""
     tree = parse(grammar, text)
@@ -157,19 +159,27 @@ def enclosing_definition_line(grammar: str | None, text: str, offset: int) -> in
     return function_line if function_line is not None else class_line
 
 
+@lru_cache(maxsize=4)  # same prefix/suffix objects in prepare and finalize: hashed once
 def code_window(prefix: str, suffix: str, max_lines: int = 120) -> tuple[str, str]:
     """Cut prefix/suffix to a parseable window around the cursor for repeated parses.
 
     The window starts at an unindented line (a top-level statement) so the parser does not
     see a block body without its header.
     """
-    before = lsp_lines(prefix, keepends=True)
+    # Only the lines near the cursor are split (a 10k-line file costs no more than a short
+    # one); the whole prefix only when no top-level line is found near it.
+    before = last_lines(prefix, max_lines * 4, keepends=True)
     if len(before) > max_lines:
         start = len(before) - max_lines
         while start > 0 and before[start][:1] in (" ", "\t", "\n", "\r", "}", ")", "]"):
             start -= 1
+        if start == 0 and len(before) == max_lines * 4:
+            before = lsp_lines(prefix, keepends=True)
+            start = len(before) - max_lines
+            while start > 0 and before[start][:1] in (" ", "\t", "\n", "\r", "}", ")", "]"):
+                start -= 1
         prefix = "".join(before[start:])
-    after = lsp_lines(suffix, keepends=True)
+    after = first_lines(suffix, max_lines * 3 + 1, keepends=True)
     if len(after) > max_lines:
         # end before a top-level line too, so the window does not stop inside a construct
         end = max_lines

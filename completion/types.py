@@ -34,6 +34,36 @@ def lsp_lines(text: str, keepends: bool = False) -> list[str]:
     return out
 
 
+def last_lines(text: str, n: int, keepends: bool = False) -> list[str]:
+    """`lsp_lines(text, keepends)[-n:]`, without splitting all of a long document (the cursor
+    analysis needs ~200 lines around the cursor of a 10k-line file, on every keystroke)."""
+    if n <= 0:
+        return []
+    if "\r" in text:
+        return lsp_lines(text, keepends)[-n:]
+    i = len(text) - 1 if text.endswith("\n") else len(text)
+    for _ in range(n):
+        j = text.rfind("\n", 0, i)
+        if j < 0:
+            return lsp_lines(text, keepends)
+        i = j
+    return lsp_lines(text[i + 1 :], keepends)
+
+
+def first_lines(text: str, n: int, keepends: bool = False) -> list[str]:
+    """`lsp_lines(text, keepends)[:n]`, without splitting all of a long document."""
+    if n <= 0:
+        return []
+    if "\r" in text:
+        return lsp_lines(text, keepends)[:n]
+    i = -1
+    for _ in range(n):
+        i = text.find("\n", i + 1)
+        if i < 0:
+            return lsp_lines(text, keepends)
+    return lsp_lines(text[: i + 1], keepends)
+
+
 @dataclass
 class OpenDocument:
     uri: str
@@ -56,11 +86,23 @@ class CompletionContext:
     #: (text, line, character) -> (offset, cursor line): the pipeline asks for these many
     #: times, and on a 10k-line document each split costs milliseconds.
     _memo: tuple = field(default=(), init=False, repr=False, compare=False)
+    _slices: tuple = field(default=(), init=False, repr=False, compare=False)
 
     def _cursor(self) -> tuple[int, str]:
         m = self._memo
         if m and m[0] is self.text and m[1] == self.line and m[2] == self.character:
             return m[3], m[4]
+        if "\r" not in self.text:  # the common case: split only up to the cursor line, in C
+            head = self.text.split("\n", self.line)
+            if len(head) > self.line:
+                base = len(self.text) - len(head[-1])
+                body = head[-1].split("\n", 1)[0]
+                offset, current = base + min(self.character, len(body)), body
+            else:
+                offset, current = min(len(self.text), len(self.text) + self.character), ""
+            if len(head) > self.line or not self.text.endswith("\n"):
+                self._memo = (self.text, self.line, self.character, offset, current)
+                return offset, current
         lines = lsp_lines(self.text, keepends=True)
         base = sum(map(len, lines[: self.line]))
         if self.line < len(lines):
@@ -77,11 +119,22 @@ class CompletionContext:
 
     @property
     def prefix(self) -> str:
-        return self.text[: self.offset]
+        return self._split()[0]
 
     @property
     def suffix(self) -> str:
-        return self.text[self.offset :]
+        return self._split()[1]
+
+    def _split(self) -> tuple[str, str]:
+        """(prefix, suffix), sliced once: on a 10k-line document each slice copies ~500 KB,
+        and the pipeline reads them a dozen times per request."""
+        offset = self.offset
+        m = self._slices
+        if m and m[0] is self.text and m[1] == offset:
+            return m[2], m[3]
+        prefix, suffix = self.text[:offset], self.text[offset:]
+        self._slices = (self.text, offset, prefix, suffix)
+        return prefix, suffix
 
     @property
     def current_line(self) -> str:

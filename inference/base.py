@@ -148,6 +148,11 @@ class Engine(abc.ABC):
     def count_tokens(self, text: str) -> int:
         """Token count with the model's tokenizer (context budgets use it)."""
 
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        """`count_tokens` of each text; engines with a batch tokenizer do it in one call (the
+        completion service counts a whole document's lines once, in the background)."""
+        return [self.count_tokens(t) for t in texts]
+
     def render_chat(self, messages: list[dict[str, str]]) -> str | None:
         """The chat prompt as raw text, if the engine renders it client-side (else None)."""
         return None

@@ -133,6 +133,13 @@ class EngineManager:
     def error(self) -> str | None:
         return self._error
 
+    @property
+    def current(self) -> Engine | None:
+        """The engine actually loaded (None while loading or after a failure): what the status
+        reports, which may differ from the settings (no model configured: the demo or the
+        tiny fallback model)."""
+        return self._engine if self._load_task is None else None
+
     async def get(self, settings: Settings) -> Engine:
         """The engine for these settings, (re)built if needed; raises EngineError with the reason."""
         key = _engine_key(settings)

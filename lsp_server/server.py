@@ -23,6 +23,7 @@ from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
 
+from completion.service import CompletionService
 from lsp_server.documents import RecentDocuments, sanitize_text
 from lsp_server.engine_manager import EngineManager
 from lsp_server.events_log import EventsLog
@@ -215,8 +216,10 @@ class TandemServer(LanguageServer):
         self.recent = RecentDocuments()
         self.initialized = False
         self.last_status = Status(state="loading", message="starting", engine="", model="")
-        #: The running completion task per document (newest wins).
+        #: Running CodeChat tasks (shutdown cancels them).
         self.inflight: dict[str, asyncio.Task] = {}
+        #: Completions' per-document state: typeahead, debounce, newest-wins.
+        self.completions = CompletionService()
         self.loop_or_none: asyncio.AbstractEventLoop | None = None
         #: Suggestion counters and latency of this session (tandem/status "session", "health").
         self.session = SessionStats()
@@ -393,11 +396,17 @@ class TandemServer(LanguageServer):
     def send_status(
         self, state: str, message: str = "", request: StatusRequest | None = None
     ) -> None:
+        running = self.engines.current
+        if running is not None:  # what actually runs (a fallback model, the server's model)
+            info = running.info
+            engine, model = info.name, info.model or self.settings.model_name or "(server default)"
+        else:  # nothing loaded yet: what the settings ask for
+            engine, model = self.settings.engine, self.settings.model or "(default demo model)"
         status = Status(
             state=state,  # type: ignore[typeddict-item]
             message=message,
-            engine=self.settings.engine,
-            model=self.settings.model or "(default demo model)",
+            engine=engine,
+            model=model,
         )
         if request is not None:
             status["request"] = request

@@ -53,6 +53,11 @@ class Settings:
     speculative: Literal["auto", "plain", "prompt_lookup", "draft"] = "auto"
     #: Initial number of speculative tokens per step (adapts at run time).
     num_speculative_tokens: int = 8
+    #: Adaptive debounce of automatic completion requests (completion/debounce.py): a request
+    #: waits about one typing gap (less at a new line or after `(`, more mid-word, minus the
+    #: expected response time, at most 300 ms); one superseded meanwhile never reaches the
+    #: engine. False: every request goes to the engine at once.
+    debounce: bool = True
     #: "auto" | "cpu" | "cuda" | "cuda:1" ...
     device: str = "auto"
     #: llama.cpp engine: CPU threads; 0 = all cores this process may use.

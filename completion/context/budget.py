@@ -3,25 +3,92 @@
 The prefix start is snapped to a multiple of `ANCHOR_LINES`, so while the user types, the first
 line of the prompt stays the same and the engine's KV prefix cache keeps matching; it only moves
 in jumps when the budget forces it.
+
+Cost: a 10k-line document must not cost more than a short one. The fitters walk lines outward
+from the cursor (never splitting the whole document), stop at the budget, and measure a span as
+the sum of its lines' counts, never re-tokenizing the joined text. The sum can only over-count
+(joined, a newline and the next line's indent may merge into one token; nothing splits), so the
+result stays within budget.
+With a `MemoCounter` (completion.service uses one per engine) each distinct line is tokenized
+once: a keystroke re-counts only the line it changed.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
 
 from completion.types import TokenCounter, lsp_lines
 
 ANCHOR_LINES = 16
 
 
-def _tokens_per_line(lines: list[str], count: TokenCounter, budget: int, reverse: bool) -> int:
-    """How many lines (from the end when `reverse`) fit in `budget`, counting line by line."""
-    used = kept = 0
-    order = range(len(lines) - 1, -1, -1) if reverse else range(len(lines))
-    for i in order:
-        used += count(lines[i])
-        if used > budget:
-            break
-        kept += 1
-    return kept
+class MemoCounter:
+    """A token counter that remembers the counts of the strings it has seen.
+
+    Lines of a document repeat from one keystroke to the next, so the budget fitter's per-line
+    counts are nearly all hits. Bounded: past `capacity` entries it starts over.
+    """
+
+    def __init__(self, count: TokenCounter, capacity: int = 100_000, max_len: int = 16_384):
+        self.count = count
+        self.capacity = capacity
+        self.max_len = max_len
+        self._memo: dict[str, int] = {}
+
+    def prime(self, lines: list[str], count_many: Callable[[list[str]], list[int]]) -> int:
+        """Count the lines not yet known in one batch (a whole document, once); returns how
+        many were counted. Safe to run in a worker thread while requests read the memo."""
+        todo = [x for x in dict.fromkeys(lines) if len(x) <= self.max_len and x not in self._memo]
+        todo = todo[: max(0, self.capacity - len(self._memo))]
+        if todo:
+            self._memo.update(zip(todo, count_many(todo), strict=True))
+        return len(todo)
+
+    def __call__(self, text: str) -> int:
+        n = self._memo.get(text)
+        if n is None:
+            n = self.count(text)
+            if len(text) <= self.max_len:
+                if len(self._memo) >= self.capacity:
+                    self._memo.clear()
+                self._memo[text] = n
+        return n
+
+
+def _lines_backward(text: str) -> tuple[int, Iterator[str]]:
+    """(number of lines, the lines with their line ends from the last to the first), as
+    `lsp_lines(text, keepends=True)` plus the empty cursor line when `text` ends with a line
+    break, without splitting all of `text`."""
+    if "\r" in text:
+        lines = lsp_lines(text, keepends=True)
+        if not lines or text.endswith(("\n", "\r")):
+            lines.append("")
+        return len(lines), reversed(lines)
+
+    def walk() -> Iterator[str]:
+        pos = len(text)
+        j = text.rfind("\n", 0, pos)
+        while True:
+            yield text[j + 1 : pos]
+            if j < 0:
+                return
+            pos = j + 1
+            j = text.rfind("\n", 0, j)
+
+    return text.count("\n") + 1, walk()
+
+
+def _lines_forward(text: str) -> Iterator[str]:
+    """`lsp_lines(text, keepends=True)`, lazily."""
+    if "\r" in text:
+        yield from lsp_lines(text, keepends=True)
+        return
+    start = 0
+    while start < len(text):
+        j = text.find("\n", start)
+        end = len(text) if j < 0 else j + 1
+        yield text[start:end]
+        start = end
 
 
 def fit_prefix(prefix: str, count: TokenCounter, budget: int) -> str:
@@ -29,23 +96,27 @@ def fit_prefix(prefix: str, count: TokenCounter, budget: int) -> str:
     if budget <= 0:
         return ""
     # Line indices are absolute (the prefix starts at the top of the document), so the anchor
-    # grid does not move with the cursor. Counting stops at the budget: a long file costs no
-    # more than a short one.
-    lines = lsp_lines(prefix, keepends=True)
-    if not lines or prefix.endswith(("\n", "\r")):
-        lines.append("")  # the (empty) cursor line
-    keep = max(1, _tokens_per_line(lines, count, budget, reverse=True))
-    start = len(lines) - keep
-    if start == 0 and count(prefix) <= budget:
+    # grid does not move with the cursor. Counting stops at the budget.
+    n_lines, backward = _lines_backward(prefix)
+    used = 0
+    kept: list[tuple[str, int]] = []  # (line, tokens), from the cursor line up
+    for line in backward:
+        n = count(line)
+        if used + n > budget and kept:
+            break
+        used += n
+        kept.append((line, n))
+        if used > budget:
+            break
+    start = n_lines - len(kept)
+    if start == 0 and used <= budget:
         return prefix
     # snap the start forward to an anchor line (never past the cursor line)
-    start = min(len(lines) - 1, -(-start // ANCHOR_LINES) * ANCHOR_LINES)
-    while True:
-        text = "".join(lines[start:])
-        if count(text) <= budget or start >= len(lines) - 1:
-            break
-        start = min(len(lines) - 1, start + ANCHOR_LINES)
-    if count(text) > budget:  # the cursor line alone is too long: keep its end
+    start = min(n_lines - 1, -(-start // ANCHOR_LINES) * ANCHOR_LINES)
+    kept = kept[: n_lines - start]
+    kept.reverse()
+    text = "".join(line for line, _ in kept)
+    if sum(n for _, n in kept) > budget:  # the cursor line alone is too long: keep its end
         text = text[-budget * 2 :]
     return text
 
@@ -54,10 +125,14 @@ def fit_suffix(suffix: str, count: TokenCounter, budget: int) -> str:
     """The start of `suffix` within `budget` tokens, cut after a whole line."""
     if budget <= 0 or not suffix:
         return ""
-    lines = lsp_lines(suffix, keepends=True)
-    keep = _tokens_per_line(lines, count, budget, reverse=False)
-    while keep > 0 and count("".join(lines[:keep])) > budget:
-        keep -= 1
-    if keep == 0:  # the rest of the cursor line alone is too long: keep its start
-        return lines[0][: budget * 2]
-    return "".join(lines[:keep])
+    used = 0
+    kept: list[str] = []
+    for line in _lines_forward(suffix):
+        used += count(line)
+        if used > budget:
+            break
+        kept.append(line)
+    if not kept:  # the rest of the cursor line alone is too long: keep its start
+        first = next(_lines_forward(suffix))
+        return first[: budget * 2]
+    return "".join(kept)

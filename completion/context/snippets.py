@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from completion.context.privacy import may_quote, redact_secrets, uri_to_path
-from completion.types import OpenDocument, TokenCounter, lsp_lines
+from completion.types import OpenDocument, TokenCounter, last_lines, lsp_lines
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -50,7 +50,7 @@ def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 def query_text(prefix: str) -> str:
     """The lines above the cursor line (the cursor line itself changes with every keystroke)."""
-    lines = lsp_lines(prefix, keepends=True)
+    lines = last_lines(prefix, QUERY_LINES + 1, keepends=True)
     if len(lines) > 1:
         lines = lines[:-1]  # drop the partial cursor line
     return "".join(lines[-QUERY_LINES:])

@@ -1,8 +1,12 @@
 """`LocalEngine`: the default, in-process engine (transformers + torch).
 
-Generation runs on one worker thread, off the event loop. Requests for the same document replace
-each other (only the newest runs), cancellation is checked once per decode step, and each
-document keeps its KV cache so the next keystroke reuses the common token prefix.
+Generation runs off the event loop on two worker threads: one for completions ("fim"), one for
+CodeChat ("chat"/"edit"). A `PriorityGate` (inference/scheduling.py) makes them take turns one
+decode step at a time, and a CodeChat generation parks between two steps while any completion
+is waiting or running, so a keystroke never waits for a 768-token answer to finish. Requests
+with the same `cache_key` replace each other (only the newest runs), cancellation is checked
+once per decode step, and each key keeps its KV cache so the next keystroke reuses the common
+token prefix.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from inference.local.decoding import DecodeParams, Decoder
 from inference.local.kv_cache import PrefixCacheStore
 from inference.local.loading import LoadedModel, load_model_dir
 from inference.local.strategy import StrategySelector
+from inference.scheduling import URGENT_KINDS, PriorityGate, Ticket
 from inference.stop import StopTextStream
 
 log = logging.getLogger(__name__)
@@ -47,7 +52,16 @@ class LocalEngine(Engine):
         self.num_speculative = num_speculative
         self.selector = StrategySelector(has_draft=draft is not None)
         self._caches = PrefixCacheStore(cache_capacity)
-        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tandem-gen")
+        self._info: EngineInfo | None = None
+        self.gate = PriorityGate()
+        # one worker per class of work: a completion must be able to run while a CodeChat
+        # generation is parked between two steps
+        self._urgent_pool = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="tandem-fim"
+        )
+        self._background_pool = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="tandem-chat"
+        )
         self._latest: dict[str, QueueGeneration] = {}
         self._lock = threading.Lock()
         self._decoder = Decoder(target.model, draft.model if draft else None, target.device)
@@ -74,6 +88,12 @@ class LocalEngine(Engine):
 
     @property
     def info(self) -> EngineInfo:
+        # built once: every completion and status notification reads it
+        if self._info is None:
+            self._info = self._build_info()
+        return self._info
+
+    def _build_info(self) -> EngineInfo:
         tok = self.tokenizer
         specials = list(tok.all_special_tokens) + [
             t.content if hasattr(t, "content") else str(t)
@@ -93,6 +113,12 @@ class LocalEngine(Engine):
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
+    def count_tokens_many(self, texts: list[str]) -> list[int]:
+        fast = getattr(self.tokenizer, "_tokenizer", None)  # the Rust tokenizer: one batch call
+        if fast is None or not hasattr(fast, "encode_batch"):
+            return super().count_tokens_many(texts)
+        return [len(e.ids) for e in fast.encode_batch(texts, add_special_tokens=False)]
+
     def render_chat(self, messages: list[dict[str, str]]) -> str | None:
         if not getattr(self.tokenizer, "chat_template", None):
             return None
@@ -108,7 +134,13 @@ class LocalEngine(Engine):
                 if older is not None:
                     older.cancel()  # only the newest request per document runs
                 self._latest[request.cache_key] = gen
-        self._pool.submit(self._run, request, gen)
+        ticket = self.gate.admit(request.kind)
+        pool = self._urgent_pool if request.kind in URGENT_KINDS else self._background_pool
+        try:
+            pool.submit(self._run, request, gen, ticket)
+        except RuntimeError:  # shut down (engine closed or replaced)
+            ticket.done()
+            raise EngineError("the engine is closed") from None
         return gen
 
     def _prompt_text(self, request: GenerationRequest) -> str:
@@ -130,7 +162,7 @@ class LocalEngine(Engine):
             return self.tokenizer.encode(request.prompt, add_special_tokens=True)
         return self.tokenizer.encode(self._prompt_text(request), add_special_tokens=False)
 
-    def _run(self, request: GenerationRequest, gen: QueueGeneration) -> None:
+    def _run(self, request: GenerationRequest, gen: QueueGeneration, ticket: Ticket) -> None:
         stats = gen.stats
         t0 = time.perf_counter()
         try:
@@ -158,24 +190,43 @@ class LocalEngine(Engine):
             out_ids: list[int] = []
             stream = StopTextStream(request.stop)
 
+            first_wait = [0.0]  # gate wait before the first token (it is inside TTFT)
+
             def emit(tokens: list[int]) -> bool:
+                if not out_ids:
+                    first_wait[0] = ticket.waited_ms
                 out_ids.extend(tokens)
                 gen.push(stream.update(self.tokenizer.decode(out_ids, skip_special_tokens=True)))
                 return not stream.stopped
 
-            previous = self._caches.take(request.cache_key)
-            entry = self._decoder.run(
-                prompt_ids, params, stats, previous, lambda: gen.cancelled, emit
-            )
-            self._caches.put(request.cache_key, entry)
+            with self._lock:
+                previous = self._caches.take(request.cache_key)
+
+            def should_stop() -> bool:
+                # once per decode step: wait for this request's turn at the gate
+                return gen.cancelled or not ticket.step(lambda: gen.cancelled)
+
+            try:
+                entry = self._decoder.run(prompt_ids, params, stats, previous, should_stop, emit)
+            finally:
+                ticket.end_step()
+            with self._lock:
+                self._caches.put(request.cache_key, entry)
             gen.push(stream.flush())
             stats.total_ms = (time.perf_counter() - t0) * 1000
-            if stats.finish_reason != "cancelled":
-                # decode time, plus what only the draft spends before the first token: the
-                # target's prefill is the same for every strategy, the draft's is not
-                decode_ms = stats.total_ms - stats.ttft_ms + stats.draft_prefill_ms
+            # Every run teaches the selector, short and cancelled ones too: decode time after the
+            # first token (time parked at the gate excluded), plus what only the draft spends
+            # before it (the target's prefill is the same for every strategy), per token made.
+            decode_ms = (
+                stats.total_ms - stats.ttft_ms - (ticket.waited_ms - first_wait[0])
+                if stats.generated_tokens
+                else 0.0
+            ) + stats.draft_prefill_ms
+            # only the engine's own choices teach it: a forced strategy (settings, benchmarks)
+            # says nothing about what `auto` would have got
+            if request.strategy == "auto" and (stats.generated_tokens or stats.draft_prefill_ms):
                 self.selector.record(
-                    request.kind, stats.strategy, decode_ms, stats.generated_tokens - 1
+                    request.kind, stats.strategy, decode_ms, stats.generated_tokens
                 )
             gen.finish()
         except Exception as exc:  # report, never kill the worker thread
@@ -186,6 +237,7 @@ class LocalEngine(Engine):
                 exc if isinstance(exc, EngineError) else EngineError(f"generation failed: {exc}")
             )
         finally:
+            ticket.done()
             if request.cache_key is not None:
                 with self._lock:
                     if self._latest.get(request.cache_key) is gen:
@@ -195,5 +247,6 @@ class LocalEngine(Engine):
         with self._lock:
             for g in self._latest.values():
                 g.cancel()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        for pool in (self._urgent_pool, self._background_pool):
+            pool.shutdown(wait=False, cancel_futures=True)
         self._caches.clear()

@@ -6,6 +6,13 @@ edits, plain last) is measured, then the fastest is used; a speculative one only
 plain decoding by a margin. Now and then another candidate is re-measured, in turn, so the
 choice follows the workload; one that keeps losing is re-measured less and less often. It can
 never settle on something slower than plain decoding.
+
+Every generation counts, short and cancelled ones too: the engine charges each run the time only
+that strategy spends (decode after the first token, plus a draft model's own prefill), divided by
+the tokens it produced (at least one). So a stream of one-token completions charges plain ~0 and
+the draft its prefill: plain wins, as it should. A candidate that is tried `measure_tries` times
+without ever reporting (every try cancelled before its first token) stops being tried until the
+next exploration round; until plain itself is measured, plain is the answer.
 """
 
 from __future__ import annotations
@@ -41,6 +48,13 @@ class StrategySelector:
     _gap: dict[tuple[str, str], int] = field(default_factory=dict)
     _due: dict[tuple[str, str], int] = field(default_factory=dict)
     _best_seen: dict[str, str] = field(default_factory=dict)
+    #: Times a candidate was handed out to be measured, measured or not.
+    _tries: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: Samples each candidate needs before the selector settles. One: every measuring run of a
+    #: slow candidate is a slow answer for the user; exploration refines the estimates later.
+    min_samples: int = 1
+    #: A candidate handed out this many times without `min_samples` measurements is skipped.
+    measure_tries: int = 4
 
     def candidates(self, kind: TaskKind) -> list[Strategy]:
         """In order of preference: the draft for FIM, prompt lookup for edits; plain last."""
@@ -63,7 +77,9 @@ class StrategySelector:
         cands = self.candidates(kind)
         for c in cands:  # measure every candidate first, the preferred one first
             ema = self._ms_per_token.get((kind, c))
-            if ema is None or ema.samples < 2:
+            tries = self._tries.get((kind, c), 0)
+            if (ema is None or ema.samples < self.min_samples) and tries < self.measure_tries:
+                self._tries[(kind, c)] = tries + 1
                 return c
         best = self._best(kind, cands)
         if self._best_seen.get(kind) != best:  # the workload changed: re-measure sooner
@@ -84,18 +100,35 @@ class StrategySelector:
         return best
 
     def _best(self, kind: TaskKind, cands: list[Strategy]) -> Strategy:
-        plain = self._ms_per_token[(kind, "plain")].value or 0.0
+        """The fastest measured candidate; plain unless one beats it by `margin`. Without a
+        measurement of plain there is nothing to beat: plain."""
+        plain_ema = self._ms_per_token.get((kind, "plain"))
+        if plain_ema is None or plain_ema.value is None:
+            return "plain"
+        plain = plain_ema.value
         best, best_ms = "plain", plain
         for c in cands:
-            ms = self._ms_per_token[(kind, c)].value or 0.0
+            ema = self._ms_per_token.get((kind, c))
+            if ema is None or ema.value is None:
+                continue
+            ms = ema.value
             if c != "plain" and ms * self.margin < plain and ms < best_ms:
                 best, best_ms = c, ms
         return best
 
     def record(self, kind: TaskKind, strategy: str, ms: float, tokens: int) -> None:
-        if tokens < 4:  # too short to say anything about per-token cost
+        """`ms`: what this strategy cost beyond the prefill every strategy pays; `tokens`: what
+        it produced. Any run counts, however short, finished or cancelled."""
+        if ms < 0:
             return
-        self._ms_per_token.setdefault((kind, strategy), _Ema()).add(ms / tokens)
+        self._ms_per_token.setdefault((kind, strategy), _Ema()).add(ms / max(1, tokens))
+
+    def reset(self) -> None:
+        """Forget everything learned (a benchmark starts each workload from scratch)."""
+        for d in (self._ms_per_token, self._count, self._explored, self._gap, self._due):
+            d.clear()
+        self._best_seen.clear()
+        self._tries.clear()
 
     def snapshot(self) -> dict[str, float]:
         return {f"{k}/{s}": round(e.value or 0.0, 3) for (k, s), e in self._ms_per_token.items()}

@@ -44,7 +44,7 @@ from inference.base import (
     GenerationRequest,
     GenerationStats,
 )
-from inference.openai.metrics import SpecCounters
+from inference.openai.metrics import MetricsPoller, SpecCounters
 from inference.openai.sse import DONE, iter_sse_data
 from inference.stop import StopTextStream
 
@@ -205,8 +205,9 @@ class OpenAIEngine(Engine):
     follows the GGUF's add_bos_token), so the family's BOS is added exactly once, by the server.
 
     Speculative stats: vLLM exports its speculative-decoding counters only server-wide, so when
-    `spec_metrics` is on the engine reads `/metrics` before and after each request and reports
-    the difference as `drafted_tokens` / `accepted_tokens`. With other users on the same server
+    `spec_metrics` is on the engine polls `/metrics` in the background (at most once a second,
+    only while requests run; see `MetricsPoller`) and reports the difference of the snapshots
+    around each request as `drafted_tokens` / `accepted_tokens`. With other users on the same server
     the difference includes their requests too: the numbers are then approximate (an upper bound
     for this request), exact only when the request ran alone.
     """
@@ -259,6 +260,8 @@ class OpenAIEngine(Engine):
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._latest: dict[str, OpenAIGeneration] = {}
         self._has_spec_metrics: dict[str, bool] = {}
+        #: /metrics in the background, <= 1/s, only while requests run (never awaited by one)
+        self._spec_poller = MetricsPoller(self._read_spec)
         self._probed_specials: list[str] | None = None
         self._max_context = 4096
         self._tokenizer: Any = None
@@ -309,6 +312,7 @@ class OpenAIEngine(Engine):
     async def close(self) -> None:
         for g in list(self._latest.values()):
             g.cancel()
+        await self._spec_poller.close()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -536,7 +540,6 @@ class OpenAIEngine(Engine):
             resp = None
             try:
                 async with asyncio.timeout_at(first_at):
-                    before = await self._read_spec(base)
                     req = self._http().build_request(
                         "POST", f"{base}{path}", json=body, headers=self._headers()
                     )
@@ -568,7 +571,9 @@ class OpenAIEngine(Engine):
                 if resp is not None:
                     await resp.aclose()
                 raise
-            opened.update(base=base, before=before)
+            polled = self.spec_metrics and self._has_spec_metrics.get(base) is not False
+            before = self._spec_poller.begin(base) if polled else None
+            opened.update(base=base, before=before, polled=polled)
             return resp, events, head
 
         try:
@@ -659,6 +664,7 @@ class OpenAIEngine(Engine):
                 f"({type(exc).__name__}: {exc or 'closed'}); it may have crashed or restarted"
             ) from None
         finally:
+            after = self._spec_poller.end(base) if opened.get("polled") else None
             await resp.aclose()
         if finish in ("abort", "error"):
             # vLLM ends a request it dropped (engine shutting down or dead, a restart) with
@@ -693,7 +699,6 @@ class OpenAIEngine(Engine):
         stats.prefix_tokens_reused = int(details.get("cached_tokens") or 0)
         stats.target_forward_passes = stats.generated_tokens
         if opened.get("before") is not None:
-            after = await self._read_spec(base)
             if after is not None:
                 d = after.minus(opened["before"])
                 stats.drafted_tokens = int(d.draft_tokens)

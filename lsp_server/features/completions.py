@@ -1,13 +1,13 @@
 """textDocument/inlineCompletion and the textDocument/completion fallback.
 
-Both go through one service: document snapshot → typeahead → engine → completion pipeline. Which
-of the two the server advertises follows the client's capabilities (`completionMode` overrides).
-A newer request for the same document cancels the running one, as does $/cancelRequest.
+Both turn the request into a `CompletionContext` and hand it to `completion.service`
+(`ls.completions`), which owns the per-document state: typeahead, adaptive debounce, newest-wins,
+prepare → generate → finalize. This module keeps none of its own. Which of the two the server
+advertises follows the client's capabilities (`completionMode` overrides).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -18,11 +18,10 @@ from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from completion import CompletionContext
 from completion.context.privacy import redact_secrets
-from completion.service import complete
-from completion.templates import UnknownFimTemplate, detect_template
-from completion.typeahead import TypeaheadCache
+from completion.service import CompletionOptions, CompletionResult, Superseded
+from completion.templates import UnknownFimTemplate
 from completion.types import Edit, OpenDocument
-from inference.base import EngineError, GenerationCancelled
+from inference.base import EngineError
 from lsp_server.documents import DocumentRefused, DocumentUnavailable, snapshot
 from lsp_server.features import candidates, completion_mode, events
 from lsp_server.positions import PositionError, split_lines, to_index, to_position
@@ -30,7 +29,6 @@ from lsp_server.server import TandemServer
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[\w$]+$")
-_typeahead = TypeaheadCache()
 
 
 @dataclass
@@ -75,9 +73,11 @@ def register(ls: TandemServer, caps: types.ClientCapabilities) -> None:
 async def inline_completion(
     ls: TandemServer, params: types.InlineCompletionParams
 ) -> types.InlineCompletionList | None:
-    invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    invoked = bool(
+        params.context and params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+    )
     want = ls.settings.candidates if invoked else 1
-    s = await suggest(ls, params.text_document.uri, params.position, "inline", want)
+    s = await suggest(ls, params.text_document.uri, params.position, "inline", want, invoked)
     if s is None:
         return None
     enc = ls.workspace.position_encoding
@@ -103,7 +103,10 @@ async def inline_completion(
 async def completion(
     ls: TandemServer, params: types.CompletionParams
 ) -> types.CompletionList | None:
-    s = await suggest(ls, params.text_document.uri, params.position, "completion")
+    manual = bool(
+        params.context and params.context.trigger_kind == types.CompletionTriggerKind.Invoked
+    )
+    s = await suggest(ls, params.text_document.uri, params.position, "completion", 1, manual)
     if s is None:
         return None
     enc = ls.workspace.position_encoding
@@ -136,7 +139,12 @@ async def completion(
 
 
 async def suggest(
-    ls: TandemServer, uri: str, position: types.Position, kind: str, want: int = 1
+    ls: TandemServer,
+    uri: str,
+    position: types.Position,
+    kind: str,
+    want: int = 1,
+    manual: bool = False,
 ) -> Suggestion | None:
     """The text to insert at `position`, or None (with the reason logged / in the status)."""
     t0 = time.perf_counter()
@@ -167,25 +175,20 @@ async def suggest(
         other_documents=_other_documents(ls, uri),
     )
 
-    cached = _typeahead.lookup(uri, ctx.prefix)
-    if cached:
-        request = _report(ls, kind, t0, cached=True, stats=None)
-        extra = await candidates.alternatives(ls, ctx, cached, want) if want > 1 else []
-        return Suggestion(cached, line, column, lines, doc.language_id, request, extra)
-
-    previous = ls.inflight.pop(uri, None)
-    if previous is not None and not previous.done():
-        previous.cancel()  # only the newest request per document runs
-    task = asyncio.ensure_future(_generate(ls, ctx))
-    ls.inflight[uri] = task
+    options = CompletionOptions(
+        fim_template=settings.fim_template,
+        max_prompt_tokens=settings.max_prompt_tokens,
+        max_tokens=settings.max_tokens,
+        workspace_root=ls.workspace.root_path,
+        temperature=settings.temperature,
+        strategy=settings.speculative,
+        debounce=settings.debounce,
+        manual=manual,
+    )
     try:
-        edit, stats = await task
-    except asyncio.CancelledError:
-        task.cancel()
-        current = asyncio.current_task()
-        if current is not None and current.cancelling():
-            raise  # $/cancelRequest or shutdown: pygls answers RequestCancelled
-        return None  # superseded by a newer request for the same document
+        result = await ls.completions.request(ctx, lambda: ls.engines.get(settings), options)
+    except Superseded:
+        return None  # a newer request for the same document took over
     except (EngineError, UnknownFimTemplate) as exc:
         ls.send_status("error", str(exc))
         log.error("%s failed: %s", kind, exc)
@@ -194,46 +197,15 @@ async def suggest(
         log.exception("%s failed for %s", kind, uri)
         ls.send_status("error", f"{kind} failed: {type(exc).__name__}: {exc}")
         raise JsonRpcInternalError(f"{kind} failed: {type(exc).__name__}: {exc}") from None
-    finally:
-        if ls.inflight.get(uri) is task:
-            del ls.inflight[uri]
-    if edit is None:  # superseded by a newer request
+    request = _report(ls, kind, t0, result)
+    if not result.text:
         return None
-    request = _report(ls, kind, t0, cached=False, stats=stats)
-    if not edit.text:
-        return None
-    _typeahead.remember(uri, ctx.prefix, edit.at_cursor)
+    edit = result.as_edit()
     extra = await candidates.alternatives(ls, ctx, edit, want) if want > 1 else []
     return Suggestion(
         edit.text, line, column, lines, doc.language_id, request,
         edit.replace_before, edit.replace_after, edit.at_cursor, extra,
     )  # fmt: skip
-
-
-async def _generate(ls: TandemServer, ctx: CompletionContext) -> tuple[Edit | None, dict]:
-    """The shared completion path (completion.service), as the benchmarks run it too."""
-    settings = ls.settings
-    engine = await ls.engines.get(settings)
-    # After the probe: a server-side tokenizer's FIM tokens are only known once it answered.
-    info = await engine.ready()
-    template = detect_template(info.special_tokens, settings.fim_template)
-    try:
-        result = await complete(
-            ctx,
-            engine,
-            template,
-            max_prompt_tokens=min(
-                settings.max_prompt_tokens, engine.info.max_context_tokens - settings.max_tokens
-            ),
-            max_tokens=settings.max_tokens,
-            workspace_root=ls.workspace.root_path,
-            temperature=settings.temperature,
-            strategy=settings.speculative,
-        )
-    except GenerationCancelled:
-        return None, {}
-    stats = result.stats.to_dict() if result.stats else {}
-    return result.edit or Edit(result.text, at_cursor=result.text), stats
 
 
 def _other_documents(ls: TandemServer, uri: str, limit: int = 5) -> list[OpenDocument]:
@@ -261,16 +233,23 @@ def _documentation(ls: TandemServer, code: str) -> types.MarkupContent | str:
     return code
 
 
-def _report(ls: TandemServer, kind: str, t0: float, cached: bool, stats: dict | None) -> dict:
+def _report(ls: TandemServer, kind: str, t0: float, result: CompletionResult) -> dict:
     latency = (time.perf_counter() - t0) * 1000
-    request = {"kind": kind, "latencyMs": round(latency, 2), "cached": cached, "stats": stats or {}}
-    ls.session.record_request(latency, cached, stats)
+    stats = result.stats.to_dict() if result.stats else {}
+    request = {
+        "kind": kind,
+        "latencyMs": round(latency, 2),
+        "cached": result.from_typeahead,
+        "debounceMs": round(result.debounce_ms, 1),
+        "stats": stats,
+    }
+    ls.session.record_request(latency, result.from_typeahead, stats)
     if stats:
         log.info(
-            "%s %.0f ms: %s, %d tokens, %.0f tok/s, acceptance %.0f%%, reused %d prompt tokens",
-            kind, latency, stats.get("strategy"), stats.get("generated_tokens", 0),
-            stats.get("tokens_per_second", 0.0), 100 * stats.get("acceptance_rate", 0.0),
-            stats.get("prefix_tokens_reused", 0),
+            "%s %.0f ms (waited %.0f): %s, %d tokens, %.0f tok/s, acceptance %.0f%%, reused %d "
+            "prompt tokens", kind, latency, result.debounce_ms, stats.get("strategy"),
+            stats.get("generated_tokens", 0), stats.get("tokens_per_second", 0.0),
+            100 * stats.get("acceptance_rate", 0.0), stats.get("prefix_tokens_reused", 0),
         )  # fmt: skip
     ls.send_status("ready", "", request)
     return request

@@ -56,15 +56,11 @@ def register(server: TandemServer, features: Sequence[ModuleType]) -> None:
     def on_close(ls: TandemServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
         ls.recent.forget(uri)
-        task = ls.inflight.pop(uri, None)
-        if task is not None:
-            task.cancel()
+        ls.completions.forget(uri)
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: TandemServer, *args) -> None:
-        for task in list(ls.inflight.values()):
-            task.cancel()
-        ls.inflight.clear()
+        ls.completions.cancel_all()
         await ls.engines.close()
 
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from cmpl_helpers import ctx_at_marker
 
-from completion.service import complete
+from completion.service import CompletionOptions, CompletionService, complete
 from completion.templates import template_by_name
 from completion.typeahead import TypeaheadCache
 from inference.base import Engine, EngineInfo, Generation, GenerationRequest
@@ -68,9 +68,14 @@ class CountingEngine(Engine):
 
 async def test_typing_into_a_suggestion_makes_no_engine_calls():
     engine = CountingEngine("total(values)\n")
-    cache = TypeaheadCache()
+    service = CompletionService()
+    opts = CompletionOptions(debounce=False)
+
+    async def get_engine():
+        return engine
+
     doc = "def total(xs):\n    return sum(xs)\n\nresult = █\n"
-    first = await complete(ctx_at_marker(doc), engine, typeahead=cache)
+    first = await service.request(ctx_at_marker(doc), get_engine, opts)
     assert first.text == "total(values)" and not first.from_typeahead
     assert len(engine.calls) == 1
     req = engine.calls[0]
@@ -80,15 +85,17 @@ async def test_typing_into_a_suggestion_makes_no_engine_calls():
     assert req.prompt.startswith(template_by_name("tandem-demo").prefix)
 
     for typed in ["t", "to", "tot", "total(", "total(val"]:
-        res = await complete(ctx_at_marker(doc.replace("█", typed + "█")), engine, typeahead=cache)
+        ctx = ctx_at_marker(doc.replace("█", typed + "█"))
+        res = await service.request(ctx, get_engine, opts)
         assert res.from_typeahead and res.text == "total(values)"[len(typed) :]
     assert len(engine.calls) == 1  # zero engine calls while typing along
 
-    diverged = await complete(ctx_at_marker(doc.replace("█", "tx█")), engine, typeahead=cache)
+    ctx = ctx_at_marker(doc.replace("█", "tx█"))
+    diverged = await service.request(ctx, get_engine, opts)
     assert not diverged.from_typeahead and len(engine.calls) == 2
 
 
-async def test_without_typeahead_every_request_hits_the_engine():
+async def test_without_the_service_every_request_hits_the_engine():
     engine = CountingEngine("1\n")
     for _ in range(3):
         await complete(ctx_at_marker("x = █\n"), engine)

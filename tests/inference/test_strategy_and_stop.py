@@ -107,4 +107,46 @@ def test_selector_measures_each_candidate_before_choosing():
         c = s.choose("fim")
         first.append(c)
         s.record("fim", c, ms=50, tokens=10)
-    assert first == ["draft", "draft", "prompt_lookup", "prompt_lookup", "plain", "plain"]
+    assert first[:3] == ["draft", "prompt_lookup", "plain"]  # one measuring run each
+
+
+def test_a_stream_of_one_token_completions_never_locks_onto_the_slower_draft():
+    """Issue 15: `record` ignored runs under 4 tokens, and `choose` handed out any candidate
+    with fewer than 2 samples, so one-token FIM answers picked the draft 50 times out of 50.
+    Now every run counts, as the engine charges it: the strategy-only cost (decode after the
+    first token plus the draft's own prefill) per token produced."""
+    s = StrategySelector(has_draft=True, explore_every=8)
+    cost = {"plain": 0.4, "prompt_lookup": 0.5, "draft": 6.0}  # ms beyond the shared prefill
+    picks = []
+    for _ in range(200):
+        c = s.choose("fim")
+        picks.append(c)
+        s.record("fim", c, ms=cost[c], tokens=1)
+    late = picks[20:]
+    assert late.count("plain") >= 0.8 * len(late), picks
+    assert late.count("draft") <= 0.1 * len(late)
+
+
+def test_cancelled_runs_count_and_an_unmeasurable_strategy_is_not_chosen_forever():
+    """Runs cancelled before their first token report nothing (the engine has nothing to
+    charge); the selector moves on after a few tries instead of handing the same unmeasured
+    candidate out for ever, and without a measurement of plain it answers plain."""
+    s = StrategySelector(has_draft=True, explore_every=8)
+    picks = [s.choose("fim") for _ in range(40)]  # nothing is ever recorded
+    assert picks[:4] == ["draft"] * 4  # never measured: tried measure_tries times, then not
+    assert picks[20:].count("plain") >= 15
+    # cancelled after a few tokens still counts: draft charged its prefill over 2 tokens
+    s2 = StrategySelector(has_draft=True, explore_every=100)
+    for _ in range(10):
+        c = s2.choose("fim")
+        s2.record("fim", c, ms={"draft": 9.0, "prompt_lookup": 2.0, "plain": 2.0}[c], tokens=2)
+    assert [s2.choose("fim") for _ in range(10)].count("draft") == 0
+
+
+def test_reset_forgets_what_was_learned():
+    s = StrategySelector(has_draft=False)
+    for _ in range(6):
+        c = s.choose("edit")
+        s.record("edit", c, ms=10, tokens=10)
+    s.reset()
+    assert s.snapshot() == {} and s.choose("edit") == "prompt_lookup"
