@@ -37,6 +37,7 @@ from inference.llamacpp.model import GgufModel
 from inference.llamacpp.slots import Slot, SlotTable
 from inference.llamacpp.stream import BufferedQueueGeneration
 from inference.local.strategy import StrategySelector
+from inference.scheduling import PriorityGate, Ticket
 from inference.stop import StopTextStream
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,9 @@ class LlamaCppEngine(Engine):
         #: block (a step-level priority gate holding chat while a completion runs) and
         #: returning True cancels the generation.
         self.step_hook: Callable[[str], bool] | None = None
+        #: Completions first: CodeChat steps yield while a completion waits or runs
+        #: (inference/scheduling.py); two workers and per-document KV slots make that possible.
+        self.gate = PriorityGate()
 
     @classmethod
     def load(
@@ -175,7 +179,8 @@ class LlamaCppEngine(Engine):
                 if older is not None:
                     older.cancel()  # only the newest request per document runs
                 self._latest[request.cache_key] = gen
-        self._pool.submit(self._run, request, gen)
+        ticket = self.gate.admit(request.kind)  # a completion counts from now on
+        self._pool.submit(self._run, request, gen, ticket)
         return gen
 
     def _prompt_text(self, request: GenerationRequest) -> str:
@@ -227,7 +232,7 @@ class LlamaCppEngine(Engine):
         with self._selector_lock:
             self.selector.record(kind, strategy, ms, tokens)  # type: ignore[arg-type]
 
-    def _run(self, request: GenerationRequest, gen: QueueGeneration) -> None:
+    def _run(self, request: GenerationRequest, gen: QueueGeneration, ticket: Ticket) -> None:
         stats = gen.stats
         t0 = time.perf_counter()
         slot: Slot | None = None
@@ -272,6 +277,9 @@ class LlamaCppEngine(Engine):
             hook, kind = self.step_hook, request.kind
 
             def should_stop() -> bool:
+                # once per decode step: wait for this request's turn at the gate
+                if not ticket.step(cancelled=lambda: gen.cancelled):
+                    return True
                 if hook is not None and hook(kind):
                     gen.cancel()  # stopped from outside: the consumer sees a cancellation
                 return gen.cancelled
@@ -305,6 +313,7 @@ class LlamaCppEngine(Engine):
                 exc if isinstance(exc, EngineError) else EngineError(f"generation failed: {exc}")
             )
         finally:
+            ticket.done()
             if slot is not None:
                 self.slots.release(slot)
             if request.cache_key is not None:

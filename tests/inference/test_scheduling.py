@@ -68,9 +68,17 @@ def test_done_is_idempotent_and_releases_the_step():
         a.step()
 
 
-@pytest.fixture(scope="module")
-def engine(tiny_model_dir):
-    return LocalEngine.load(tiny_model_dir)
+@pytest.fixture(scope="module", params=["local", "llamacpp"])
+def engine(request, tiny_model_dir, tiny_gguf):
+    """Both in-process engines run completions before CodeChat (the same gate)."""
+    if request.param == "local":
+        eng = LocalEngine.load(tiny_model_dir)
+    else:
+        from inference.llamacpp import LlamaCppEngine
+
+        eng = LlamaCppEngine.load(tiny_gguf[0], n_threads=1)
+    yield eng
+    asyncio.run(eng.close())
 
 
 async def test_a_completion_finishes_while_a_long_chat_generation_is_still_running(engine):
