@@ -47,22 +47,31 @@ $(VSCODE_DEPS): $(VSCODE)/package.json $(VSCODE)/package-lock.json
 vsix: $(VSCODE_DEPS)
 	cd $(VSCODE) && npm run package
 
+## Editors the end-to-end tests drive besides Neovim 0.11 (from the venv): Emacs + Eglot and
+## Debian's Neovim 0.7 (the version-refusal test). Installed from apt when missing (CI runs as root).
+EDITORS_STAMP := .venv/.editors-apt
+$(EDITORS_STAMP): $(STAMP)
+	@if command -v emacs >/dev/null && ls -d /usr/share/emacs/site-lisp/elpa*/eglot-* >/dev/null 2>&1 && test -x /usr/bin/nvim; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq emacs-nox elpa-eglot neovim >/dev/null; \
+	else echo "note: emacs-nox, elpa-eglot and neovim (apt) are missing; their editor tests will skip"; fi
+	touch $(EDITORS_STAMP)
+
 ## The whole test suite: Python, the real-vLLM tests, Neovim headless, and the VS Code client's
 ## `npm test` (run from tests/editors/test_vscode.py).
 ## TANDEM_REQUIRE_VLLM=1 turns a missing vLLM into a failure instead of a skip.
-test: $(STAMP) $(VLLM_STAMP) $(VSCODE_DEPS) $(REAL_TOKENIZERS_STAMP)
+test: $(STAMP) $(VLLM_STAMP) $(VSCODE_DEPS) $(REAL_TOKENIZERS_STAMP) $(EDITORS_STAMP)
 	TANDEM_REAL_TOKENIZERS=$(REAL_TOKENIZERS) TANDEM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 editors-test: $(STAMP) $(VSCODE_DEPS)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/editors
 
 lint: $(STAMP)
-	$(BIN)/ruff check lsp_server completion codechat inference bench testing training tests
-	$(BIN)/ruff format --check lsp_server completion codechat inference bench testing training tests
+	$(BIN)/ruff check lsp_server completion codechat inference textkit bench testing training tests scripts
+	$(BIN)/ruff format --check lsp_server completion codechat inference textkit bench testing training tests scripts
 
 format: $(STAMP)
-	$(BIN)/ruff format lsp_server completion codechat inference bench testing training tests
-	$(BIN)/ruff check --fix lsp_server completion codechat inference bench testing training tests
+	$(BIN)/ruff format lsp_server completion codechat inference textkit bench testing training tests scripts
+	$(BIN)/ruff check --fix lsp_server completion codechat inference textkit bench testing training tests scripts
 
 bench: $(STAMP)
 	$(BIN)/tandem bench spec --json
