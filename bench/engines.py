@@ -196,6 +196,17 @@ def summarize(rows: list[dict], bandwidth: float) -> dict:
         if ref is not None and plain is not None:
             d["vs_reference"] = ref.get("outputs", {}).get("plain") == plain
         detail[r["dtype"]] = d
+        for name, text in outs.items():
+            if plain is not None and text != plain:  # where they part, for a diagnosis
+                at = next(
+                    (i for i, (x, y) in enumerate(zip(text, plain, strict=False)) if x != y), None
+                )
+                at = min(len(text), len(plain)) if at is None else at
+                r.setdefault("differs_from_plain", {})[name] = {
+                    "at_char": at,
+                    "plain": plain[max(0, at - 20) : at + 20],
+                    name: text[max(0, at - 20) : at + 20],
+                }
     identical = bool(detail) and all(all(d.values()) for d in detail.values())
 
     q8 = find("llamacpp", BAR_QUANT)
