@@ -2,6 +2,13 @@
 
 The order matters: cut at stop strings first, then remove repetition and what the suffix
 already has, then fix layout, then the syntax-aware cut, then cosmetics.
+
+A correct answer passes unchanged (tests/completion/test_perfect_answers.py): the model's
+indentation and line layout are trusted unless they cannot be right. Mid-line policy: several
+lines only when the rest of the line is closers or whitespace, and only while the statement
+begun on the cursor line is open (`block_end`); the re-typed closers become part of the edit's
+range (`completion.pipeline.to_edit`). `stream` runs the same filters on the stream and stops
+the generation once the suggestion is over.
 """
 
 from __future__ import annotations
