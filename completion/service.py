@@ -237,9 +237,11 @@ class CompletionService:
             return
         self._primed.add(ctx.uri)
         counter = self._count_tokens(engine)
-        lines = lsp_lines(ctx.text, keepends=True)
-        loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(None, counter.prime, lines, engine.count_tokens_many)
+        text, count_many = ctx.text, engine.count_tokens_many
+        loop = asyncio.get_running_loop()  # the split too runs off the event loop
+        fut = loop.run_in_executor(
+            None, lambda: counter.prime(lsp_lines(text, keepends=True), count_many)
+        )
         fut.add_done_callback(lambda f: f.cancelled() or f.exception())  # never unobserved
 
     def _count_tokens(self, engine: Engine) -> MemoCounter:

@@ -215,3 +215,32 @@ def test_demo_template_puts_the_cursor_last_so_typing_only_appends():
     b = prepare(ctx_at_marker(MAIN.replace("c.█", "c.circle█"), others=[UTILS]), demo, words)
     assert a.prompt.startswith("<fim_prefix><fim_suffix>")
     assert a.prompt.endswith("c.circ") and b.prompt == a.prompt + "le"
+
+
+def test_the_budget_fitter_on_a_10k_line_document_counts_only_lines_near_the_cursor():
+    """Issue 15: the fitter's cost must not grow with the document. It walks lines outward from
+    the cursor, stops at the budget and never re-tokenizes the joined text; a MemoCounter then
+    counts each distinct line once, so the next keystroke re-counts only the changed line."""
+    from completion.context.budget import MemoCounter
+
+    doc = "".join(f"value_{i} = compute({i}, {i + 1})\n" for i in range(10_000))
+    seen: list[str] = []
+
+    def counting(text: str) -> int:
+        seen.append(text)
+        return words(text)
+
+    memo = MemoCounter(counting)
+    prefix = doc + "result = comp"
+    out = fit_prefix(prefix, memo, 200)
+    assert prefix.endswith(out) and words(out) <= 200
+    assert len(seen) < 100  # ~67 lines fit in 200 words; nothing near 10k
+    assert all(len(t) < 200 for t in seen)  # single lines only, never the joined prefix
+    seen.clear()
+    fit_prefix(doc + "result = compu", memo, 200)  # the next keystroke
+    assert seen == ["result = compu"]
+    memo2 = MemoCounter(counting)
+    seen.clear()
+    assert memo2.prime(doc.splitlines(keepends=True), lambda xs: [words(x) for x in xs]) == 10_000
+    fit_prefix(prefix, memo2, 200)
+    assert seen == ["result = comp"]  # every other line was primed
