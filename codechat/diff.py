@@ -10,7 +10,7 @@ import difflib
 import textwrap
 from dataclasses import dataclass
 
-from completion.types import LSP_LINE_BREAK
+from textkit.lines import LSP_LINE_BREAK
 
 
 @dataclass(frozen=True)

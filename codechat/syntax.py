@@ -1,12 +1,12 @@
 """tree-sitter parsing for the languages CodeChat checks without a Python AST.
 
-Grammars come from the per-language wheels (see completion.syntax). No grammar → None, and the
+Grammars come from the per-language wheels (see textkit.syntax). No grammar → None, and the
 caller refuses to apply (an edit we cannot verify is never written).
 """
 
 from __future__ import annotations
 
-from completion import syntax as _shared
+from textkit import syntax as _shared
 
 # Grammar loading and the error count are shared with the completion pipeline.
 error_count = _shared.error_count

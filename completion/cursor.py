@@ -17,9 +17,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from completion import syntax
 from completion.languages import Language, language_for
-from completion.types import CompletionContext, first_lines, last_lines, lsp_lines
+from completion.types import CompletionContext
+from textkit import syntax
+from textkit.lines import first_lines, last_lines, lsp_lines
 
 MULTILINE_MODES = ("block", "line", "line_start")
 #: The rest of a line a mid-line suggestion may span several lines before: closers (and the

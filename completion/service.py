@@ -25,8 +25,9 @@ from completion.postprocess import postprocess
 from completion.postprocess.stream import collect
 from completion.templates import FimTemplate, detect_template
 from completion.typeahead import TypeaheadCache
-from completion.types import CompletionContext, Edit, PromptPlan, TokenCounter, lsp_lines
+from completion.types import CompletionContext, Edit, PromptPlan, TokenCounter
 from inference.base import Engine, GenerationCancelled, GenerationRequest, GenerationStats
+from textkit.lines import lsp_lines
 
 
 @dataclass

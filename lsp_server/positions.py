@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from completion.types import LSP_LINE_BREAK
+from textkit.lines import LSP_LINE_BREAK
 
 
 def _units(ch: str, encoding: str) -> int:

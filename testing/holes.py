@@ -18,9 +18,10 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
-from completion import syntax
 from completion.cursor import indent_of, rest_is_closers, width
-from completion.types import LSP_LINE_BREAK, CompletionContext
+from completion.types import CompletionContext
+from textkit import syntax
+from textkit.lines import LSP_LINE_BREAK
 
 _BARE_MARKERS = {"#", "//", "/*", "--", "*", "<!--"}
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]{3,}")

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from completion.types import TokenCounter, lsp_lines
+from completion.types import TokenCounter
+from textkit.lines import lsp_lines
 
 ANCHOR_LINES = 16
 

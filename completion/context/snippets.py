@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from completion.context.privacy import may_quote, redact_secrets, uri_to_path
-from completion.types import OpenDocument, TokenCounter, last_lines, lsp_lines
+from completion.types import OpenDocument, TokenCounter
+from textkit.lines import last_lines, lsp_lines
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

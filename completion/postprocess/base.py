@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from completion import syntax
 from completion.cursor import Cursor, indent_of, max_next_indent, width
+from textkit import syntax
 
 Filter = Callable[[str, Cursor], str]
 

@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import re
 
-from completion import syntax
 from completion.cursor import Cursor, indent_of, width
 from completion.postprocess.base import as_inserted
 from completion.postprocess.scan import CLOSERS, code_chars
-from completion.types import lsp_lines
+from textkit import syntax
+from textkit.lines import lsp_lines
 
 _DEFINITION = re.compile(
     r"^\s*(?:(?:export|public|private|protected|static|async|pub|default)\s+)*"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from completion.cursor import Cursor, indent_of, max_next_indent, width
 from completion.postprocess.scan import CLOSERS
-from completion.types import lsp_lines
+from textkit.lines import lsp_lines
 
 
 def _restyle(line: str, unit: str) -> str:

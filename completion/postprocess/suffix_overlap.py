@@ -8,10 +8,10 @@ the code better formed (tree-sitter error count, or bracket balance without a gr
 
 from __future__ import annotations
 
-from completion import syntax
 from completion.cursor import Cursor, following_lines
 from completion.postprocess.base import as_inserted
 from completion.postprocess.scan import balance
+from textkit import syntax
 
 
 def _errors(text: str, cur: Cursor) -> int:

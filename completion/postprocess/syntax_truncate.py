@@ -8,9 +8,9 @@ not. Without a grammar, or inside a comment or string, the text passes unchanged
 
 from __future__ import annotations
 
-from completion import syntax
 from completion.cursor import Cursor
 from completion.postprocess.base import as_inserted
+from textkit import syntax
 
 MAX_CANDIDATES = 16
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from cmpl_helpers import ctx_at_marker, words
 
-from completion import syntax
 from completion.cursor import analyze, detect_indent_unit
 from completion.languages import GENERIC, language_for
 from completion.pipeline import prepare
 from completion.templates import template_by_name
 from completion.types import CompletionContext
+from textkit import syntax
 
 GRAMMARS = ["python", "javascript", "typescript", "tsx", "go", "rust", "java", "c", "cpp"]
 needs_grammars = pytest.mark.skipif(

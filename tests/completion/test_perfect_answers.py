@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from completion import syntax
 from completion.templates import template_by_name
 from testing.holes import HoleRunner, check, cut_holes, excerpt, first_difference
+from textkit import syntax
 
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

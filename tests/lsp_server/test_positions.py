@@ -6,7 +6,6 @@ import pytest
 from lsprotocol import types
 
 from codechat.diff import offset_to_line_col
-from completion.types import lsp_lines
 from lsp_server.features.codechat.arguments import position_offset as _offset
 from lsp_server.positions import (
     PositionError,
@@ -15,6 +14,7 @@ from lsp_server.positions import (
     to_index,
     to_position,
 )
+from textkit.lines import lsp_lines
 
 MIXED = "ab\r\ncd\ref\ng😀h\n"
 ENCODINGS = ("utf-8", "utf-16", "utf-32")

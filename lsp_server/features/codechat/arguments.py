@@ -19,10 +19,10 @@ from pygls.workspace import Workspace
 from codechat import ChatTask
 from codechat.scope import enclosing_span
 from codechat.tasks import Action
-from completion.types import lsp_lines
 from lsp_server.documents import DocumentUnavailable, snapshot
 from lsp_server.positions import PositionError, split_lines, to_index
 from lsp_server.protocol import CodeChatArgs, Position, Range
+from textkit.lines import lsp_lines
 
 _SHAPE = "{uri, range?, position?, instruction?, version?}"
 

@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from completion.types import first_lines, last_lines, lsp_lines
+from textkit.lines import first_lines, last_lines, lsp_lines
 
 #: grammar name -> (module, function returning the language pointer)
 _WHEELS = {
