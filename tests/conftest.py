@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The servers the tests start keep their suggestion-events log under $XDG_STATE_HOME: point it
+# at a throwaway directory so a test run never writes into the user's own state (or stats).
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="tandem-test-state-")
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
