@@ -80,6 +80,15 @@ class TandemProtocol(LanguageServerProtocol):
             error = JsonRpcServerNotInitialized(f"{data['method']}: send `initialize` first")
             self._send_response(data["id"], None, error.to_response_error())
             return _Ignored()
+        if (
+            "id" in data
+            and isinstance(data.get("method"), str)
+            and data["method"] != types.EXIT
+            and (self._shutdown or self.shutdown_requested)
+        ):  # after `shutdown` every request is InvalidRequest, whatever its params
+            error = JsonRpcInvalidRequest(f"{data['method']}: the server is shutting down")
+            self._send_response(data["id"], None, error.to_response_error())
+            return _Ignored()
         try:
             message = super().structure_message(data)
             problem = params_error(message) if "method" in data else None

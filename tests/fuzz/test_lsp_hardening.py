@@ -104,6 +104,9 @@ async def test_lifecycle_follows_the_spec(backend, tmp_path):
         assert (await lsp.request("shutdown", None))["result"] is None
         late = await lsp.request("workspace/executeCommand", {"command": "tandem.status"}, 30)
         assert late is not None and late["error"]["code"] == -32600, late
+        # malformed params too: the server is shutting down before it looks at them
+        odd = await lsp.request("textDocument/hover", {}, 30)
+        assert odd is not None and odd["error"]["code"] == -32600, odd
         lsp.send({"method": "exit"})
         assert await asyncio.wait_for(lsp.proc.wait(), 30) == 0
     finally:
