@@ -89,7 +89,8 @@ Eglot's default (10 s) is shorter than a CodeChat answer from a large model on a
         (message "Tandem: %s" (truncate-string-to-width
                                (replace-regexp-in-string "\n" " " text) 70 nil nil "…"))))))
 
-;;; CodeChat commands may take longer than Eglot's request timeout
+;;; CodeChat commands answer at once (the outcome follows as window/showMessage); older
+;;; servers answered only when the run ended, which can take longer than Eglot's timeout
 
 (defun tandem--long-commands (orig server command arguments)
   "Call ORIG (eglot-execute-command) with a longer timeout for tandem.* commands."

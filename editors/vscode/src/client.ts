@@ -1,8 +1,16 @@
 // The LanguageClient for `tandem lsp`: settings in, status and CodeChat results out.
 import * as vscode from 'vscode';
-import { LanguageClient, LanguageClientOptions, ServerOptions, TransportKind } from 'vscode-languageclient/node';
+import {
+  ClientCapabilities,
+  FeatureState,
+  LanguageClient,
+  LanguageClientOptions,
+  ServerOptions,
+  StaticFeature,
+  TransportKind,
+} from 'vscode-languageclient/node';
 import { documentSelector } from './languages';
-import { STATUS_COMMAND } from './protocol';
+import { CODECHAT_KINDS, declareChatResult } from './protocol';
 import { serverCommand, toServerSettings } from './settings';
 
 export const SECTION = 'tandem';
@@ -15,16 +23,24 @@ export function readSettings(): (key: string) => unknown {
 }
 
 export interface ClientHooks {
-  /** The result of a tandem.* command run from a code action (or anywhere through the client). */
-  onCommandResult(command: string, result: unknown, started: number): void;
-  /** A CodeChat Markdown answer the server asked us to show (window/showDocument). */
-  onMarkdownDocument(uri: vscode.Uri): void;
+  /** The immediate answer of a tandem.* CodeChat command run from a code action (or anywhere
+   * through the client): `pending`, or why the run could not start. */
+  onCommandResult(command: string, result: unknown): void;
   /** Inline suggestions about to be handed to VS Code (events, accept commands). */
   onInlineItems(document: vscode.TextDocument, position: vscode.Position, items: vscode.InlineCompletionItem[]): void;
 }
 
-function isCodeChatMarkdown(uri: vscode.Uri): boolean {
-  return uri.scheme === 'file' && uri.path.endsWith('.md') && uri.path.includes('/tandem-codechat/');
+/** Declares `experimental.tandem.chatResult`: the server then sends each CodeChat outcome as one
+ * tandem/chatResult (shown by codechat.ts), not as a window/showMessage. */
+class ChatResultFeature implements StaticFeature {
+  fillClientCapabilities(capabilities: ClientCapabilities): void {
+    declareChatResult(capabilities);
+  }
+  initialize(): void {}
+  getState(): FeatureState {
+    return { kind: 'static' };
+  }
+  clear(): void {}
 }
 
 export function createClient(output: vscode.LogOutputChannel, hooks: ClientHooks): LanguageClient {
@@ -51,24 +67,15 @@ export function createClient(output: vscode.LogOutputChannel, hooks: ClientHooks
         return result;
       },
       executeCommand: async (cmd, cmdArgs, next) => {
-        const started = Date.now();
         const result = await next(cmd, cmdArgs);
-        if (cmd.startsWith('tandem.') && cmd !== STATUS_COMMAND) {
-          hooks.onCommandResult(cmd, result, started);
+        if ((CODECHAT_KINDS as readonly string[]).some((kind) => cmd === `tandem.${kind}`)) {
+          hooks.onCommandResult(cmd, result);
         }
         return result;
       },
-      window: {
-        showDocument: async (params, token, next) => {
-          const uri = vscode.Uri.parse(params.uri);
-          if (isCodeChatMarkdown(uri)) {
-            hooks.onMarkdownDocument(uri);
-            return { success: true };
-          }
-          return next(params, token);
-        },
-      },
     },
   };
-  return new LanguageClient('tandem', 'Tandem', serverOptions, clientOptions);
+  const client = new LanguageClient('tandem', 'Tandem', serverOptions, clientOptions);
+  client.registerFeature(new ChatResultFeature());
+  return client;
 }

@@ -1,13 +1,15 @@
-// CodeChat commands from the palette/context menu, and how their results are shown.
+// CodeChat commands from the palette/context menu, and how their outcomes are shown.
+//
+// A tandem.<kind> command answers at once ({ok, pending, token} or why it could not start); the
+// answer streams as tandem/chatProgress and the run ends with ONE tandem/chatResult (we declare
+// experimental.tandem.chatResult in client.ts). That notification is what we show, once: an
+// explain/ask answer as a Markdown preview beside the code, an edit's outcome as a message.
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient } from 'vscode-languageclient/node';
 import { buildCommandArgs, instructionPrompt, resultMessage } from './commandArgs';
-import { CODECHAT_KINDS, CodeChatKind, isCodeChatResult } from './protocol';
+import { CODECHAT_KINDS, ChatResult, CodeChatKind, isChatResult, isCodeChatResult } from './protocol';
 
 export class CodeChat {
-  /** When the last CodeChat Markdown document was shown (to avoid showing an answer twice). */
-  private lastMarkdownShown = 0;
-
   constructor(
     private readonly getClient: () => LanguageClient | undefined,
     private readonly output: vscode.LogOutputChannel,
@@ -52,49 +54,61 @@ export class CodeChat {
       },
       instruction,
     );
-    const started = Date.now();
     try {
       const result = await client.sendRequest(ExecuteCommandRequest.type, {
         command: `tandem.${kind}`,
         arguments: [args],
       });
-      this.show(`tandem.${kind}`, result, started);
+      this.started(`tandem.${kind}`, result);
     } catch (err) {
       this.output.error(`tandem.${kind} failed: ${String(err)}`);
       void vscode.window.showErrorMessage(`Tandem ${kind}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 
-  /** A command result: a message, and the Markdown answer unless the server already opened it. */
-  show(command: string, result: unknown, started = Date.now()): void {
+  /** A command's immediate answer. A started run (`pending`) is shown when its tandem/chatResult
+   * arrives; a run that could not start (stale, bad request) is shown now. */
+  started(command: string, result: unknown): void {
     if (!isCodeChatResult(result)) {
       this.output.warn(`${command}: unexpected result ${JSON.stringify(result)}`);
       return;
     }
-    this.output.info(`${command}: ${JSON.stringify({ ...result, markdown: result.markdown ? '…' : undefined })}`);
-    const text = resultMessage(command, result);
-    if (!result.ok) {
-      void vscode.window.showWarningMessage(text);
+    this.output.info(`${command}: ${JSON.stringify(result)}`);
+    if (result.pending) {
       return;
     }
-    if (result.markdown && this.lastMarkdownShown < started) {
-      void this.showMarkdown(result.markdown);
-    } else if (!result.markdown) {
-      void vscode.window.showInformationMessage(text);
-    }
+    const text = resultMessage(command, result);
+    void (result.ok ? vscode.window.showInformationMessage(text) : vscode.window.showWarningMessage(text));
   }
 
-  async openMarkdownPreview(uri: vscode.Uri): Promise<void> {
-    this.lastMarkdownShown = Date.now();
-    try {
-      await vscode.commands.executeCommand('markdown.showPreviewToSide', uri);
-    } catch {
-      await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
+  /** tandem/chatResult: the outcome of one run, shown once. */
+  onResult(result: unknown): void {
+    if (!isChatResult(result)) {
+      this.output.warn(`tandem/chatResult: unexpected params ${JSON.stringify(result)}`);
+      return;
     }
+    this.output.info(`tandem/chatResult: ${JSON.stringify({ ...result, markdown: result.markdown ? '…' : undefined })}`);
+    void this.present(result);
   }
 
+  private async present(result: ChatResult): Promise<void> {
+    const text = resultMessage(`tandem.${result.action}`, result);
+    if (result.ok && result.markdown) {
+      await this.showMarkdown(result.markdown); // the answer itself: no message on top
+      return;
+    }
+    if (!result.ok) {
+      void vscode.window.showWarningMessage(text);
+      if (result.markdown) {
+        await this.showMarkdown(result.markdown); // cannot_create: the file's content to paste
+      }
+      return;
+    }
+    void vscode.window.showInformationMessage(text);
+  }
+
+  /** An untitled Markdown document (nothing on disk), previewed beside the code. */
   private async showMarkdown(markdown: string): Promise<void> {
-    this.lastMarkdownShown = Date.now();
     const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: markdown });
     try {
       await vscode.commands.executeCommand('markdown.showPreviewToSide', doc.uri);

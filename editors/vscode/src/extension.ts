@@ -11,6 +11,7 @@ import { SECTION, createClient, readSettings } from './client';
 import { CodeChat } from './codechat';
 import {
   CHAT_PROGRESS_NOTIFICATION,
+  CHAT_RESULT_NOTIFICATION,
   ChatProgress,
   DID_ACCEPT_NOTIFICATION,
   DID_SHOW_NOTIFICATION,
@@ -103,14 +104,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   const start = async (): Promise<void> => {
     client = createClient(output, {
-      onCommandResult: (cmd, result, started) => codechat.show(cmd, result, started),
-      onMarkdownDocument: (uri) => void codechat.openMarkdownPreview(uri),
+      onCommandResult: (cmd, result) => codechat.started(cmd, result),
       onInlineItems,
     });
     client.onNotification(STATUS_NOTIFICATION, (status: TandemStatus) => statusBar.update(status));
     client.onNotification(CHAT_PROGRESS_NOTIFICATION, (p: ChatProgress) =>
       statusBar.busy(p.done ? undefined : 'thinking…'),
     );
+    client.onNotification(CHAT_RESULT_NOTIFICATION, (result: unknown) => codechat.onResult(result));
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped) {
         statusBar.update({ state: 'error', message: 'server stopped' });

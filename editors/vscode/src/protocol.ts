@@ -5,6 +5,22 @@ export const CHAT_PROGRESS_NOTIFICATION = 'tandem/chatProgress';
 export const CHAT_RESULT_NOTIFICATION = 'tandem/chatResult';
 export const STATUS_COMMAND = 'tandem.status';
 
+/** Client capabilities as far as Tandem reads them (a structural subset of LSP's). */
+export interface ExperimentalCapabilities {
+  experimental?: unknown;
+}
+
+/** Declare `capabilities.experimental.tandem.chatResult = true` (protocol.py
+ * CHAT_RESULT_CAPABILITY): we show each CodeChat outcome ourselves from its tandem/chatResult, so
+ * the server sends us no window/showMessage copy. Keeps any other experimental keys. */
+export function declareChatResult(capabilities: ExperimentalCapabilities): void {
+  const experimental = (typeof capabilities.experimental === 'object' && capabilities.experimental !== null
+    ? capabilities.experimental
+    : {}) as Record<string, unknown>;
+  const tandem = (typeof experimental.tandem === 'object' && experimental.tandem !== null ? experimental.tandem : {}) as Record<string, unknown>;
+  capabilities.experimental = { ...experimental, tandem: { ...tandem, chatResult: true } };
+}
+
 export const DID_SHOW_NOTIFICATION = 'tandem/didShowCompletion';
 export const DID_ACCEPT_NOTIFICATION = 'tandem/didAcceptCompletion';
 export const DID_PARTIALLY_ACCEPT_NOTIFICATION = 'tandem/didPartiallyAcceptCompletion';
@@ -129,6 +145,10 @@ export interface CodeChatResult {
   token?: string;
   /** True when the command answered at once and the run goes on. */
   pending?: boolean;
+}
+
+export function isChatResult(x: unknown): x is ChatResult {
+  return isCodeChatResult(x) && typeof (x as ChatResult).token === 'string' && typeof (x as ChatResult).action === 'string';
 }
 
 export function isCodeChatResult(x: unknown): x is CodeChatResult {

@@ -19,7 +19,16 @@ import {
   StreamMessageWriter,
   createProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
-import { STATUS_NOTIFICATION, TandemStatus } from '../src/protocol';
+import {
+  CHAT_PROGRESS_NOTIFICATION,
+  CHAT_RESULT_NOTIFICATION,
+  ChatProgress,
+  ChatResult,
+  CodeChatResult,
+  STATUS_NOTIFICATION,
+  TandemStatus,
+  declareChatResult,
+} from '../src/protocol';
 import { SERVER_SETTING_KEYS } from '../src/settings';
 import { formatStatus } from '../src/statusFormat';
 
@@ -37,6 +46,9 @@ let conn: ProtocolConnection;
 let stderr = '';
 const statuses: TandemStatus[] = [];
 const configRequests: ConfigurationParams[] = [];
+const chatResults: ChatResult[] = [];
+const chatProgress: ChatProgress[] = [];
+const shownMessages: string[] = [];
 let exitCode: Promise<number | null>;
 
 function waitFor<T>(pred: () => T | undefined, ms: number, what: string): Promise<T> {
@@ -63,7 +75,9 @@ before(() => {
   conn = createProtocolConnection(new StreamMessageReader(server.stdout!), new StreamMessageWriter(server.stdin!));
   conn.onNotification(STATUS_NOTIFICATION, (s: TandemStatus) => void statuses.push(s));
   conn.onNotification('window/logMessage', () => undefined);
-  conn.onNotification('window/showMessage', () => undefined);
+  conn.onNotification('window/showMessage', (p: { message: string }) => void shownMessages.push(p.message));
+  conn.onNotification(CHAT_RESULT_NOTIFICATION, (r: ChatResult) => void chatResults.push(r));
+  conn.onNotification(CHAT_PROGRESS_NOTIFICATION, (p: ChatProgress) => void chatProgress.push(p));
   conn.onRequest('workspace/configuration', (params: ConfigurationParams) => {
     configRequests.push(params);
     // What the extension answers: the `tandem` section without serverPath/serverArgs.
@@ -82,8 +96,9 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-// VS Code 1.9x's relevant client capabilities (it sends no positionEncodings: UTF-16).
-const capabilities = {
+// VS Code 1.9x's relevant client capabilities (it sends no positionEncodings: UTF-16), plus what
+// the extension's ChatResultFeature declares (client.ts).
+const capabilities: { experimental?: unknown; [key: string]: unknown } = {
   workspace: { configuration: true, didChangeConfiguration: { dynamicRegistration: true }, executeCommand: { dynamicRegistration: true } },
   window: { workDoneProgress: true, showDocument: { support: true }, showMessage: {} },
   textDocument: {
@@ -99,6 +114,8 @@ const capabilities = {
     },
   },
 };
+
+declareChatResult(capabilities);
 
 test('initialize advertises inline completion and UTF-16', { timeout: 120_000 }, async () => {
   const result = await conn.sendRequest(InitializeRequest.type, {
@@ -165,21 +182,50 @@ test('tandem.status command returns the last status', async () => {
   assert.equal(result.state, 'ready');
 });
 
-test('CodeChat code actions are offered on a selection', { timeout: 30_000 }, async (t) => {
+test('CodeChat code actions are offered on a selection', { timeout: 30_000 }, async () => {
   const uri = `file://${work}/cand0.py`;
   const actions = await conn.sendRequest(CodeActionRequest.type, {
     textDocument: { uri },
     range: { start: { line: 0, character: 0 }, end: { line: 0, character: 6 } },
     context: { diagnostics: [], triggerKind: 1 },
   });
-  if (actions === null && !existsSync(join(REPO, 'lsp_server', 'features', 'codechat.py'))) {
-    t.skip('CodeChat server side not present');
-    return;
-  }
   const titles = (actions ?? []).map((a) => a.title);
   for (const title of ['Tandem: Refactor', 'Tandem: Generate tests', 'Tandem: Generate docs', 'Tandem: Explain']) {
     assert.ok(titles.includes(title), `${title} not in ${JSON.stringify(titles)}`);
   }
+});
+
+test('tandem.explain answers at once, then ONE tandem/chatResult (no showMessage copy)', { timeout: 150_000 }, async () => {
+  const uri = `file://${work}/cand5.py`; // 'def f(' from the inline test, still open
+  const messagesBefore = shownMessages.length;
+  const answer = (await conn.sendRequest(ExecuteCommandRequest.type, {
+    command: 'tandem.explain',
+    arguments: [{ uri, position: { line: 0, character: 3 }, version: 1 }],
+  })) as CodeChatResult;
+  assert.equal(answer.ok, true, JSON.stringify(answer));
+  assert.equal(answer.pending, true, JSON.stringify(answer));
+  assert.equal(typeof answer.token, 'string');
+  const result = await waitFor(() => chatResults.find((r) => r.token === answer.token), 120_000, 'tandem/chatResult');
+  assert.equal(result.action, 'explain');
+  assert.equal(result.uri, uri);
+  assert.equal(typeof result.message, 'string');
+  if (result.ok) {
+    assert.ok(result.markdown && result.markdown.trim(), JSON.stringify(result));
+    const last = chatProgress.filter((p) => p.token === answer.token).at(-1);
+    if (last) {
+      assert.equal(last.done, true);
+      assert.equal(last.text.trim(), result.markdown.trim());
+    }
+  } else {
+    assert.ok(result.reason, JSON.stringify(result));
+  }
+  await new Promise((res) => setTimeout(res, 500)); // a late duplicate would land here
+  assert.equal(chatResults.filter((r) => r.token === answer.token).length, 1);
+  assert.deepEqual(
+    shownMessages.slice(messagesBefore).filter((m) => /explain/i.test(m)),
+    [],
+    'the outcome was also sent as window/showMessage',
+  );
 });
 
 test('shutdown and exit end the server cleanly', { timeout: 30_000 }, async () => {

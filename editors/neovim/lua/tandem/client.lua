@@ -37,6 +37,9 @@ local function capabilities()
   local caps = vim.lsp.protocol.make_client_capabilities()
   -- Declaring inlineCompletion makes the server offer it instead of plain completion.
   caps.textDocument.inlineCompletion = caps.textDocument.inlineCompletion or { dynamicRegistration = false }
+  -- We show CodeChat outcomes ourselves (tandem/chatResult: the float, a notification), so the
+  -- server sends us no window/showMessage copy of them.
+  caps.experimental = vim.tbl_extend('force', caps.experimental or {}, { tandem = { chatResult = true } })
   return caps
 end
 
@@ -58,23 +61,16 @@ local function handlers()
     ['tandem/chatProgress'] = function(_, result)
       require('tandem.codechat').on_progress(result)
     end,
-    -- CodeChat answers are shown in Tandem's float: a server asking to open its own Markdown
-    -- (older servers wrote temporary explain-*.md files) must not pile up splits.
-    ['window/showDocument'] = function(err, result, ctx, cfg)
-      if type(result) == 'table' and M.is_tandem_document(result.uri) then
-        return { success = true }
-      end
-      return vim.lsp.handlers['window/showDocument'](err, result, ctx, cfg)
+    ['tandem/chatResult'] = function(_, result)
+      require('tandem.codechat').on_result(result)
     end,
-    -- The result of a CodeChat run is shown once, by the plugin; the server's own announcement of
-    -- it would be a second (Press-ENTER) copy. Warnings and errors still show.
     ['window/showMessage'] = function(err, result, ctx, cfg)
       -- The one-time "slow" hint is for clients without a status line; here the statusline
       -- says "slow" and :Tandem status has the hint, so it would only be a Press-ENTER prompt.
       local slow = type(result) == 'table' and type(result.message) == 'string'
         and result.message:match('^Tandem: slow:') ~= nil
-      if slow or require('tandem.codechat').is_duplicate_message(result) then
-        vim.lsp.log.info('tandem showMessage (shown in the Tandem window):', result.message)
+      if slow then
+        vim.lsp.log.info('tandem showMessage (shown in the statusline):', result.message)
         return vim.NIL
       end
       return vim.lsp.handlers['window/showMessage'](err, result, ctx, cfg)
@@ -82,18 +78,10 @@ local function handlers()
   }
 end
 
--- Pure: whether `uri` is a document of Tandem's own (a CodeChat Markdown answer), not user code.
-function M.is_tandem_document(uri)
-  if type(uri) ~= 'string' then
-    return false
-  end
-  local path = uri:gsub('^file://', '')
-  return path:match('%.md$') ~= nil
-    and (path:find('tandem%-codechat') ~= nil or path:match('/explain%-[^/]*%.md$') ~= nil or path:match('/ask%-[^/]*%.md$') ~= nil)
-end
-
--- Client-side commands: code actions' tandem.* commands go through our runner so their result
--- (Markdown for explain/ask) is shown; Neovim would otherwise drop it.
+-- Client-side commands: code actions' tandem.* commands go through our runner, which opens the
+-- answer float and follows the run to its tandem/chatResult. `tandem.openFile` (the follow-up of a
+-- resolved "Generate tests" action) is not listed: Neovim sends it to the server, which shows the
+-- new file through window/showDocument.
 local function commands()
   local cmds = {}
   for _, kind in ipairs(require('tandem.codechat').kinds) do

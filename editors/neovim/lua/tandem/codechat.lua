@@ -1,27 +1,25 @@
 -- CodeChat: :Tandem refactor|tests|docs|explain|ask, and the code actions' commands.
 -- Every command takes ONE argument object {uri, range?, position?, instruction?, version?} and
--- answers {ok, message, markdown?, applied?, reason?}; edits arrive separately via applyEdit.
+-- answers AT ONCE: {ok = true, pending = true, token, message} when the run started, or
+-- {ok = false, reason, message} when it cannot start. The text then streams as
+-- tandem/chatProgress (each text is the whole answer so far) and the run ends with ONE
+-- tandem/chatResult {token, action, uri, ok, message, markdown?, applied?, reason?}, which we
+-- show once: explain/ask answers in the float, edit outcomes as a notification. Edits arrive
+-- separately via workspace/applyEdit. (We declare experimental.tandem.chatResult in client.lua,
+-- so the server sends us no window/showMessage for the outcome.)
 local client_mod = require('tandem.client')
 
 local M = { kinds = { 'refactor', 'tests', 'docs', 'explain', 'ask' } }
 
 -- The floating window showing the current answer: { buf, win }.
 local float = nil
--- The CodeChat run in flight (at most one is shown): { command, streamed = bool, quiet_until }.
+-- The run whose text the float shows (the last one started):
+-- { command, streams, token?, streamed = bool, on_done? }.
 local active = nil
-
--- Whether a server window/showMessage is a duplicate of what the float/our notify shows:
--- Info messages while a CodeChat run is in flight or just finished (the server may also
--- announce the result; older servers did, with a doubled "Tandem: Tandem:" prefix).
-function M.is_duplicate_message(params)
-  if not active or type(params) ~= 'table' then
-    return false
-  end
-  if params.type ~= nil and params.type < 3 then -- 1 Error, 2 Warning: always shown
-    return false
-  end
-  return active.quiet_until == nil or vim.uv.now() <= active.quiet_until
-end
+-- Started runs waiting for their tandem/chatResult, by token (same tables as `active`).
+local runs = {}
+-- Outcomes that arrived before the command's own answer (kept until it comes), by token.
+local early = {}
 
 -- Open (or reuse) the answer window and put `lines` in it. The window takes the focus, so its
 -- buffer-local `q` closes it.
@@ -60,19 +58,26 @@ function M.progress_lines(text)
   return vim.split(text, '\n', { plain = true })
 end
 
+-- Whether a tandem/chatProgress or tandem/chatResult with this token belongs to `run`. The
+-- command's answer names the token; until it is handled, the run in flight takes its messages.
+local function owns(run, token)
+  return run ~= nil and (run.token == nil or run.token == token)
+end
+
 -- Streamed text (tandem/chatProgress) of an explain/ask run: replaces the window's content.
 function M.on_progress(params)
-  if type(params) ~= 'table' or not active or not active.streams then
+  if type(params) ~= 'table' then
     return
   end
   vim.schedule(function()
-    local closed_by_user = active.streamed and not (float and vim.api.nvim_win_is_valid(float.win))
-    if type(params.text) == 'string' and params.text ~= '' and not closed_by_user then
-      active.streamed = true
-      open_float(M.progress_lines(params.text))
+    local run = active
+    if not (owns(run, params.token) and run.streams) then
+      return
     end
-    if params.done then
-      active.quiet_until = vim.uv.now() + 2000
+    local closed_by_user = not (float and vim.api.nvim_win_is_valid(float.win))
+    if type(params.text) == 'string' and params.text ~= '' and not closed_by_user then
+      run.streamed = true
+      open_float(M.progress_lines(params.text))
     end
   end)
 end
@@ -95,21 +100,21 @@ function M.arguments(uri, range, position, instruction, version)
   return args
 end
 
+-- Show a run's outcome once: an answer (explain/ask, or a file's content to paste) in the
+-- float, everything else as one notification.
 local function show_result(command, result)
   if type(result) ~= 'table' then
     vim.notify('Tandem: ' .. command .. ' returned nothing', vim.log.levels.WARN)
     return
   end
-  local streamed = active and active.streamed
-  if result.markdown and result.markdown ~= '' then
+  local float_open = float and vim.api.nvim_win_is_valid(float.win)
+  if type(result.markdown) == 'string' and result.markdown ~= '' then
     open_float(vim.split(result.markdown, '\n', { plain = true }))
     if result.ok then
       return -- the answer is in the window: shown once, not also as a message
     end
-  elseif streamed and result.ok then
-    return -- the streamed answer stays in the window (servers that answer at once, then stream)
-  elseif float and vim.api.nvim_win_is_valid(float.win) then
-    vim.api.nvim_win_close(float.win, true)
+  elseif float_open then
+    vim.api.nvim_win_close(float.win, true) -- only the "thinking…" placeholder or a partial text
   end
   local level = result.ok and vim.log.levels.INFO or vim.log.levels.WARN
   local msg = result.message or (result.ok and 'done' or 'failed')
@@ -119,32 +124,65 @@ local function show_result(command, result)
   vim.notify('Tandem ' .. command:gsub('^tandem%.', '') .. ': ' .. msg, level)
 end
 
--- Send one tandem.* command and show its answer; `on_done(err, result)` is for callers/tests.
+-- Finish `run` with its final `result`: show it, tell the caller.
+local function finish(run, err, result)
+  if active == run then
+    active = nil
+  end
+  if err then
+    vim.notify('Tandem ' .. run.command .. ': ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+  else
+    show_result(run.command, result)
+  end
+  if run.on_done then
+    run.on_done(err, result)
+  end
+end
+
+-- The outcome of a run (tandem/chatResult), sent once per started run.
+function M.on_result(result)
+  if type(result) ~= 'table' then
+    return
+  end
+  vim.schedule(function()
+    local run = runs[result.token]
+    if run then
+      runs[result.token] = nil
+      finish(run, nil, result)
+    elseif owns(active, result.token) and active.token == nil then
+      early[result.token] = result -- the command's answer is still on its way
+    else -- a run we did not start (another plugin's command): still shown once
+      show_result('tandem.' .. tostring(result.action), result)
+    end
+  end)
+end
+
+-- Send one tandem.* command and show its outcome; `on_done(err, result)` gets the FINAL result
+-- (the tandem/chatResult of a started run), for callers and tests.
 function M.execute(client_id, command, args, bufnr, on_done)
   local client = vim.lsp.get_client_by_id(client_id)
   if not client then
     return vim.notify('Tandem: the server is not running', vim.log.levels.ERROR)
   end
   local streams = command == 'tandem.explain' or command == 'tandem.ask'
-  local run = { command = command, streams = streams }
+  local run = { command = command, streams = streams, on_done = on_done }
   active = run
   if streams then
     open_float({ '_thinking…_', '' })
   end
   client_mod.request(client, 'workspace/executeCommand', { command = command, arguments = { args } }, function(err, result)
-    if active == run and not run.streamed then
-      run.quiet_until = vim.uv.now() + 2000
-    elseif active == run then
-      run.quiet_until = run.quiet_until or (vim.uv.now() + 120000) -- still streaming
+    if not err and type(result) == 'table' and result.pending and result.token then
+      run.token = result.token -- "… started": not an outcome; the chatResult follows
+      local outcome = early[result.token]
+      early[result.token] = nil
+      if outcome then
+        finish(run, nil, outcome)
+      else
+        runs[result.token] = run
+      end
+      return
     end
-    if err then
-      vim.notify('Tandem ' .. command .. ': ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
-    else
-      show_result(command, result)
-    end
-    if on_done then
-      on_done(err, result)
-    end
+    finish(run, err, result) -- could not start (stale, bad request), or an error
   end, bufnr)
 end
 
