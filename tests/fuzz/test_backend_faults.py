@@ -7,6 +7,7 @@ import asyncio
 
 import pytest
 
+from completion.templates import template_by_name
 from inference.base import EngineError, GenerationRequest
 from inference.openai.engine import Deadlines, OpenAIEngine
 from tests.fuzz.harness import ANSWER_TEXT, Backend, count
@@ -34,7 +35,7 @@ def _engine(*urls: str, **kw) -> OpenAIEngine:
     return OpenAIEngine(
         list(urls),
         model="m",
-        fim_template="starcoder",
+        fim_tokens=template_by_name("starcoder").tokens,
         spec_metrics=False,
         retry_backoff=0.01,
         connect_retries=0,

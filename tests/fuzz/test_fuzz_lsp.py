@@ -188,6 +188,15 @@ async def test_corpus_replays_cleanly(backend, tmp_path):
         await lsp.stop()
 
 
+async def _undo_user_toggles(lsp) -> None:
+    """Generated cases may legitimately snooze suggestions (`tandem.snooze`) or switch them off
+    (`enabled`, `disabledLanguages` in didChangeConfiguration): the server then rightly answers
+    completions with null. Undo that before checking that a normal completion still works."""
+    await lsp.request("workspace/executeCommand", {"command": "tandem.snooze", "arguments": [{"minutes": 0}]}, 20)  # fmt: skip
+    lsp.send({"method": "workspace/didChangeConfiguration",
+              "params": {"settings": {"tandem": {**lsp.settings, "enabled": True, "disabledLanguages": []}}}})  # fmt: skip
+
+
 async def test_generated_params_for_every_method(backend, tmp_path):
     rng = random.Random(SEED)
     lsp, uri, commands = await _start(backend, tmp_path)
@@ -205,6 +214,7 @@ async def test_generated_params_for_every_method(backend, tmp_path):
         for i in range(0, len(cases), BATCH):
             answers = await _run_batch(lsp, "generated params", cases[i : i + BATCH])
             internal += _internal_errors("generated params", answers)
+            await _undo_user_toggles(lsp)
             await assert_healthy(lsp, uri, "generated params")
         assert internal == [], internal[:3]
         summary = lsp.log_text()

@@ -33,6 +33,7 @@ export const SERVER_SETTING_KEYS = [
   'eventsLog',
   'eventsLogEnabled',
   'slowLatencyMs',
+  'debounce',
 ] as const;
 
 /** Settings only the extension uses: how to start the server. */
