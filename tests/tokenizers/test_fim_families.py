@@ -96,9 +96,9 @@ def test_fim_tokens_marked_non_special_are_still_detected(
 async def test_lsp_with_an_openai_server_and_no_tokenizer_sends_fim(family_dir, tokenizing_server):
     """The LSP decides the template after probing the server, so a StarCoder2, DeepSeek-Coder or
     Codestral server gets FIM prompts instead of "no known fill-in-the-middle tokens"."""
+    from completion.service import CompletionOptions, CompletionService
     from completion.types import CompletionContext
     from lsp_server.engine_manager import build_engine
-    from lsp_server.features.completions import _generate
     from lsp_server.settings import Settings
 
     for key in ("starcoder2", "deepseek-coder", "codestral"):
@@ -106,23 +106,15 @@ async def test_lsp_with_an_openai_server_and_no_tokenizer_sends_fim(family_dir, 
         settings = Settings(engine="openai", endpoint=[server.url], max_tokens=16)
         engine, _ = build_engine(settings)
 
-        class Engines:
-            def __init__(self, engine):
-                self.engine = engine
+        async def get_engine(engine=engine):
+            return engine
 
-            async def get(self, _settings):
-                return self.engine
-
-        class Workspace:
-            root_path = None
-
-        class Ls:
-            pass
-
-        ls = Ls()
-        ls.settings, ls.engines, ls.workspace = settings, Engines(engine), Workspace()
+        # the server's own completion path: the template is decided after the engine's probe
         ctx = CompletionContext("file:///w/a.py", "python", PREFIX + SUFFIX, 1, 4, [])
-        text, _ = await _generate(ls, ctx)
+        result = await CompletionService().request(
+            ctx, get_engine, CompletionOptions(max_tokens=16, debounce=False)
+        )
+        text = result.text
         await engine.close()
         (body,) = server.prompts()
         t = TEMPLATES[BY_KEY[key].template]
