@@ -195,9 +195,10 @@ async def test_server_killed_mid_request_then_restarted(vllm_server):
     assert time.perf_counter() - t_kill < 5, "no hang after the crash"
     assert gen.stats.finish_reason == "error"
     print("error after kill:", err.value)
-    # While it is down: a quick, clear "cannot reach" error.
+    # While it is down: a quick, clear error naming the server (a pooled connection to the
+    # killed process may fail on read before a fresh connect is refused).
     t0 = time.perf_counter()
-    with pytest.raises(EngineError, match=r"cannot reach the inference server.*refused"):
+    with pytest.raises(EngineError, match=r"inference server.*(refused|ReadError|failed)"):
         await eng.start(GenerationRequest(prompt="x", max_tokens=2)).text()
     assert time.perf_counter() - t0 < 5
     seconds = await asyncio.to_thread(vllm_server.server.start)
