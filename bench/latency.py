@@ -259,6 +259,7 @@ async def server_overhead(options: dict, lines: int, requests: int, log) -> dict
     s = _Session()
     await s.start(options)
     rows = []
+    stages: list[dict] = []
     try:
         s.open(uri, text)
         # cursors at the end of non-empty lines spread over the file (distinct: no typeahead)
@@ -283,6 +284,7 @@ async def server_overhead(options: dict, lines: int, requests: int, log) -> dict
                 continue
             st = _as_dict(done[-1]["stats"])
             rows.append((wall, done[-1]["latencyMs"], st["total_ms"]))
+            stages.append(_as_dict(done[-1].get("timingsMs") or {}))
     finally:
         await s.stop()
     out = {
@@ -296,6 +298,11 @@ async def server_overhead(options: dict, lines: int, requests: int, log) -> dict
         "overhead_share": round(statistics.median((r[0] - r[2]) / r[0] for r in rows), 3)
         if rows
         else None,
+        # the server's own report per stage (p50): context = snapshot, positions, redaction
+        "stages_ms": {
+            k: _median([st[k] for st in stages if k in st])
+            for k in ("context", "prepare", "generate", "finalize")
+        },
     }
     log(f"bench latency: {lines}-line document: round trip {out['round_trip_ms']} ms, engine "
         f"{out['engine_ms']} ms, overhead {out['overhead_ms']} ms")  # fmt: skip

@@ -112,6 +112,11 @@ class StatusRequest(TypedDict):
     latencyMs: float
     #: Served by typeahead, no model call.
     cached: bool
+    #: Completions only: how long the adaptive debounce held the request.
+    debounceMs: NotRequired[float]
+    #: Completions only: server time by stage (context, prepare, generate, finalize; the
+    #: stages that ran), so the server's own overhead can be told from the engine's time.
+    timingsMs: NotRequired[dict[str, float]]
     #: inference.base.GenerationStats.to_dict(), {} when there was no generation.
     stats: dict[str, Any]
     #: CodeChat only.

@@ -175,6 +175,7 @@ async def suggest(
         other_documents=_other_documents(ls, uri),
     )
 
+    context_ms = (time.perf_counter() - t0) * 1000  # snapshot, positions, redaction
     options = CompletionOptions(
         fim_template=settings.fim_template,
         max_prompt_tokens=settings.max_prompt_tokens,
@@ -197,7 +198,7 @@ async def suggest(
         log.exception("%s failed for %s", kind, uri)
         ls.send_status("error", f"{kind} failed: {type(exc).__name__}: {exc}")
         raise JsonRpcInternalError(f"{kind} failed: {type(exc).__name__}: {exc}") from None
-    request = _report(ls, kind, t0, result)
+    request = _report(ls, kind, t0, result, context_ms)
     if not result.text:
         return None
     edit = result.as_edit()
@@ -233,7 +234,9 @@ def _documentation(ls: TandemServer, code: str) -> types.MarkupContent | str:
     return code
 
 
-def _report(ls: TandemServer, kind: str, t0: float, result: CompletionResult) -> dict:
+def _report(
+    ls: TandemServer, kind: str, t0: float, result: CompletionResult, context_ms: float
+) -> dict:
     latency = (time.perf_counter() - t0) * 1000
     stats = result.stats.to_dict() if result.stats else {}
     request = {
@@ -241,6 +244,12 @@ def _report(ls: TandemServer, kind: str, t0: float, result: CompletionResult) ->
         "latencyMs": round(latency, 2),
         "cached": result.from_typeahead,
         "debounceMs": round(result.debounce_ms, 1),
+        # where the time went on the server's side: context (document snapshot, positions,
+        # redaction), prepare (prompt), generate (engine, streamed), finalize (postprocess)
+        "timingsMs": {
+            "context": round(context_ms, 2),
+            **{k: round(v, 2) for k, v in result.timings_ms.items()},
+        },
         "stats": stats,
     }
     ls.session.record_request(latency, result.from_typeahead, stats)

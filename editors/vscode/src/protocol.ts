@@ -81,6 +81,10 @@ export interface TandemStatus {
     kind: 'inline' | 'completion' | 'codechat' | string;
     latencyMs?: number;
     cached?: boolean;
+    /** Completions: how long the adaptive debounce held the request. */
+    debounceMs?: number;
+    /** Completions: server time by stage (context, prepare, generate, finalize). */
+    timingsMs?: Record<string, number>;
     stats?: GenerationStats;
     action?: string;
   };
