@@ -29,6 +29,7 @@ from inference.base import (
     Generation,
     GenerationRequest,
     QueueGeneration,
+    TaskKind,
 )
 from inference.llamacpp.context import KvContext
 from inference.llamacpp.decoding import DecodeParams, LlamaDecoder
@@ -37,6 +38,7 @@ from inference.llamacpp.model import GgufModel
 from inference.llamacpp.slots import Slot, SlotTable
 from inference.llamacpp.stream import BufferedQueueGeneration
 from inference.local.strategy import StrategySelector
+from inference.lookup_shadow import REPLAY_CONTEXT, lookup_tokens_per_pass
 from inference.scheduling import PriorityGate, Ticket
 from inference.stop import StopTextStream
 
@@ -232,6 +234,23 @@ class LlamaCppEngine(Engine):
         with self._selector_lock:
             self.selector.record(kind, strategy, ms, tokens)  # type: ignore[arg-type]
 
+    def _replay_lookup(
+        self, kind: TaskKind, strategy: str, prompt: list[int], out_ids: list[int]
+    ) -> None:
+        """Teach the selector what prompt lookup would have done on this run (after the answer
+        went out: the user does not wait for it)."""
+        with self._selector_lock:
+            wanted = self.selector.wants_lookup_replay(kind, strategy)
+        if len(out_ids) < 2 or not wanted:
+            return
+        try:
+            tpp = lookup_tokens_per_pass(prompt[-REPLAY_CONTEXT:], out_ids, self.num_speculative)
+        except Exception:  # an estimate only: never fail anything over it
+            log.exception("replaying prompt lookup failed")
+            return
+        with self._selector_lock:
+            self.selector.note_lookup_replay(kind, tpp)
+
     def _run(self, request: GenerationRequest, gen: QueueGeneration, ticket: Ticket) -> None:
         stats = gen.stats
         t0 = time.perf_counter()
@@ -267,7 +286,10 @@ class LlamaCppEngine(Engine):
             text_parts: list[str] = []
             piece = model.piece
 
+            out_ids: list[int] = []
+
             def emit(tokens: list[int]) -> bool:
+                out_ids.extend(tokens)
                 # incremental: decode only the new tokens' bytes (the decoder holds back a
                 # split multi-byte character), never the whole output again
                 text_parts.append(utf8.decode(b"".join(piece(t) for t in tokens)))
@@ -295,11 +317,16 @@ class LlamaCppEngine(Engine):
             else:
                 gen.push(tail)
             stats.total_ms = (time.perf_counter() - t0) * 1000
-            if stats.finish_reason != "cancelled":
+            # only the engine's own choices teach it: a forced strategy (settings, benchmarks)
+            # says nothing about what `auto` would have got
+            auto = request.strategy == "auto"
+            if auto and stats.finish_reason != "cancelled":
                 # decode time plus the draft's own work before the first token (see local)
                 decode_ms = stats.total_ms - stats.ttft_ms + stats.draft_prefill_ms
                 self._record(request.kind, stats.strategy, decode_ms, stats.generated_tokens - 1)
             gen.finish()
+            if auto and request.temperature <= 0:
+                self._replay_lookup(request.kind, stats.strategy, prompt, out_ids)
         except Exception as exc:  # report, never kill the worker thread
             log.exception("llama.cpp generation failed")
             stats.finish_reason = "error"

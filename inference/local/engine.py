@@ -25,11 +25,13 @@ from inference.base import (
     Generation,
     GenerationRequest,
     QueueGeneration,
+    TaskKind,
 )
 from inference.local.decoding import DecodeParams, Decoder
 from inference.local.kv_cache import PrefixCacheStore
 from inference.local.loading import LoadedModel, load_model_dir
 from inference.local.strategy import StrategySelector
+from inference.lookup_shadow import REPLAY_CONTEXT, lookup_tokens_per_pass
 from inference.scheduling import URGENT_KINDS, PriorityGate, Ticket
 from inference.stop import StopTextStream
 
@@ -229,6 +231,8 @@ class LocalEngine(Engine):
                     request.kind, stats.strategy, decode_ms, stats.generated_tokens
                 )
             gen.finish()
+            if request.strategy == "auto" and request.temperature <= 0:
+                self._replay_lookup(request.kind, stats.strategy, prompt_ids, out_ids)
         except Exception as exc:  # report, never kill the worker thread
             log.exception("generation failed")
             stats.finish_reason = "error"
@@ -242,6 +246,22 @@ class LocalEngine(Engine):
                 with self._lock:
                     if self._latest.get(request.cache_key) is gen:
                         del self._latest[request.cache_key]
+
+    def _replay_lookup(
+        self, kind: TaskKind, strategy: str, prompt_ids: list[int], out_ids: list[int]
+    ) -> None:
+        """Teach the selector what prompt lookup would have done on this run (after the answer
+        went out: the user does not wait for it)."""
+        if len(out_ids) < 2 or not self.selector.wants_lookup_replay(kind, strategy):
+            return
+        try:
+            tpp = lookup_tokens_per_pass(
+                prompt_ids[-REPLAY_CONTEXT:], out_ids, self.num_speculative
+            )
+        except Exception:  # an estimate only: never fail anything over it
+            log.exception("replaying prompt lookup failed")
+            return
+        self.selector.note_lookup_replay(kind, tpp)
 
     async def close(self) -> None:
         with self._lock:

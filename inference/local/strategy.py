@@ -1,11 +1,17 @@
 """Adaptive choice of speculative strategy per task kind.
 
 The engine measures milliseconds per generated token for each (kind, strategy) it runs and keeps
-an exponential moving average. Each candidate (the draft first for FIM, prompt lookup first for
-edits, plain last) is measured, then the fastest is used; a speculative one only while it beats
-plain decoding by a margin. Now and then another candidate is re-measured, in turn, so the
-choice follows the workload; one that keeps losing is re-measured less and less often. It can
-never settle on something slower than plain decoding.
+an exponential moving average. The fastest measured strategy is used; a speculative one only
+while it beats plain decoding by a margin. Now and then another candidate is re-measured, in
+turn, so the choice follows the workload; one that keeps losing is re-measured less and less
+often. It can never settle on something slower than plain decoding.
+
+Measuring a slow strategy is a slow answer for the user, so what is measured first is what is
+safe or known to pay: for completions, plain decoding, then prompt lookup only once a replay of
+finished runs (`note_lookup_replay`, see `inference/lookup_shadow.py`) shows that lookup would
+have accepted enough tokens per pass; for edits, which copy their input, prompt lookup and then
+plain. A draft model, and a lookup the replays do not favour, wait for the first exploration
+round (`explore_every` requests in).
 
 Every generation counts, short and cancelled ones too: the engine charges each run the time only
 that strategy spends (decode after the first token, plus a draft model's own prefill), divided by
@@ -55,6 +61,11 @@ class StrategySelector:
     min_samples: int = 1
     #: A candidate handed out this many times without `min_samples` measurements is skipped.
     measure_tries: int = 4
+    #: Prompt lookup is measured early only when replays of finished runs show at least this
+    #: many tokens per target pass (1.0: nothing would have been accepted).
+    lookup_promise: float = 1.3
+    #: Per kind: tokens per pass prompt lookup would have made, replayed on finished runs.
+    _replay: dict[str, _Ema] = field(default_factory=dict)
 
     def candidates(self, kind: TaskKind) -> list[Strategy]:
         """In order of preference: the draft for FIM, prompt lookup for edits; plain last."""
@@ -75,7 +86,7 @@ class StrategySelector:
         n = self._count.get(kind, 0)
         self._count[kind] = n + 1
         cands = self.candidates(kind)
-        for c in cands:  # measure every candidate first, the preferred one first
+        for c in self._measure_first(kind):  # the safe or promising candidates, in order
             ema = self._ms_per_token.get((kind, c))
             tries = self._tries.get((kind, c), 0)
             if (ema is None or ema.samples < self.min_samples) and tries < self.measure_tries:
@@ -87,8 +98,14 @@ class StrategySelector:
             for c in cands:
                 self._gap.pop((kind, c), None)
                 self._due.pop((kind, c), None)
-        if n % self.explore_every == 0:  # now and then, re-measure another one in turn
-            others = [c for c in cands if c != best and n >= self._due.get((kind, c), 0)]
+        if n and n % self.explore_every == 0:  # now and then, re-measure another one in turn
+            others = [
+                c
+                for c in cands
+                if c != best
+                and n >= self._due.get((kind, c), 0)
+                and not (c == "prompt_lookup" and self._lookup_unpromising(kind))
+            ]
             if others:
                 k = self._explored.get(kind, 0)
                 self._explored[kind] = k + 1
@@ -98,6 +115,28 @@ class StrategySelector:
                 self._gap[(kind, c)] = min(self.max_explore_gap, 2 * gap)
                 return c
         return best
+
+    def _measure_first(self, kind: TaskKind) -> list[Strategy]:
+        """What is measured before anything is chosen: for edits prompt lookup, then plain; for
+        completions plain, then prompt lookup once replays show it would pay."""
+        if kind != "fim":
+            return ["prompt_lookup", "plain"]
+        replay = self._replay.get(kind)
+        promising = replay is not None and (replay.value or 0.0) >= self.lookup_promise
+        return ["plain", "prompt_lookup"] if promising else ["plain"]
+
+    def _lookup_unpromising(self, kind: TaskKind) -> bool:
+        replay = self._replay.get(kind)
+        return replay is not None and (replay.value or 0.0) < self.lookup_promise
+
+    def wants_lookup_replay(self, kind: TaskKind, strategy: str) -> bool:
+        """Whether a finished run should be replayed for prompt lookup: completions that ran
+        without it (an edit measures lookup for real first anyway)."""
+        return kind == "fim" and strategy != "prompt_lookup"
+
+    def note_lookup_replay(self, kind: TaskKind, tokens_per_pass: float) -> None:
+        """A finished run, replayed: lookup would have made `tokens_per_pass` per pass."""
+        self._replay.setdefault(kind, _Ema()).add(tokens_per_pass)
 
     def _best(self, kind: TaskKind, cands: list[Strategy]) -> Strategy:
         """The fastest measured candidate; plain unless one beats it by `margin`. Without a
@@ -127,8 +166,14 @@ class StrategySelector:
         """Forget everything learned (a benchmark starts each workload from scratch)."""
         for d in (self._ms_per_token, self._count, self._explored, self._gap, self._due):
             d.clear()
+        self._replay.clear()
         self._best_seen.clear()
         self._tries.clear()
 
     def snapshot(self) -> dict[str, float]:
-        return {f"{k}/{s}": round(e.value or 0.0, 3) for (k, s), e in self._ms_per_token.items()}
+        """ms per token by kind/strategy, and kind/lookup_replay (tokens per pass replayed)."""
+        out = {f"{k}/{s}": round(e.value or 0.0, 3) for (k, s), e in self._ms_per_token.items()}
+        out.update(
+            {f"{k}/lookup_replay": round(e.value or 0.0, 3) for k, e in self._replay.items()}
+        )
+        return out

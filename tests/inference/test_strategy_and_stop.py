@@ -5,11 +5,13 @@ from inference.local.strategy import StrategySelector
 from inference.stop import StopTextStream
 
 
-def test_selector_prefers_lookup_for_edits_and_draft_for_fim():
+def test_selector_measures_lookup_first_for_edits_and_plain_first_for_completions():
+    """Measuring a slow strategy is a slow answer: edits (which copy their input) try prompt
+    lookup first, completions plain decoding."""
     s = StrategySelector(has_draft=True)
     assert s.choose("edit") == "prompt_lookup"
-    assert s.choose("fim") == "draft"
-    assert StrategySelector(has_draft=False).choose("fim") == "prompt_lookup"
+    assert s.choose("fim") == "plain"
+    assert StrategySelector(has_draft=False).choose("fim") == "plain"
 
 
 def test_selector_abandons_a_strategy_slower_than_plain():
@@ -27,8 +29,8 @@ def test_selector_keeps_a_faster_strategy_and_re_explores_plain():
     for _ in range(3):
         s.record("edit", "prompt_lookup", ms=30, tokens=30)
         s.record("edit", "plain", ms=90, tokens=30)
-    picks = [s.choose("edit") for _ in range(8)]
-    assert picks.count("prompt_lookup") == 6 and picks.count("plain") == 2
+    picks = [s.choose("edit") for _ in range(9)]
+    assert picks.count("prompt_lookup") == 7 and picks.count("plain") == 2  # at 4 and 8
 
 
 def test_selector_re_measures_a_losing_strategy_less_and_less_often():
@@ -38,7 +40,7 @@ def test_selector_re_measures_a_losing_strategy_less_and_less_often():
         s.record("edit", "plain", ms=90, tokens=30)
     picks = [s.choose("edit") for _ in range(256)]
     explored = [i for i, c in enumerate(picks) if c == "plain"]
-    assert explored == [0, 8, 24, 56, 120, 184, 248]  # gaps 8, 16, 32, 64, 64, 64
+    assert explored == [8, 16, 32, 64, 128, 192]  # gaps 8, 16, 32, 64, 64
 
 
 def test_selector_gaps_start_over_when_the_best_strategy_changes():
@@ -50,8 +52,8 @@ def test_selector_gaps_start_over_when_the_best_strategy_changes():
             s.record("edit", "plain", ms=90, tokens=30)
 
     lookup_costs(30)
-    picks = [s.choose("edit") for _ in range(40)]  # plain re-measured at 0, 4, 12, 28; next 60
-    assert [i for i, c in enumerate(picks) if c == "plain"] == [0, 4, 12, 28]
+    picks = [s.choose("edit") for _ in range(40)]  # plain re-measured at 4, 8, 16, 32; next 64
+    assert [i for i, c in enumerate(picks) if c == "plain"] == [4, 8, 16, 32]
     lookup_costs(300)  # the workload changed: plain is best now
     assert [s.choose("edit") for _ in range(4)].count("plain") >= 3
     lookup_costs(30)  # and back: plain's gap starts over instead of waiting for request 60
@@ -100,14 +102,34 @@ def test_selector_falls_back_from_a_slow_draft_to_prompt_lookup_not_just_plain()
     assert picks.count("prompt_lookup") >= 9 and "draft" not in picks[1:]
 
 
-def test_selector_measures_each_candidate_before_choosing():
-    s = StrategySelector(has_draft=True)
-    first = []
-    for _ in range(6):
+def test_selector_measures_plain_then_a_promising_lookup_and_explores_the_draft_later():
+    s = StrategySelector(has_draft=True, explore_every=8)
+    picks = []
+    for i in range(9):
         c = s.choose("fim")
-        first.append(c)
+        picks.append(c)
         s.record("fim", c, ms=50, tokens=10)
-    assert first[:3] == ["draft", "prompt_lookup", "plain"]  # one measuring run each
+        if i == 0:  # the first run, replayed: lookup would have made 2.5 tokens per pass
+            s.note_lookup_replay("fim", 2.5)
+    assert picks[:2] == ["plain", "prompt_lookup"]  # measured early: the replay promised it
+    assert "draft" not in picks[:8] and picks[8] == "draft"  # the first exploration round
+
+
+def test_a_lookup_the_replays_do_not_favour_is_never_measured():
+    """Completions where nothing repeats: replays show ~1 token per pass, so prompt lookup is
+    never run for real (every run of it would have been a slower answer), the draft is tried
+    only at exploration rounds, and plain answers the rest."""
+    s = StrategySelector(has_draft=True, explore_every=8)
+    cost = {"plain": 5.0, "prompt_lookup": 5.5, "draft": 6.0}
+    picks = []
+    for _ in range(100):
+        c = s.choose("fim")
+        picks.append(c)
+        s.record("fim", c, ms=cost[c] * 20, tokens=20)
+        if c != "prompt_lookup":
+            s.note_lookup_replay("fim", 1.02)
+    assert "prompt_lookup" not in picks
+    assert picks.count("plain") >= 95 and picks.count("draft") <= 5, picks
 
 
 def test_a_stream_of_one_token_completions_never_locks_onto_the_slower_draft():
@@ -133,7 +155,8 @@ def test_cancelled_runs_count_and_an_unmeasurable_strategy_is_not_chosen_forever
     candidate out for ever, and without a measurement of plain it answers plain."""
     s = StrategySelector(has_draft=True, explore_every=8)
     picks = [s.choose("fim") for _ in range(40)]  # nothing is ever recorded
-    assert picks[:4] == ["draft"] * 4  # never measured: tried measure_tries times, then not
+    assert picks[:4] == ["plain"] * 4  # never measured: tried measure_tries times, then not
+    assert picks.count("draft") <= 4  # exploration hands it out now and then, not for ever
     assert picks[20:].count("plain") >= 15
     # cancelled after a few tokens still counts: draft charged its prefill over 2 tokens
     s2 = StrategySelector(has_draft=True, explore_every=100)
@@ -150,3 +173,14 @@ def test_reset_forgets_what_was_learned():
         s.record("edit", c, ms=10, tokens=10)
     s.reset()
     assert s.snapshot() == {} and s.choose("edit") == "prompt_lookup"
+
+
+def test_lookup_replay_counts_the_tokens_a_verification_pass_would_accept():
+    from inference.lookup_shadow import lookup_tokens_per_pass
+
+    prompt = list(range(100, 160))
+    assert lookup_tokens_per_pass(prompt, list(range(1, 30))) == 1.0  # nothing repeats
+    copied = list(range(120, 150))  # the output copies a stretch of the prompt
+    tpp = lookup_tokens_per_pass(prompt[:121] + [7] + prompt[121:], copied)
+    assert tpp >= 4.0, tpp  # whole drafts accepted after the first token
+    assert lookup_tokens_per_pass(prompt, []) == 1.0
