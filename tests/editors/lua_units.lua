@@ -40,4 +40,36 @@ eq(codechat.arguments('file:///a.py', nil, { line = 1, character = 2 }, '', 7),
 eq(codechat.arguments('file:///a.py', { start = 1 }, nil, 'make it faster', nil),
   { uri = 'file:///a.py', range = { start = 1 }, instruction = 'make it faster' })
 
+
+-- A late outcome of an earlier run never replaces a newer run's float (stubbed client: the
+-- commands' answers and the chatResults are delivered by hand, in the order that broke it).
+do
+  local client_mod = require('tandem.client')
+  local pending = {}
+  local real_get, real_request = vim.lsp.get_client_by_id, client_mod.request
+  vim.lsp.get_client_by_id = function() return { id = 1 } end
+  client_mod.request = function(_, _, params, handler) table.insert(pending, { params = params, handler = handler }) end
+  local notes = {}
+  local real_notify = vim.notify
+  vim.notify = function(msg) table.insert(notes, msg) end
+  local function settle() vim.wait(50, function() return false end) end
+
+  codechat.execute(1, 'tandem.explain', { uri = 'file:///a.py' })
+  pending[1].handler(nil, { ok = true, pending = true, token = 'A' })
+  codechat.execute(1, 'tandem.explain', { uri = 'file:///a.py' }) -- the user asks again
+  pending[2].handler(nil, { ok = true, pending = true, token = 'B' })
+  codechat.on_progress({ token = 'B', text = 'newer answer so far' })
+  settle()
+  codechat.on_result({ token = 'A', action = 'explain', ok = true, markdown = 'OLD ANSWER' })
+  settle()
+  local f = codechat.float()
+  eq(vim.api.nvim_buf_get_lines(f.buf, 0, -1, false), { 'newer answer so far' })
+  assert(notes[#notes]:find('earlier request', 1, true), vim.inspect(notes))
+  codechat.on_result({ token = 'B', action = 'explain', ok = true, markdown = 'NEW ANSWER' })
+  settle()
+  eq(vim.api.nvim_buf_get_lines(codechat.float().buf, 0, -1, false), { 'NEW ANSWER' })
+
+  vim.notify, vim.lsp.get_client_by_id, client_mod.request = real_notify, real_get, real_request
+end
+
 print('lua units ok')

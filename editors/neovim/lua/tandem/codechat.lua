@@ -124,13 +124,23 @@ local function show_result(command, result)
   vim.notify('Tandem ' .. command:gsub('^tandem%.', '') .. ': ' .. msg, level)
 end
 
--- Finish `run` with its final `result`: show it, tell the caller.
+-- Finish `run` with its final `result`: show it, tell the caller. A run that a newer one
+-- replaced (the user started another while it was still generating) must not take the float
+-- from the newer run: its outcome becomes one short notification instead.
 local function finish(run, err, result)
+  local superseded = active ~= nil and active ~= run
   if active == run then
     active = nil
   end
   if err then
     vim.notify('Tandem ' .. run.command .. ': ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+  elseif superseded then
+    local ok = type(result) == 'table' and result.ok
+    local what = type(result) == 'table' and type(result.markdown) == 'string' and result.markdown ~= ''
+        and 'its answer was not shown: a newer request has the window'
+      or ((type(result) == 'table' and result.message) or (ok and 'done' or 'failed'))
+    vim.notify('Tandem ' .. run.command:gsub('^tandem%.', '') .. ' (earlier request): ' .. what,
+      ok and vim.log.levels.INFO or vim.log.levels.WARN)
   else
     show_result(run.command, result)
   end
