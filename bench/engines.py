@@ -19,7 +19,14 @@ copy of a large buffer): decoding one token reads every weight once, so no engin
 
 `identical` checks greedy outputs: Tandem's llama.cpp strategies (plain, prompt lookup, and a
 draft model where one applies) against each other, and Tandem's plain output against the
-reference at the same quantization.
+reference at the same quantization. It stays the plain truth; `identical_detail[<dtype>]` says
+why outputs part, if they do (`bench/batch_numerics.py`): llama.cpp's CPU kernels give a batch
+of tokens slightly different logits than one-token steps (`batch_logit_gap`, measured on a
+verify-sized batch after the real prompt), plain's top-2 logit margin where each strategy parts
+from it (`margin_at_divergence`; `explained_by_batch_numerics` when every such margin is below
+the gap), and whether the reference is identical to itself cold and with its prefix cached
+(`reference_self_identical`). `decode_step_ms` per row is one decode step, to read the
+next-keystroke time against: it cannot be shorter than one step.
 
 Absolute numbers from a shared machine are noisy; the ratios within one run are what count.
 Build the model first: `python scripts/build_real_size_model.py` (see its docstring).

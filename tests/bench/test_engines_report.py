@@ -1,14 +1,12 @@
 """`tandem bench engines`: the identity report says whether greedy outputs match (plainly) and,
 for the llama.cpp rows, why they may not: the GGUF's batch logit gap, plain's top-2 margin where
-a strategy parts from it, and the reference's own cold-vs-cached consistency."""
+a strategy parts from it, and the reference's own cold-vs-cached consistency. (End to end on a tiny GGUF:
+tests/llamacpp_server/test_bench_engines.py.)"""
 
 from __future__ import annotations
 
-import json
-import shutil
-
 from bench.batch_numerics import explain, first_divergence, top2_margin
-from bench.engines import main, summarize
+from bench.engines import summarize
 
 
 def test_first_divergence_and_margin():
@@ -77,36 +75,3 @@ def test_identical_stays_the_plain_truth_and_the_detail_explains_it():
     s = summarize(_rows("abcd"), bandwidth=9.0)
     assert s["identical"] is True
     assert s["identical_detail"]["q8_0"]["explained_by_batch_numerics"] is None
-
-
-def test_the_report_on_a_tiny_gguf_end_to_end(tiny_model_dir, tiny_gguf, tmp_path):
-    """The real workers (Tandem's engine and llama.cpp's own generate) on the tiny model."""
-    gguf_dir = tmp_path / "gguf"
-    gguf_dir.mkdir()
-    shutil.copy(tiny_gguf[0], gguf_dir / "model-q8_0.gguf")  # the name the bench looks for
-    out = tmp_path / "report.json"
-    rc = main(
-        [
-            "--model-dir", str(tiny_model_dir), "--gguf-dir", str(gguf_dir),
-            "--engines", "llamacpp:q8_0,reference:q8_0", "--tokens", "24",
-            "--prompt-tokens", "300", "--threads", "1", "--draft", str(tiny_gguf[1]),
-            "--json", "--out", str(out),
-        ]
-    )  # fmt: skip
-    assert rc == 0
-    report = json.loads(out.read_text())
-    rows = {r["engine"]: r for r in report["rows"]}
-    assert not any("error" in r for r in rows.values()), rows
-    for r in rows.values():
-        assert r["decode_step_ms"] > 0
-    d = report["identical_detail"]["q8_0"]
-    checks = [d[k] for k in ("prompt_lookup", "draft", "vs_reference")]
-    assert all(isinstance(c, bool) for c in checks)
-    assert report["identical"] == all(checks)
-    gap = d["batch_logit_gap"]
-    assert gap["batch"] == 17 and len(gap["by_position"]) == 17
-    assert 0 <= gap["max"] < 1e-3  # f32 weights: tiny rounding differences at most
-    assert d["plain_margin"]["steps"] == rows["llamacpp"]["generated_tokens"]
-    assert isinstance(d["reference_self_identical"], bool)
-    parted = [k for k in ("prompt_lookup", "draft", "vs_reference") if not d[k]]
-    assert set(d["margin_at_divergence"]) == set(parted)
