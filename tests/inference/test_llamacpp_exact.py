@@ -93,3 +93,22 @@ async def test_greedy_speculation_is_token_identical_to_plain_over_long_outputs(
         assert total["accepted"] > 0, (strategy, total)
         assert total["accepted"] < total["drafted"], (strategy, total)
         assert total["passes"] < total["tokens"], (strategy, total)
+
+
+def test_the_kv_cache_type_is_a_context_option(tiny_gguf):
+    """An f32 KV cache (llama.cpp's default is f16) is one option away; measured in the README:
+    it made a cold prompt and the same prompt with its prefix cached agree, but not prompt
+    lookup and plain, and it doubles the KV memory, so the engine keeps f16."""
+    from inference.llamacpp.context import KvContext
+    from inference.llamacpp.model import GgufModel
+
+    model = GgufModel(tiny_gguf[0])
+    try:
+        ctx = KvContext(model, n_seq=1, n_ctx_seq=256, n_threads=1, kv_type="f32")
+        tokens = model.tokenize(CODE, add_bos=False)
+        assert len(ctx.eval(0, tokens, 0, 1, lambda logits: int(logits.argmax()))) == 1
+        ctx.close()
+        with pytest.raises(ValueError, match="kv_type"):
+            KvContext(model, n_seq=1, n_ctx_seq=256, n_threads=1, kv_type="q4")
+    finally:
+        model.close()
