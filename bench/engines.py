@@ -19,7 +19,14 @@ copy of a large buffer): decoding one token reads every weight once, so no engin
 
 `identical` checks greedy outputs: Tandem's llama.cpp strategies (plain, prompt lookup, and a
 draft model where one applies) against each other, and Tandem's plain output against the
-reference at the same quantization.
+reference at the same quantization. It stays the plain truth; `identical_detail[<dtype>]` says
+why outputs part, if they do (`bench/batch_numerics.py`): llama.cpp's CPU kernels give a batch
+of tokens slightly different logits than one-token steps (`batch_logit_gap`, measured on a
+verify-sized batch after the real prompt), plain's top-2 logit margin where each strategy parts
+from it (`margin_at_divergence`; `explained_by_batch_numerics` when every such margin is below
+the gap), and whether the reference is identical to itself cold and with its prefix cached
+(`reference_self_identical`). `decode_step_ms` per row is one decode step, to read the
+next-keystroke time against: it cannot be shorter than one step.
 
 Absolute numbers from a shared machine are noisy; the ratios within one run are what count.
 Build the model first: `python scripts/build_real_size_model.py` (see its docstring).
@@ -186,16 +193,18 @@ def summarize(rows: list[dict], bandwidth: float) -> dict:
         ratios["llamacpp_vs_transformers_dtypes"] = f"{lc['dtype']} vs {tf['dtype']}"
 
     detail: dict = {}
+    checks_all: list[bool] = []
     for r in ok:
         if r["engine"] != "llamacpp":
             continue
         outs = r.get("outputs", {})
         plain = outs.get("plain")
-        d: dict = {name: (text == plain) for name, text in outs.items() if name != "plain"}
+        checks: dict = {name: (text == plain) for name, text in outs.items() if name != "plain"}
         ref = find("reference", r["dtype"])
         if ref is not None and plain is not None:
-            d["vs_reference"] = ref.get("outputs", {}).get("plain") == plain
-        detail[r["dtype"]] = d
+            checks["vs_reference"] = ref.get("outputs", {}).get("plain") == plain
+        checks_all.extend(checks.values())
+        detail[r["dtype"]] = {**checks, **_numerics_detail(r, ref)}
         for name, text in outs.items():
             if plain is not None and text != plain:  # where they part, for a diagnosis
                 at = next(
@@ -207,7 +216,7 @@ def summarize(rows: list[dict], bandwidth: float) -> dict:
                     "plain": plain[max(0, at - 20) : at + 20],
                     name: text[max(0, at - 20) : at + 20],
                 }
-    identical = bool(detail) and all(all(d.values()) for d in detail.values())
+    identical = bool(checks_all) and all(checks_all)
 
     q8 = find("llamacpp", BAR_QUANT)
     vs_ref, vs_tf = ratios["llamacpp_vs_reference"], ratios["llamacpp_vs_transformers"]
@@ -219,10 +228,43 @@ def summarize(rows: list[dict], bandwidth: float) -> dict:
         "identical": identical,
     }
     for r in rows:
-        r.pop("outputs", None)
+        for private in ("outputs", "tokens", "plain_margins", "numerics", "self_first_diff"):
+            r.pop(private, None)
+        if r.get("decode_tok_s"):
+            r["decode_step_ms"] = round(1000 / r["decode_tok_s"], 1)
         if r.get("weight_bytes"):
             r["bandwidth_limit_tok_s"] = round(bandwidth * 1e9 / r["weight_bytes"], 1)
     return {"ratios": ratios, "identical": identical, "identical_detail": detail, "bars": bars}
+
+
+def _numerics_detail(row: dict, ref: dict | None) -> dict:
+    """Why a llama.cpp row's strategies part from plain, if they do (`bench.batch_numerics`):
+    the batch logit gap of this GGUF, plain's top-2 margin where each strategy (and the
+    reference) parts from it, and whether the reference is identical to itself cold and with
+    its prefix cached."""
+    from bench.batch_numerics import explain, margin_summary
+
+    tokens = row.get("tokens", {})
+    plain = tokens.get("plain")
+    numerics = row.get("numerics", {})
+    gap = numerics.get("batch_logit_gap")
+    out: dict = {"batch_logit_gap": gap}
+    if plain is not None:
+        margins = row.get("plain_margins", [])
+        others = {k: v for k, v in tokens.items() if k != "plain"}
+        if ref is not None and ref.get("tokens", {}).get("plain") is not None:
+            others["vs_reference"] = ref["tokens"]["plain"]
+        out["plain_margin"] = margin_summary(margins)
+        out.update(explain(plain, margins, others, gap["max"] if gap else None))
+    if ref is not None and "self_identical" in ref:
+        out["reference_self_identical"] = ref["self_identical"]
+        out["reference_cold_vs_warm_first_diff"] = ref.get("self_first_diff")
+    out["note"] = (
+        "llama.cpp's CPU kernels are not batch-invariant (ggml-org/llama.cpp#23335): a verify "
+        "batch gets logits up to batch_logit_gap.max away from one-token steps; a strategy can "
+        "part from plain where plain's top-2 margin is smaller (explained_by_batch_numerics)"
+    )
+    return out
 
 
 # -- the workers: one engine each ------------------------------------------------------------------
@@ -290,6 +332,64 @@ async def _worker_transformers(dtype: str, cfg: dict) -> dict:
     return result
 
 
+class _Tap:
+    """Records the last run of each strategy on a llama.cpp engine: its prompt tokens, the
+    tokens it emitted, and the top-2 margin of every greedy pick of the target (meaningful for
+    plain, where each pick is one output token). Wraps the engine's decoder in this worker
+    process only."""
+
+    def __init__(self, engine) -> None:
+        from bench.batch_numerics import MarginRecorder
+
+        decoder = engine.decoder
+        self.recorder = MarginRecorder(decoder.greedy)
+        decoder.greedy = self.recorder
+        self.runs: dict[str, dict] = {}
+        run = decoder.run
+
+        def tapped(prompt, params, stats, slot, should_stop, emit):
+            self.recorder.picks = []
+            tokens: list[int] = []
+
+            def emit_and_record(new: list[int]) -> bool:
+                tokens.extend(new)
+                return emit(new)
+
+            try:
+                return run(prompt, params, stats, slot, should_stop, emit_and_record)
+            finally:
+                self.runs[stats.strategy or params.strategy] = {
+                    "prompt": list(prompt),
+                    "tokens": tokens,
+                    "margins": [m for _, m in self.recorder.picks],
+                }
+
+        decoder.run = tapped
+
+
+def _batch_gap(engine, prompt: list[int], continuation: list[int], size: int) -> dict:
+    """`bench.batch_numerics.batch_logit_gaps` for a verify-sized batch (the last prompt token
+    and the first plain output tokens, as a fully drafted step would feed them) after the real
+    prompt, on the engine's own context and the KV slot the run left."""
+    from bench.batch_numerics import batch_logit_gaps
+
+    prefix = len(prompt) - 1
+    slot = next((s for s in engine.slots.slots if s.key == "doc"), engine.slots.slots[0])
+    ctx = engine.target
+    if slot.tokens[:prefix] != prompt[:prefix]:  # not expected: the runs end on this prompt
+        ctx.keep(slot.seq, 0)
+        ctx.eval(slot.seq, prompt[:prefix], 0, 0, lambda _logits: 0)
+    batch = [prompt[-1], *continuation][:size]
+    gaps = batch_logit_gaps(ctx, slot.seq, prefix, batch)
+    slot.tokens = list(prompt[:prefix])
+    return {
+        "max": round(max(gaps), 5),
+        "by_position": [round(g, 5) for g in gaps],
+        "bitwise_equal_positions": sum(1 for g in gaps if g == 0.0),
+        "batch": len(batch),
+    }
+
+
 async def _worker_llamacpp(dtype: str, cfg: dict) -> dict:
     from inference.llamacpp import LlamaCppEngine
 
@@ -297,10 +397,18 @@ async def _worker_llamacpp(dtype: str, cfg: dict) -> dict:
     t0 = time.perf_counter()
     engine = LlamaCppEngine.load(gguf, n_threads=cfg["threads"], n_ctx=cfg["n_ctx"])
     load_s = time.perf_counter() - t0
+    tap = _Tap(engine)
     try:
         result = await _measure_tandem(engine, cfg, ["plain", "prompt_lookup"])
+        plain = tap.runs["plain"]
+        # a verify batch as long as the longest draft a draft model gets (k_max 16) + 1
+        result["numerics"] = {
+            "batch_logit_gap": _batch_gap(engine, plain["prompt"], plain["tokens"], 17)
+        }
     finally:
         await engine.close()
+    result["tokens"] = {name: run["tokens"] for name, run in tap.runs.items()}
+    result["plain_margins"] = plain["margins"][: len(plain["tokens"])]
     result["load_s"] = round(load_s, 1)
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)  # before a draft engine adds its own
     draft = cfg.get("draft") or ""
@@ -309,6 +417,7 @@ async def _worker_llamacpp(dtype: str, cfg: dict) -> dict:
         engine = LlamaCppEngine.load(
             gguf, draft_path=draft, n_threads=cfg["threads"], n_ctx=cfg["n_ctx"]
         )
+        draft_tap = _Tap(engine)
         try:
             text, _, stats = await _tandem_request(
                 engine, cfg["prompt"] + KEYSTROKES[-1], cfg["tokens"], "draft"
@@ -316,6 +425,7 @@ async def _worker_llamacpp(dtype: str, cfg: dict) -> dict:
         finally:
             await engine.close()
         result["outputs"]["draft"] = text
+        result["tokens"]["draft"] = draft_tap.runs["draft"]["tokens"]
         result["decode_tok_s_by_strategy"]["draft"] = round(stats.tokens_per_second, 2)
         result["draft_acceptance"] = round(stats.acceptance_rate, 3)
         result["draft"] = Path(draft).name
@@ -326,6 +436,8 @@ def _worker_reference(dtype: str, cfg: dict) -> dict:
     """llama.cpp's own generation loop (llama-cpp-python's high-level `Llama`), greedy, with its
     own prefix cache (`Llama.generate` reuses the longest common token prefix)."""
     import llama_cpp
+
+    from bench.batch_numerics import first_divergence
 
     gguf = Path(cfg["gguf_dir"]) / f"model-{dtype}.gguf"
     t0 = time.perf_counter()
@@ -363,6 +475,10 @@ def _worker_reference(dtype: str, cfg: dict) -> dict:
     out, first_ms, total_ms = run(prompt + KEYSTROKES[-1], cfg["tokens"])
     rate = (len(out) - 1) / ((total_ms - first_ms) / 1000) if len(out) > 1 else 0.0
     text = llm.detokenize(out).decode("utf-8", "replace")
+    # self-consistency: the same prompt cold (the measured run above reused the prefix the
+    # keystrokes left). llama.cpp's batch kernels can make these differ on their own.
+    llm.reset()
+    cold, _, _ = run(prompt + KEYSTROKES[-1], cfg["tokens"])
     return {
         "decode_tok_s": round(rate, 2),
         "ttft_cold_ms": round(cold_ms, 1),
@@ -370,6 +486,9 @@ def _worker_reference(dtype: str, cfg: dict) -> dict:
         "ttft_next_all_ms": [round(x, 1) for x in next_ms],
         "generated_tokens": len(out),
         "outputs": {"plain": text},
+        "tokens": {"plain": out},
+        "self_identical": cold == out,
+        "self_first_diff": first_divergence(cold, out),
         "load_s": round(load_s, 1),
     }
 

@@ -22,6 +22,8 @@ from inference.llamacpp.model import GgufModel
 
 #: Picks the next token from one row of logits (greedy argmax, or a sampler).
 Picker = Callable[[np.ndarray], int]
+#: KV cache element types (ggml type ids: GGML_TYPE_F32 = 0, GGML_TYPE_F16 = 1).
+KV_TYPES = {"f32": 0, "f16": 1}
 
 
 class KvContext:
@@ -33,8 +35,17 @@ class KvContext:
         n_ctx_seq: int,
         n_threads: int,
         n_batch: int = 512,
+        n_ubatch: int | None = None,
+        kv_type: str = "f16",
         flash_attn: bool = False,
     ) -> None:
+        """`n_ubatch`: the tokens llama.cpp computes in one graph (default `n_batch`). 1 makes
+        every batch bitwise equal to one-token steps, since llama.cpp's CPU kernels are not
+        batch-invariant (a batch of 4+ tokens gets slightly different logits): exact, but a
+        verify or prefill batch then costs as many passes as it has tokens. `kv_type`: "f16"
+        (llama.cpp's default) or "f32" for the KV cache."""
+        if kv_type not in KV_TYPES:
+            raise ValueError(f"kv_type must be one of {sorted(KV_TYPES)}, not {kv_type!r}")
         lib = model.lib
         self.lib = lib
         self.model = model
@@ -44,7 +55,8 @@ class KvContext:
         params = lib.llama_context_default_params()
         params.n_ctx = n_ctx_seq * n_seq
         params.n_batch = n_batch
-        params.n_ubatch = n_batch
+        params.n_ubatch = n_ubatch or n_batch
+        params.type_k = params.type_v = KV_TYPES[kv_type]
         params.n_seq_max = n_seq
         params.n_threads = n_threads
         params.n_threads_batch = n_threads

@@ -21,6 +21,7 @@ from inference.llamacpp.context import KvContext, Picker
 from inference.llamacpp.lookup_index import NgramIndex, propose
 from inference.llamacpp.slots import Slot
 from inference.local.kv_cache import common_prefix_len
+from inference.speculation import SpeculationState, draft_length, verify
 
 
 @dataclass
@@ -66,6 +67,9 @@ class LlamaDecoder:
         self.target = target
         self.draft = draft
         self._rng = np.random.default_rng()
+        #: The target's greedy picker (an instance attribute so a benchmark can wrap it to
+        #: record each step's logit margin; the draft model always uses plain `greedy`).
+        self.greedy: Picker = greedy
 
     @staticmethod
     def _reuse(ctx: KvContext, seq: int, cached: list[int], prompt: list[int]) -> int:
@@ -96,7 +100,7 @@ class LlamaDecoder:
         stats.strategy = strategy
         stats.prompt_tokens = len(prompt)
         pick = (
-            greedy
+            self.greedy
             if params.temperature <= 0
             else sampler(params.temperature, params.top_p, self._rng)
         )
@@ -112,10 +116,10 @@ class LlamaDecoder:
 
         seq = list(prompt)
         generated = 0
-        k = params.num_speculative
-        k_max = 32 if strategy == "prompt_lookup" else 16
+        spec = SpeculationState(
+            k=params.num_speculative, k_max=32 if strategy == "prompt_lookup" else 16
+        )
         finish = "length"
-        misses = pause = 0  # back off from drafting after outright rejections (as local)
         t0 = time.perf_counter()
         try:
             # A long prompt is prefilled chunk by chunk, each chunk one step: cancellation and
@@ -134,15 +138,12 @@ class LlamaDecoder:
                     break
                 budget = params.max_tokens - generated
                 drafted: list[int] = []
-                if pause > 0:
-                    pause -= 1
-                elif strategy == "prompt_lookup" and budget > 1:
-                    drafted = propose(seq, seq, params.lookup_index, min(k, budget - 1))
-                elif strategy == "draft" and budget > 1:
+                n_draft, spec = draft_length(spec, budget)
+                if n_draft and strategy == "prompt_lookup":
+                    drafted = propose(seq, seq, params.lookup_index, n_draft)
+                elif n_draft and strategy == "draft":
                     t_draft = time.perf_counter()
-                    drafted, d_cached = self._draft_tokens(
-                        seq, seq_id, d_cached, min(k, budget - 1)
-                    )
+                    drafted, d_cached = self._draft_tokens(seq, seq_id, d_cached, n_draft)
                     slot.draft_tokens = (seq + drafted)[:d_cached]
                     if stats.ttft_ms == 0.0:
                         stats.draft_prefill_ms += (time.perf_counter() - t_draft) * 1000
@@ -150,28 +151,17 @@ class LlamaDecoder:
                 fed = seq[n_cached:] + drafted
                 picks = target.eval(seq_id, fed, n_cached, len(drafted) + 1, pick)
                 stats.target_forward_passes += 1
-                accepted: list[int] = []
-                for i, tok in enumerate(drafted):
-                    if picks[i] != tok:
-                        break
-                    accepted.append(tok)
-                new_tokens = accepted + [picks[len(accepted)]]
+                step = verify(drafted, picks, spec, budget=budget, eos_ids=params.eos_ids)
+                spec = step.state
                 if drafted:
                     stats.drafted_tokens += len(drafted)
-                    stats.accepted_tokens += len(accepted)
-                    k = min(k_max, k + 2) if len(accepted) == len(drafted) else max(2, k - 1)
-                    misses = 0 if accepted else misses + 1
-                    pause = min(15, 2 ** (misses - 1) - 1) if misses else 0
-                for j, tok in enumerate(new_tokens):
-                    if tok in params.eos_ids:
-                        new_tokens = new_tokens[:j]
-                        finish = "stop"
-                        break
-                new_tokens = new_tokens[:budget]
-                # the KV is valid for seq + the accepted drafts that survived the cuts
-                valid = len(seq) + min(len(accepted), len(new_tokens))
+                    stats.accepted_tokens += step.accepted
+                new_tokens = step.tokens
+                if step.stopped:
+                    finish = "stop"
+                # roll the KV back to what is valid: seq + the accepted drafts that survived
+                kept = len(seq) + step.kv_valid
                 seq.extend(new_tokens)
-                kept = min(valid, len(seq) - 1) if finish != "stop" else valid
                 if kept < n_cached + len(fed):
                     target.keep(seq_id, kept)
                 n_cached = kept

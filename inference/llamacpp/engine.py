@@ -66,7 +66,12 @@ class LlamaCppEngine(Engine):
         n_ctx: int = 4096,
         n_slots: int = 4,
         num_speculative: int = 8,
+        n_ubatch: int | None = None,
     ) -> None:
+        """`n_ubatch` (see `KvContext`): 1 makes the target's verify batches bitwise equal to
+        plain one-token steps, so greedy speculation is token-identical to plain decoding by
+        construction (the tests use it to check the loop's logic); the default (llama.cpp's
+        512) is much faster and may part from plain where two logits nearly tie."""
         if draft is not None and not target.same_vocab(draft):
             raise EngineError("draft GGUF must share the target's vocabulary (token lists differ)")
         if n_slots <= WORKERS:
@@ -77,7 +82,7 @@ class LlamaCppEngine(Engine):
         self.n_ctx = min(n_ctx, target.n_ctx_train) if target.n_ctx_train > 0 else n_ctx
         self.num_speculative = num_speculative
         self.target = KvContext(
-            target, n_seq=n_slots, n_ctx_seq=self.n_ctx, n_threads=self.n_threads
+            target, n_seq=n_slots, n_ctx_seq=self.n_ctx, n_threads=self.n_threads, n_ubatch=n_ubatch
         )
         self.draft = (
             KvContext(draft, n_seq=n_slots, n_ctx_seq=self.n_ctx, n_threads=self.n_threads)
@@ -114,12 +119,18 @@ class LlamaCppEngine(Engine):
         n_threads: int | None = None,
         n_ctx: int = 4096,
         num_speculative: int = 8,
+        n_ubatch: int | None = None,
     ) -> LlamaCppEngine:
         target = GgufModel(model_path)
         draft = GgufModel(draft_path) if draft_path else None
         try:
             engine = cls(
-                target, draft, n_threads=n_threads, n_ctx=n_ctx, num_speculative=num_speculative
+                target,
+                draft,
+                n_threads=n_threads,
+                n_ctx=n_ctx,
+                num_speculative=num_speculative,
+                n_ubatch=n_ubatch,
             )
         except Exception:
             target.close()

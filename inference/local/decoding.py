@@ -19,6 +19,7 @@ import torch
 from inference.base import GenerationStats
 from inference.local.kv_cache import CacheEntry, common_prefix_len, truncate_cache
 from inference.local.lookup import propose_from_lookup
+from inference.speculation import SpeculationState, draft_length, verify
 
 
 @dataclass
@@ -107,13 +108,10 @@ class Decoder:
         seq = list(prompt)
         lookup_corpus = params.lookup_tokens + prompt
         generated = 0
-        k = params.num_speculative
-        k_max = 32 if strategy == "prompt_lookup" else 16
+        spec = SpeculationState(
+            k=params.num_speculative, k_max=32 if strategy == "prompt_lookup" else 16
+        )
         finish = "length"
-        # After drafts are rejected outright several times in a row, decode plainly for a
-        # while (1, 3, 7, 15 steps): a proposal that never matches costs a wider forward pass
-        # (and, for the draft model, its own passes) for nothing.
-        misses = pause = 0
         t0 = time.perf_counter()
 
         while generated < params.max_tokens:
@@ -122,48 +120,35 @@ class Decoder:
                 break
             budget = params.max_tokens - generated
             drafted: list[int] = []
-            if pause > 0:
-                pause -= 1
-            elif strategy == "prompt_lookup" and budget > 1:
-                drafted = propose_from_lookup(
-                    seq, lookup_corpus + seq[len(prompt) :], min(k, budget - 1)
-                )
-            elif strategy == "draft" and budget > 1:
+            n_draft, spec = draft_length(spec, budget)
+            if n_draft and strategy == "prompt_lookup":
+                drafted = propose_from_lookup(seq, lookup_corpus + seq[len(prompt) :], n_draft)
+            elif n_draft and strategy == "draft":
                 t_draft = time.perf_counter()
-                drafted, d_cached = self._draft_tokens(seq, d_cache, d_cached, min(k, budget - 1))
+                drafted, d_cached = self._draft_tokens(seq, d_cache, d_cached, n_draft)
                 if stats.ttft_ms == 0.0:
                     stats.draft_prefill_ms += (time.perf_counter() - t_draft) * 1000
 
             fed = seq[n_cached:] + drafted
             logits = self._forward(self.target, fed, cache, keep=len(drafted) + 1)
             stats.target_forward_passes += 1
-            base = 0  # logits[base + i] predicts drafted[i]; the last one is the bonus token
-            accepted: list[int] = []
-            for i, tok in enumerate(drafted):
-                if self._pick(logits[base + i], params) != tok:
-                    break
-                accepted.append(tok)
-            bonus = self._pick(logits[base + len(accepted)], params)
-            new_tokens = accepted + [bonus]
+            # logits[i] predicts drafted[i]; the last row gives the target's own next token
+            picks = (
+                logits.argmax(dim=-1).tolist()  # one call for every row under greedy
+                if params.temperature <= 0
+                else [self._pick(row, params) for row in logits]
+            )
+            step = verify(drafted, picks, spec, budget=budget, eos_ids=params.eos_ids)
+            spec = step.state
             if drafted:
                 stats.drafted_tokens += len(drafted)
-                stats.accepted_tokens += len(accepted)
-                # adapt the speculation length to how much the target agrees
-                # (copying edits run long: lookup may grow further than a draft model)
-                k = min(k_max, k + 2) if len(accepted) == len(drafted) else max(2, k - 1)
-                misses = 0 if accepted else misses + 1
-                pause = min(15, 2 ** (misses - 1) - 1) if misses else 0
-            # cut at EOS and at the token budget
-            for j, tok in enumerate(new_tokens):
-                if tok in params.eos_ids:
-                    new_tokens = new_tokens[:j]
-                    finish = "stop"
-                    break
-            new_tokens = new_tokens[:budget]
-            # the cache is valid for seq + the accepted drafts that survived the cuts
-            valid = len(seq) + min(len(accepted), len(new_tokens))
+                stats.accepted_tokens += step.accepted
+            new_tokens = step.tokens
+            if step.stopped:
+                finish = "stop"
+            # crop the cache to what is valid: seq + the accepted drafts that survived the cuts
+            n_cached = len(seq) + step.kv_valid
             seq.extend(new_tokens)
-            n_cached = min(valid, len(seq) - 1) if finish != "stop" else valid
             truncate_cache(cache, n_cached)
             if d_cache is not None:
                 d_cached = min(d_cached, n_cached)

@@ -52,8 +52,20 @@ def test_engines_bench_reports_rows_ratios_and_identical_outputs(
     assert report["memory_bandwidth"]["copy_gb_s"] > 0
 
     detail = report["identical_detail"]["f16"]
-    assert detail == {"prompt_lookup": True, "draft": True, "vs_reference": True}
+    checks = {k: detail[k] for k in ("prompt_lookup", "draft", "vs_reference")}
+    assert checks == {"prompt_lookup": True, "draft": True, "vs_reference": True}
     assert report["identical"] is True
+    # the diagnosis next to the plain truth: this GGUF's batch numerics, nothing parted, the
+    # reference identical to itself cold and with its prefix cached
+    gap = detail["batch_logit_gap"]
+    # the last prompt token and the plain output (12 tokens here; a verify-sized 17 at most)
+    assert gap["batch"] == 13 and len(gap["by_position"]) == 13
+    assert 0 <= gap["max"] < 0.1
+    assert detail["plain_margin"]["steps"] == 12 and detail["plain_margin"]["min"] >= 0
+    assert detail["margin_at_divergence"] == {} and detail["explained_by_batch_numerics"] is None
+    assert detail["reference_self_identical"] is True
+    for row in rows.values():
+        assert row["decode_step_ms"] == round(1000 / row["decode_tok_s"], 1)
     assert rows[("llamacpp", "f16")]["decode_tok_s_by_strategy"].keys() == {
         "plain",
         "prompt_lookup",
