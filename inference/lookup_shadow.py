@@ -13,6 +13,7 @@ enough tokens per pass gets a real measurement.
 from __future__ import annotations
 
 from inference.local.lookup import propose_from_lookup
+from inference.speculation import SpeculationState, draft_length, verify
 
 #: Prompt tokens a replay looks back over (the lookup scan is linear in them; the end of the
 #: prompt, nearest the cursor, is where a completion's repeats come from).
@@ -23,25 +24,23 @@ def lookup_tokens_per_pass(
     prompt: list[int], output: list[int], num_speculative: int = 8, k_max: int = 32
 ) -> float:
     """Tokens per target pass prompt lookup would have made producing `output` (1.0: nothing
-    drafted would have been accepted; plain decoding makes one token per pass). The draft
-    length adapts as in the decoders: +2 after a fully accepted draft, -1 otherwise."""
+    drafted would have been accepted; plain decoding makes one token per pass).
+
+    The replay runs the decoders' own step (`inference.speculation`: draft length, acceptance,
+    back-off after outright rejections) with the actual output as the target's picks: under
+    greedy decoding those are the picks a real run would have verified against."""
     if not output:
         return 1.0
     seq = list(prompt)
+    state = SpeculationState(k=num_speculative, k_max=k_max)
     i = passes = 0
-    k = num_speculative
     while i < len(output):
         budget = len(output) - i
-        drafted = propose_from_lookup(seq, seq, min(k, budget - 1)) if budget > 1 else []
-        accepted = 0
-        for proposed, actual in zip(drafted, output[i:], strict=False):
-            if proposed != actual:
-                break
-            accepted += 1
-        if drafted:
-            k = min(k_max, k + 2) if accepted == len(drafted) else max(2, k - 1)
-        step = output[i : i + accepted + 1]
-        seq.extend(step)
-        i += len(step)
+        n, state = draft_length(state, budget)
+        drafted = propose_from_lookup(seq, seq, n) if n else []
+        step = verify(drafted, output[i : i + len(drafted) + 1], state, budget=budget, eos_ids=())
+        state = step.state
+        seq.extend(step.tokens)
+        i += len(step.tokens)
         passes += 1
     return len(output) / passes

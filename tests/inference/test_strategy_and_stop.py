@@ -184,3 +184,19 @@ def test_lookup_replay_counts_the_tokens_a_verification_pass_would_accept():
     tpp = lookup_tokens_per_pass(prompt[:121] + [7] + prompt[121:], copied)
     assert tpp >= 4.0, tpp  # whole drafts accepted after the first token
     assert lookup_tokens_per_pass(prompt, []) == 1.0
+
+
+def test_lookup_replay_backs_off_like_the_decoders():
+    """Early outright rejections pause drafting (1, 3, 7, 15 steps) in the real loop; the replay
+    runs the same step, so a copy that comes after many misses is partly missed there too."""
+    from inference.lookup_shadow import lookup_tokens_per_pass
+
+    prompt = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] * 3
+    # no output token is the one the prompt has after the previous: every draft is rejected
+    misses = [7, 3, 9, 5, 1, 8, 4, 10, 6, 2]
+    copy = [3, 4, 5, 6, 7, 8, 9, 10] * 2
+    with_backoff = lookup_tokens_per_pass(prompt, misses + copy)
+    assert lookup_tokens_per_pass(prompt, misses) == 1.0
+    assert 1.0 < with_backoff < lookup_tokens_per_pass(prompt, copy)
+    # without the back-off the copy would take 4 passes after the 10 misses: 26 / 14 = 1.86
+    assert with_backoff < 1.8, with_backoff
