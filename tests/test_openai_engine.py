@@ -475,36 +475,26 @@ async def test_more_than_four_stops_are_split_between_server_and_client(fake_ser
     await eng.close()
 
 
-async def test_metrics_are_polled_in_the_background_at_most_once_per_interval():
-    """Issue 15: /metrics was fetched before and after every request, on the request's path.
-    Now a poller reads it while requests run, at most once per interval, then stops."""
-    import asyncio
-
-    from inference.openai.metrics import MetricsPoller
-
-    fetched: list[int] = []
-
-    async def fetch(base: str) -> SpecCounters:
-        fetched.append(len(fetched))
-        n = len(fetched)
-        return SpecCounters(drafts=n, draft_tokens=4.0 * n, accepted_tokens=3.0 * n, present=True)
-
-    poller = MetricsPoller(fetch, interval=0.05)
-    assert poller.begin("http://s") is None  # nothing known yet; the request does not wait
-    await asyncio.sleep(0.3)  # a long request: polled in the background meanwhile
-    before = poller.latest("http://s")
-    await asyncio.sleep(0.12)
-    after = poller.end("http://s")
-    assert before is not None and after is not None
-    d = after.minus(before)
-    assert d.accepted_tokens == 0.75 * d.draft_tokens > 0
-    await asyncio.sleep(0.3)  # idle: one trailing poll at most, then nothing
-    n_idle = len(fetched)
-    await asyncio.sleep(0.3)
-    assert len(fetched) == n_idle
-    times = poller.polls["http://s"]
-    assert all(b - a >= 0.05 - 1e-3 for a, b in zip(times, times[1:], strict=False))
-    await poller.close()
+async def test_spec_counts_land_in_the_stats_after_the_text(fake_server):
+    """Issue 15: /metrics is read in the background, never on the request's path; the
+    request's share of vLLM's counters lands in its stats a little after the text (the fake
+    server's second read shows 3 drafts, 12 drafted tokens, 9 accepted)."""
+    url, state = fake_server
+    eng = OpenAIEngine([url], model="ok")
+    gen = eng.start(GenerationRequest(prompt="x", kind="edit"))
+    assert await gen.text() == "Hello, world!"
+    s = gen.stats
+    assert not s.settled and s.drafted_tokens == 0  # the text did not wait for /metrics
+    landed: list[int] = []
+    s.on_settled(lambda st: landed.append(st.drafted_tokens))
+    assert await s.wait_settled(timeout=10)
+    assert landed == [12]
+    assert (s.drafted_tokens, s.accepted_tokens, s.strategy) == (12, 9, "speculative")
+    assert s.target_forward_passes == 1  # 6 generated, 9 accepted (the fake's numbers)
+    assert state.metrics_calls == 2  # a baseline before the request, one read after it
+    await asyncio.sleep(1.2)
+    assert state.metrics_calls == 2  # then nothing while idle
+    await eng.close()
 
 
 async def test_a_server_without_speculation_counters_is_not_polled_again(fake_server):

@@ -44,7 +44,7 @@ from inference.base import (
     GenerationRequest,
     GenerationStats,
 )
-from inference.openai.metrics import MetricsPoller, SpecCounters
+from inference.openai.metrics import MetricsPoller, SpecCounters, SpecTicket
 from inference.openai.sse import DONE, iter_sse_data
 from inference.stop import StopTextStream
 
@@ -205,11 +205,12 @@ class OpenAIEngine(Engine):
     follows the GGUF's add_bos_token), so the family's BOS is added exactly once, by the server.
 
     Speculative stats: vLLM exports its speculative-decoding counters only server-wide, so when
-    `spec_metrics` is on the engine polls `/metrics` in the background (at most once a second,
-    only while requests run; see `MetricsPoller`) and reports the difference of the snapshots
-    around each request as `drafted_tokens` / `accepted_tokens`. With other users on the same server
-    the difference includes their requests too: the numbers are then approximate (an upper bound
-    for this request), exact only when the request ran alone.
+    `spec_metrics` is on the engine reads `/metrics` in the background (at most once a second,
+    only around requests; see `MetricsPoller`), and each request's share lands in its stats
+    as `drafted_tokens` / `accepted_tokens` after the text ended: `stats.settled` is False
+    until then (`stats.on_settled`, `stats.wait_settled`). Exact for a request alone on the
+    server; split by generated tokens when several of ours overlap; other users' requests on
+    the same server are counted as ours while ours run.
     """
 
     def __init__(
@@ -538,6 +539,9 @@ class OpenAIEngine(Engine):
             the first-token deadline: until then, any failure may go to the next endpoint."""
             first_at = min(loop.time() + limits.first_token_s, overall_at)
             resp = None
+            # Before sending: on an idle server the poller's baseline reading goes out now,
+            # ahead of this request's work. Dropped again if this endpoint fails.
+            ticket = self._spec_ticket(base, stats)
             try:
                 async with asyncio.timeout_at(first_at):
                     req = self._http().build_request(
@@ -563,17 +567,19 @@ class OpenAIEngine(Engine):
             except TimeoutError:
                 if resp is not None:
                     await resp.aclose()
+                if ticket is not None:
+                    self._spec_poller.abandon(ticket)
                 raise _TryNext(
                     f"{base} (no first token within {limits.first_token_s:g} s: "
                     "overloaded or stuck?)"
                 ) from None
-            except (httpx.TransportError, _TryNext, EngineError):
+            except BaseException:  # transport errors, _TryNext, EngineError, cancellation
                 if resp is not None:
                     await resp.aclose()
+                if ticket is not None:
+                    self._spec_poller.abandon(ticket)
                 raise
-            polled = self.spec_metrics and self._has_spec_metrics.get(base) is not False
-            before = self._spec_poller.begin(base) if polled else None
-            opened.update(base=base, before=before, polled=polled)
+            opened.update(base=base, ticket=ticket)
             return resp, events, head
 
         try:
@@ -582,6 +588,7 @@ class OpenAIEngine(Engine):
             self._has_spec_metrics.clear()  # the server may come back configured differently
             raise
         base = opened["base"]
+        ticket = opened["ticket"]
         on_accepted()
         stop = StopTextStream(request.stop)
         usage: dict[str, Any] = {}
@@ -638,6 +645,8 @@ class OpenAIEngine(Engine):
                         if not text:
                             continue
                         pieces += 1
+                        if ticket is not None:
+                            ticket.tokens = pieces  # weighs this request if others overlap
                         full += text
                         delta_text = stop.update(full)
                         if delta_text:
@@ -664,7 +673,9 @@ class OpenAIEngine(Engine):
                 f"({type(exc).__name__}: {exc or 'closed'}); it may have crashed or restarted"
             ) from None
         finally:
-            after = self._spec_poller.end(base) if opened.get("polled") else None
+            if ticket is not None:  # answered, failed or cancelled: its counts come later
+                stats.defer()
+                self._spec_poller.end(ticket, int(usage.get("completion_tokens") or pieces))
             await resp.aclose()
         if finish in ("abort", "error"):
             # vLLM ends a request it dropped (engine shutting down or dead, a restart) with
@@ -698,15 +709,33 @@ class OpenAIEngine(Engine):
         details = usage.get("prompt_tokens_details") or {}
         stats.prefix_tokens_reused = int(details.get("cached_tokens") or 0)
         stats.target_forward_passes = stats.generated_tokens
-        if opened.get("before") is not None:
-            if after is not None:
-                d = after.minus(opened["before"])
-                stats.drafted_tokens = int(d.draft_tokens)
-                stats.accepted_tokens = int(d.accepted_tokens)
-                # Each verification pass yields its accepted tokens plus one of its own.
-                stats.target_forward_passes = max(1, stats.generated_tokens - stats.accepted_tokens)
-                if d.drafts and not self.server_strategy:
-                    stats.strategy = "speculative"
+
+    def _spec_ticket(self, base: str, stats: GenerationStats) -> SpecTicket | None:
+        """A claim on `base`'s speculative counters for one request (None when that server has
+        none). Its share lands in `stats` after the text, and settles them."""
+        if not self.spec_metrics or self._has_spec_metrics.get(base) is False:
+            return None
+        label = self.server_strategy
+
+        def landed(counts: SpecCounters | None) -> None:
+            if counts is not None:
+                apply_spec_counts(stats, counts, label)
+            stats.settle()
+
+        return self._spec_poller.begin(base, landed)
+
+
+def apply_spec_counts(
+    stats: GenerationStats, counts: SpecCounters, server_strategy: str | None = None
+) -> None:
+    """A request's share of the server's speculative counters, into its stats."""
+    stats.drafted_tokens = round(counts.draft_tokens)
+    stats.accepted_tokens = min(stats.drafted_tokens, round(counts.accepted_tokens))
+    if stats.generated_tokens:
+        # Each verification pass yields its accepted tokens plus one of its own.
+        stats.target_forward_passes = max(1, stats.generated_tokens - stats.accepted_tokens)
+    if counts.drafts >= 0.5 and not server_strategy:
+        stats.strategy = "speculative"
 
 
 def _unusable(data: str) -> str | None:
