@@ -22,6 +22,7 @@ from completion.service import CompletionOptions, CompletionResult, Superseded
 from completion.templates import UnknownFimTemplate
 from completion.types import Edit, OpenDocument
 from inference.base import EngineError
+from lsp_server import late_stats
 from lsp_server.documents import DocumentRefused, DocumentUnavailable, snapshot
 from lsp_server.features import candidates, completion_mode, events
 from lsp_server.positions import PositionError, split_lines, to_index, to_position
@@ -244,6 +245,7 @@ def _report(ls: TandemServer, kind: str, t0: float, result: CompletionResult) ->
         "stats": stats,
     }
     ls.session.record_request(latency, result.from_typeahead, stats)
+    late_stats.follow(ls, request, result.stats, count=True)
     if stats:
         log.info(
             "%s %.0f ms (waited %.0f): %s, %d tokens, %.0f tok/s, acceptance %.0f%%, reused %d "

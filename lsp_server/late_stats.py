@@ -1,0 +1,44 @@
+"""Per-request numbers that arrive after the answer (see `GenerationStats.on_settled`).
+
+The openai engine learns a request's speculative counts from vLLM's `/metrics` in the background,
+after the text went back to the editor. When they land, the request's `tandem/status` numbers
+are updated in place, the session's speculative totals count them, and the status is sent again
+when it still describes that request (a newer request's status is never overwritten by an older
+one; the session totals reach the client with the next status either way).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from inference.base import GenerationStats
+from lsp_server.protocol import StatusRequest
+from lsp_server.server import TandemServer
+
+log = logging.getLogger(__name__)
+
+
+def follow(
+    ls: TandemServer, request: StatusRequest | dict, stats: GenerationStats | None, *, count: bool
+) -> None:
+    """Keep `request["stats"]` (already sent) in step with `stats` once they settle. `count`:
+    add the late speculative counts to the session totals (completions; CodeChat answers are
+    not suggestions and never entered them)."""
+    if stats is None or stats.settled:
+        return
+    reported = dict(request.get("stats") or {})
+
+    def landed(final: GenerationStats) -> None:
+        try:
+            fresh = final.to_dict()
+            if count:
+                ls.session.record_late_stats(reported, fresh)
+            request["stats"] = fresh
+            last = ls.last_status
+            if last.get("request") is request:
+                ls.send_status(last.get("state", "ready"), last.get("message", ""), request)
+            log.debug("late stats for a %s request: %s", request.get("kind"), fresh)
+        except Exception:  # the answer is long gone: never let this hurt the server
+            log.exception("applying late request stats failed")
+
+    stats.on_settled(landed)

@@ -1,0 +1,63 @@
+"""Numbers that land after the answer (the openai engine's share of vLLM's speculative counters)
+reach `tandem/status` and the session totals. Drives the real completion glue (`_report`) and a
+real TandemServer; the stats object is deferred and settled by the test, as the engine does."""
+
+from __future__ import annotations
+
+import time
+
+from completion.service import CompletionResult
+from inference.base import GenerationStats
+from lsp_server.features.completions import _report
+from lsp_server.server import TandemServer
+from lsp_server.session_stats import SessionStats
+
+
+def _answered(ls: TandemServer, generated: int = 20) -> GenerationStats:
+    stats = GenerationStats(engine="openai", generated_tokens=generated, finish_reason="length")
+    stats.defer()  # as the openai engine does when vLLM's counters are still to be read
+    _report(ls, "inline", time.perf_counter(), CompletionResult("x = 1", stats=stats))
+    return stats
+
+
+def _land(stats: GenerationStats, drafted: int, accepted: int) -> None:
+    stats.drafted_tokens, stats.accepted_tokens = drafted, accepted
+    stats.strategy = "speculative"
+    stats.target_forward_passes = stats.generated_tokens - accepted
+    stats.settle()
+
+
+def test_late_speculative_counts_update_the_status_and_the_session():
+    ls = TandemServer()
+    stats = _answered(ls)
+    assert ls.last_status["request"]["stats"]["drafted_tokens"] == 0  # sent without waiting
+    assert ls.session.summary()["speculativeAcceptance"] is None
+    _land(stats, drafted=16, accepted=12)
+    request = ls.last_status["request"]  # the status was sent again with the numbers
+    assert request["stats"]["drafted_tokens"] == 16 and request["stats"]["accepted_tokens"] == 12
+    assert request["stats"]["strategy"] == "speculative"
+    assert request["stats"]["target_forward_passes"] == 8
+    assert ls.last_status["session"]["speculativeAcceptance"] == 0.75
+    assert ls.last_status["state"] == "ready"
+
+
+def test_a_late_update_never_overwrites_a_newer_status_but_still_counts():
+    ls = TandemServer()
+    older = _answered(ls)
+    newer = _answered(ls, generated=4)
+    _land(older, drafted=10, accepted=5)
+    assert ls.last_status["request"]["stats"]["generated_tokens"] == 4  # still the newer one
+    assert ls.session.summary()["speculativeAcceptance"] == 0.5
+    _land(newer, drafted=10, accepted=10)
+    assert ls.last_status["request"]["stats"]["drafted_tokens"] == 10
+    assert ls.last_status["session"]["speculativeAcceptance"] == 0.75
+
+
+def test_session_counts_only_what_the_late_numbers_add():
+    s = SessionStats()
+    s.record_request(100, cached=False, stats={"drafted_tokens": 4, "accepted_tokens": 2})
+    s.record_late_stats({"drafted_tokens": 4, "accepted_tokens": 2},
+                        {"drafted_tokens": 10, "accepted_tokens": 8})  # fmt: skip
+    assert (s.drafted_tokens, s.accepted_tokens) == (10, 8)
+    s.record_late_stats(None, None)
+    assert s.summary()["speculativeAcceptance"] == 0.8
