@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,8 @@ class FakeState:
         self.closed_early = threading.Event()
         self.metrics_calls = 0
         self.lock = threading.Lock()
+        #: The process "crashed": a request on a connection kept alive from before is reset.
+        self.dead = False
 
 
 def make_handler(state: FakeState):
@@ -84,6 +87,13 @@ def make_handler(state: FakeState):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
+            if state.dead:  # RST, no answer: what a killed server's kept-alive socket does
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+                self.close_connection = True
+                return
             with state.lock:
                 state.requests.append((self.path, body))
             if self.path == "/tokenize":
@@ -494,6 +504,24 @@ async def test_spec_counts_land_in_the_stats_after_the_text(fake_server):
     assert state.metrics_calls == 2  # a baseline before the request, one read after it
     await asyncio.sleep(1.2)
     assert state.metrics_calls == 2  # then nothing while idle
+    await eng.close()
+
+
+async def test_a_crashed_servers_kept_alive_connection_reports_connection_refused():
+    """After a crash, the pooled keep-alive connection fails the next request before any byte
+    (ReadError); the engine retries once on a fresh connection and so reports the true cause."""
+    state = FakeState()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    eng = OpenAIEngine([url], connect_retries=1, retry_backoff=0.01, spec_metrics=False)
+    await eng.connect()  # /v1/models leaves a kept-alive connection in the pool
+    state.dead = True
+    server.shutdown()
+    server.server_close()  # nothing listens now; the kept-alive connection's thread lives on
+    with pytest.raises(EngineError, match=r"cannot reach the inference server: .*refused"):
+        await eng.start(GenerationRequest(prompt="x")).text()
     await eng.close()
 
 

@@ -16,7 +16,10 @@ Raw prompts (FIM prompts rendered by `completion/`) go to `/v1/completions`, cha
 * HTTP 4xx (with the server's own error text), deadlines passed, and connections lost
   mid-stream become an `EngineError` with a message meant for the user;
 * the next request starts from the last endpoint that worked, and a server that comes back is
-  used again without a restart of Tandem.
+  used again without a restart of Tandem;
+* a request that fails before any byte of the answer on a pooled keep-alive connection (the
+  server crashed or restarted since) is sent once more on a fresh connection, so the error is
+  the true one ("connection refused"), not the dead socket's ReadError.
 
 Cancellation closes the HTTP stream; vLLM aborts the request when its client disconnects.
 """
@@ -59,6 +62,10 @@ T = TypeVar("T")
 APPROX_BYTES_PER_TOKEN = 3.0
 
 _CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
+#: How a request fails on a kept-alive connection the server side already dropped: writing the
+#: request (WriteError), reading the reply (ReadError: reset), or the reply never coming
+#: (RemoteProtocolError: "Server disconnected without sending a response").
+_STALE_CONNECTION_ERRORS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 
 @dataclass(frozen=True)
@@ -539,15 +546,22 @@ class OpenAIEngine(Engine):
             the first-token deadline: until then, any failure may go to the next endpoint."""
             first_at = min(loop.time() + limits.first_token_s, overall_at)
             resp = None
+            fresh: list[httpx.AsyncClient] = []  # a one-off client, when the retry needed one
             # Before sending: on an idle server the poller's baseline reading goes out now,
             # ahead of this request's work. Dropped again if this endpoint fails.
             ticket = self._spec_ticket(base, stats)
+
+            async def drop() -> None:
+                if resp is not None:
+                    await resp.aclose()
+                for client in fresh:
+                    await client.aclose()
+                if ticket is not None:
+                    self._spec_poller.abandon(ticket)
+
             try:
                 async with asyncio.timeout_at(first_at):
-                    req = self._http().build_request(
-                        "POST", f"{base}{path}", json=body, headers=self._headers()
-                    )
-                    resp = await self._http().send(req, stream=True)
+                    resp = await self._send(base, path, body, fresh)
                     if resp.status_code >= 400:
                         content = await resp.aread()
                         await resp.aclose()
@@ -565,21 +579,15 @@ class OpenAIEngine(Engine):
                         await resp.aclose()  # nothing was shown yet: another server may do
                         raise _TryNext(f"{base} ({why})")
             except TimeoutError:
-                if resp is not None:
-                    await resp.aclose()
-                if ticket is not None:
-                    self._spec_poller.abandon(ticket)
+                await drop()
                 raise _TryNext(
                     f"{base} (no first token within {limits.first_token_s:g} s: "
                     "overloaded or stuck?)"
                 ) from None
             except BaseException:  # transport errors, _TryNext, EngineError, cancellation
-                if resp is not None:
-                    await resp.aclose()
-                if ticket is not None:
-                    self._spec_poller.abandon(ticket)
+                await drop()
                 raise
-            opened.update(base=base, ticket=ticket)
+            opened.update(base=base, ticket=ticket, fresh=fresh)
             return resp, events, head
 
         try:
@@ -677,6 +685,8 @@ class OpenAIEngine(Engine):
                 stats.defer()
                 self._spec_poller.end(ticket, int(usage.get("completion_tokens") or pieces))
             await resp.aclose()
+            for client in opened["fresh"]:
+                await client.aclose()
         if finish in ("abort", "error"):
             # vLLM ends a request it dropped (engine shutting down or dead, a restart) with
             # finish_reason "abort"; the text so far is not an answer.
@@ -709,6 +719,35 @@ class OpenAIEngine(Engine):
         details = usage.get("prompt_tokens_details") or {}
         stats.prefix_tokens_reused = int(details.get("cached_tokens") or 0)
         stats.target_forward_passes = stats.generated_tokens
+
+    async def _send(
+        self, base: str, path: str, body: dict[str, Any], fresh: list[httpx.AsyncClient]
+    ) -> httpx.Response:
+        """POST `body` and return the streamed response (headers in).
+
+        A failure before any byte of the answer on a pooled keep-alive connection (the server
+        crashed, restarted or closed it while idle) is retried once on a fresh connection;
+        httpx retries only connect errors. Re-sending a generation is safe, and the error the
+        user then sees is the true one ("connection refused" for a server that is down), not
+        a ReadError of a socket that died earlier. The one-off client goes into `fresh`; the
+        caller closes it with the response.
+        """
+        client = self._http()
+        url, headers = f"{base}{path}", self._headers()
+        try:
+            return await client.send(
+                client.build_request("POST", url, json=body, headers=headers), stream=True
+            )
+        except _STALE_CONNECTION_ERRORS as exc:
+            log.info(
+                "%s: %s before any answer (a stale pooled connection?); once more on a fresh "
+                "connection", base, type(exc).__name__,
+            )  # fmt: skip
+        once = httpx.AsyncClient(timeout=self.timeout)
+        fresh.append(once)
+        return await once.send(
+            once.build_request("POST", url, json=body, headers=headers), stream=True
+        )
 
     def _spec_ticket(self, base: str, stats: GenerationStats) -> SpecTicket | None:
         """A claim on `base`'s speculative counters for one request (None when that server has
