@@ -3,13 +3,16 @@
 The openai engine learns a request's speculative counts from vLLM's `/metrics` in the background,
 after the text went back to the editor. When they land, the request's `tandem/status` numbers
 are updated in place, the session's speculative totals count them, and the status is sent again
-when it still describes that request (a newer request's status is never overwritten by an older
-one; the session totals reach the client with the next status either way).
+when it still describes that request (a newer request's status, an error or a state change is
+never overwritten by an older request; the session totals reach the client with the next
+status either way).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from inference.base import GenerationStats
 from lsp_server.protocol import StatusRequest
@@ -34,11 +37,18 @@ def follow(
             if count:
                 ls.session.record_late_stats(reported, fresh)
             request["stats"] = fresh
-            last = ls.last_status
-            if last.get("request") is request:
-                ls.send_status(last.get("state", "ready"), last.get("message", ""), request)
+            if _still_latest(ls.last_status, request):
+                ls.send_status(ls.last_status["state"], ls.last_status["message"], request)
             log.debug("late stats for a %s request: %s", request.get("kind"), fresh)
         except Exception:  # the answer is long gone: never let this hurt the server
             log.exception("applying late request stats failed")
 
     stats.on_settled(landed)
+
+
+def _still_latest(last: Mapping[str, Any], request: Mapping[str, Any]) -> bool:
+    """Whether the last status still describes `request`: it carries it, or it is a plain
+    "ready" without any request (a shown/accepted event re-sends the status that way)."""
+    if "request" in last:
+        return last["request"] is request
+    return last.get("state") == "ready" and not last.get("message")

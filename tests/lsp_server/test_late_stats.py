@@ -53,6 +53,19 @@ def test_a_late_update_never_overwrites_a_newer_status_but_still_counts():
     assert ls.last_status["session"]["speculativeAcceptance"] == 0.75
 
 
+def test_a_late_update_follows_a_shown_event_but_not_an_error():
+    ls = TandemServer()
+    stats = _answered(ls)
+    ls.send_status("ready", "")  # what a shown/accepted event sends: no request
+    _land(stats, drafted=8, accepted=4)
+    assert ls.last_status["request"]["stats"]["drafted_tokens"] == 8
+    failed = _answered(ls)
+    ls.send_status("error", "cannot reach the inference server")  # a newer request failed
+    _land(failed, drafted=8, accepted=8)
+    assert ls.last_status["state"] == "error" and "request" not in ls.last_status
+    assert ls.session.summary()["speculativeAcceptance"] == 0.75  # in the next status
+
+
 def test_session_counts_only_what_the_late_numbers_add():
     s = SessionStats()
     s.record_request(100, cached=False, stats={"drafted_tokens": 4, "accepted_tokens": 2})
