@@ -507,6 +507,22 @@ async def test_spec_counts_land_in_the_stats_after_the_text(fake_server):
     await eng.close()
 
 
+async def test_a_generation_cancelled_by_its_reader_still_settles_its_spec_counts(fake_server):
+    """The completion service cancels a generation once the suggestion is over, and reads the
+    stats at once: they must say that counts are still to come, then get them."""
+    url, _ = fake_server
+    eng = OpenAIEngine([url], model="slow")
+    gen = eng.start(GenerationRequest(prompt="x", max_tokens=200))
+    with pytest.raises(GenerationCancelled):
+        async for _piece in gen:
+            gen.cancel()  # after the first piece, like a completion that is already over
+    assert not gen.stats.settled
+    assert await gen.stats.wait_settled(timeout=10)
+    assert gen.stats.finish_reason == "cancelled" and gen.stats.generated_tokens >= 1
+    assert gen.stats.drafted_tokens == 12  # the fake's counts, all this request's
+    await eng.close()
+
+
 async def test_a_crashed_servers_kept_alive_connection_reports_connection_refused():
     """After a crash, the pooled keep-alive connection fails the next request before any byte
     (ReadError); the engine retries once on a fresh connection and so reports the true cause."""

@@ -558,6 +558,7 @@ class OpenAIEngine(Engine):
                     await client.aclose()
                 if ticket is not None:
                     self._spec_poller.abandon(ticket)
+                    stats.settle()  # nothing owed from here (another endpoint defers again)
 
             try:
                 async with asyncio.timeout_at(first_at):
@@ -681,9 +682,10 @@ class OpenAIEngine(Engine):
                 f"({type(exc).__name__}: {exc or 'closed'}); it may have crashed or restarted"
             ) from None
         finally:
-            if ticket is not None:  # answered, failed or cancelled: its counts come later
-                stats.defer()
-                self._spec_poller.end(ticket, int(usage.get("completion_tokens") or pieces))
+            # answered, failed or cancelled (a completion stopped early): what was generated
+            stats.generated_tokens = int(usage.get("completion_tokens") or pieces)
+            if ticket is not None:  # its counts come later (stats deferred since the send)
+                self._spec_poller.end(ticket, stats.generated_tokens)
             await resp.aclose()
             for client in opened["fresh"]:
                 await client.aclose()
@@ -751,9 +753,12 @@ class OpenAIEngine(Engine):
 
     def _spec_ticket(self, base: str, stats: GenerationStats) -> SpecTicket | None:
         """A claim on `base`'s speculative counters for one request (None when that server has
-        none). Its share lands in `stats` after the text, and settles them."""
+        none). Its share lands in `stats` after the text, and settles them. The stats are
+        deferred from now: a consumer that cancels the generation (a completion stopped early)
+        sees its end before this request's task has wound down."""
         if not self.spec_metrics or self._has_spec_metrics.get(base) is False:
             return None
+        stats.defer()
         label = self.server_strategy
 
         def landed(counts: SpecCounters | None) -> None:

@@ -125,17 +125,16 @@ async def _last_request_status(client) -> dict:
     raise AssertionError(f"no request status in {client.statuses}")
 
 
-async def _settled_request_status(client, timeout: float = 5.0) -> dict:
-    """The last request status once its speculative counts landed (the server re-sends the
-    status when vLLM's counters, read in the background, are in); the last one seen after
-    `timeout` seconds otherwise."""
+async def _settled_status(client, timeout: float = 5.0) -> dict:
+    """The last status that reports a request, once that request's speculative counts landed
+    (the server sends the status again when vLLM's counters, read in the background, are in);
+    the last one seen after `timeout` seconds otherwise."""
     deadline = asyncio.get_running_loop().time() + timeout
+    await _last_request_status(client)  # the answer's own status first
     while True:
-        status = await _last_request_status(client)
-        if (
-            _d(status["stats"]).get("drafted_tokens")
-            or asyncio.get_running_loop().time() > deadline
-        ):
+        status = [s for s in client.statuses if s.get("request")][-1]
+        drafted = _d(_d(status["request"])["stats"]).get("drafted_tokens")
+        if drafted or asyncio.get_running_loop().time() > deadline:
             return status
         await asyncio.sleep(0.05)
 
@@ -161,8 +160,8 @@ async def test_fim_through_the_server_matches_the_service_and_reports_spec_count
         _open(client, uri)
         result = await _inline(client, uri, line, col)
         assert result is not None and result.items[0].insert_text == direct.text
-        status = await _settled_request_status(client)
-        stats = _d(status["stats"])
+        status = await _settled_status(client)
+        stats = _d(_d(status["request"])["stats"])
         assert stats["engine"] == "openai" and stats["generated_tokens"] >= 1
         # vLLM's n-gram speculation counters (read from /metrics in the background, after the
         # answer) reach the editor, and the session totals
