@@ -481,8 +481,12 @@ class OpenAIEngine(Engine):
     async def _read_spec(self, base: str) -> SpecCounters | None:
         if not self.spec_metrics or self._has_spec_metrics.get(base) is False:
             return None
+        url, headers = f"{base}/metrics", self._headers()
         try:
-            resp = await self._http().get(f"{base}/metrics", headers=self._headers(), timeout=5.0)
+            try:
+                resp = await self._http().get(url, headers=headers, timeout=5.0)
+            except _STALE_CONNECTION_ERRORS:  # a kept-alive connection from before a restart
+                resp = await self._http().get(url, headers=headers, timeout=5.0)
         except httpx.HTTPError:
             return None
         if resp.status_code != 200:
