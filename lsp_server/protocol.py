@@ -112,7 +112,9 @@ class StatusRequest(TypedDict):
     latencyMs: float
     #: Served by typeahead, no model call.
     cached: bool
-    #: inference.base.GenerationStats.to_dict(), {} when there was no generation.
+    #: inference.base.GenerationStats.to_dict(), {} when there was no generation. Numbers an
+    #: engine learns after the answer (vLLM's speculative counts) come in a second status for
+    #: the same request, sent while it is still the latest (see lsp_server/late_stats.py).
     stats: dict[str, Any]
     #: CodeChat only.
     action: NotRequired[str]
