@@ -22,11 +22,17 @@ log = logging.getLogger(__name__)
 
 
 def follow(
-    ls: TandemServer, request: StatusRequest | dict, stats: GenerationStats | None, *, count: bool
+    ls: TandemServer,
+    request: StatusRequest | dict,
+    stats: GenerationStats | None,
+    *,
+    count: bool,
+    log_language: str = "",
 ) -> None:
     """Keep `request["stats"]` (already sent) in step with `stats` once they settle. `count`:
     add the late speculative counts to the session totals (completions; CodeChat answers are
-    not suggestions and never entered them)."""
+    not suggestions and never entered them). `log_language`: the request's suggestion was
+    logged (`tandem stats`), so log the late counts too."""
     if stats is None or stats.settled:
         return
     reported = dict(request.get("stats") or {})
@@ -36,6 +42,13 @@ def follow(
             fresh = final.to_dict()
             if count:
                 ls.session.record_late_stats(reported, fresh)
+            gained = {
+                name: int(fresh.get(key) or 0) - int(reported.get(key) or 0)
+                for name, key in (("draftedTokens", "drafted_tokens"),
+                                  ("acceptedTokens", "accepted_tokens"))
+            }  # fmt: skip
+            if log_language and any(gained.values()):
+                ls.events.append("speculation", language=log_language, **gained)
             request["stats"] = fresh
             if _still_latest(ls.last_status, request):
                 ls.send_status(ls.last_status["state"], ls.last_status["message"], request)

@@ -198,7 +198,7 @@ async def suggest(
         log.exception("%s failed for %s", kind, uri)
         ls.send_status("error", f"{kind} failed: {type(exc).__name__}: {exc}")
         raise JsonRpcInternalError(f"{kind} failed: {type(exc).__name__}: {exc}") from None
-    request = _report(ls, kind, t0, result)
+    request = _report(ls, kind, t0, result, doc.language_id)
     if not result.text:
         return None
     edit = result.as_edit()
@@ -234,7 +234,9 @@ def _documentation(ls: TandemServer, code: str) -> types.MarkupContent | str:
     return code
 
 
-def _report(ls: TandemServer, kind: str, t0: float, result: CompletionResult) -> dict:
+def _report(
+    ls: TandemServer, kind: str, t0: float, result: CompletionResult, language: str = ""
+) -> dict:
     latency = (time.perf_counter() - t0) * 1000
     stats = result.stats.to_dict() if result.stats else {}
     request = {
@@ -245,7 +247,8 @@ def _report(ls: TandemServer, kind: str, t0: float, result: CompletionResult) ->
         "stats": stats,
     }
     ls.session.record_request(latency, result.from_typeahead, stats)
-    late_stats.follow(ls, request, result.stats, count=True)
+    # late speculative counts: into the session, and the events log when a suggestion is logged
+    late_stats.follow(ls, request, result.stats, count=True, log_language=result.text and language)
     if stats:
         log.info(
             "%s %.0f ms (waited %.0f): %s, %d tokens, %.0f tok/s, acceptance %.0f%%, reused %d "

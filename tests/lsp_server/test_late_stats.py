@@ -4,19 +4,22 @@ real TandemServer; the stats object is deferred and settled by the test, as the 
 
 from __future__ import annotations
 
+import json
 import time
 
 from completion.service import CompletionResult
 from inference.base import GenerationStats
+from lsp_server.features import events
 from lsp_server.features.completions import _report
 from lsp_server.server import TandemServer
 from lsp_server.session_stats import SessionStats
+from lsp_server.stats import read_events, summarize
 
 
-def _answered(ls: TandemServer, generated: int = 20) -> GenerationStats:
+def _answered(ls: TandemServer, generated: int = 20, text: str = "x = 1") -> GenerationStats:
     stats = GenerationStats(engine="openai", generated_tokens=generated, finish_reason="length")
     stats.defer()  # as the openai engine does when vLLM's counters are still to be read
-    _report(ls, "inline", time.perf_counter(), CompletionResult("x = 1", stats=stats))
+    _report(ls, "inline", time.perf_counter(), CompletionResult(text, stats=stats), "python")
     return stats
 
 
@@ -64,6 +67,21 @@ def test_a_late_update_follows_a_shown_event_but_not_an_error():
     _land(failed, drafted=8, accepted=8)
     assert ls.last_status["state"] == "error" and "request" not in ls.last_status
     assert ls.session.summary()["speculativeAcceptance"] == 0.75  # in the next status
+
+
+def test_late_counts_reach_the_events_log_for_tandem_stats(tmp_path):
+    ls = TandemServer()
+    log = tmp_path / "events.jsonl"
+    ls.events.configure(True, str(log))
+    stats = _answered(ls)
+    events.record_suggestion(ls, "python", "inline", ["x = 1"], ls.last_status["request"])
+    _land(stats, drafted=10, accepted=6)
+    empty = _answered(ls, text="")  # no suggestion was logged: no late event either
+    _land(empty, drafted=4, accepted=4)
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [e["event"] for e in logged] == ["suggestion", "speculation"]
+    assert logged[1]["draftedTokens"] == 10 and logged[1]["acceptedTokens"] == 6
+    assert summarize(read_events(log))["languages"]["python"]["speculativeAcceptance"] == 0.6
 
 
 def test_session_counts_only_what_the_late_numbers_add():
