@@ -266,9 +266,11 @@ class MetricsPoller:
             server.rebase = server.previous is None or now - server.last_poll >= self.interval
         ticket = SpecTicket(base, on_settled, began_at=now)
         server.tickets.append(ticket)
-        if server.task is None or server.task.done():
+        loop = asyncio.get_running_loop()
+        if server.task is None or server.task.done() or server.task.get_loop() is not loop:
+            # (a task of another, finished event loop would never run again)
             server.wake = asyncio.Event()
-            server.task = asyncio.get_running_loop().create_task(self._run(base, server))
+            server.task = loop.create_task(self._run(base, server))
         return ticket
 
     def progress(self, ticket: SpecTicket, tokens: int) -> None:
@@ -338,7 +340,11 @@ class MetricsPoller:
                     return
                 self._attribute(server, counters, started)
         finally:
-            if asyncio.current_task() is server.task:
+            try:
+                mine = asyncio.current_task() is server.task
+            except RuntimeError:  # closed by the garbage collector, its event loop long gone
+                mine = False
+            if mine:
                 server.task = None
 
     def _attribute(self, server: _Server, counters: SpecCounters, started: float) -> None:
@@ -388,10 +394,11 @@ class MetricsPoller:
 
     async def close(self) -> None:
         """Stop polling; open tickets are settled with None (their counts stay unknown)."""
+        loop = asyncio.get_running_loop()
         tasks = [s.task for s in self._servers.values() if s.task is not None]
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*(t for t in tasks if t.get_loop() is loop), return_exceptions=True)
         for server in self._servers.values():
             server.task = None
             self._settle_all(server, None)

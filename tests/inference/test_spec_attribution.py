@@ -45,7 +45,9 @@ class FakeTime:
             for item in list(self._sleepers):
                 if item[0] <= self.now + 1e-9:
                     self._sleepers.remove(item)
-                    item[1].set_result(None)
+                    fut = item[1]
+                    if not fut.done() and not fut.get_loop().is_closed():  # (a dead loop's)
+                        fut.set_result(None)
             await self.settle()
 
 
@@ -287,3 +289,31 @@ async def test_counts_between_requests_on_an_idle_server_are_not_ours(interval):
     await h.time.advance(interval + 0.1)
     assert h.drafted("b") == (4, 2)
     await h.poller.close()
+
+
+def test_a_poller_used_from_a_new_event_loop_still_settles():
+    """An engine outlives an event loop (e.g. `connect_blocking`, then the server's loop): a poll
+    task left on the old loop must not keep the new loop's requests waiting."""
+    h = Harness()
+    seen: dict[str, SpecCounters | None] = {}
+
+    async def first() -> None:  # a request ends, and its loop with it, before the next read
+        old = h.poller.begin(BASE, lambda c: seen.__setitem__("old", c))
+        await h.time.settle()
+        h.poller.end(old, tokens=3)
+
+    async def second() -> None:
+        await h.time.advance(2.0)
+        t = h.poller.begin(BASE, lambda c: seen.__setitem__("new", c))
+        await h.time.settle()
+        h.server.run(4, 2)
+        h.poller.end(t, tokens=4)
+        await h.time.advance(1.2)
+        await h.poller.close()
+
+    old_loop = asyncio.new_event_loop()
+    old_loop.run_until_complete(first())
+    old_loop.close()  # closed with the poll task still pending on it (never to run again)
+    asyncio.run(second())
+    assert seen["new"] is not None and seen["new"].draft_tokens == 4
+    assert "old" in seen  # settled (its counts unknown), never left hanging
