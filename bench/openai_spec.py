@@ -95,6 +95,9 @@ async def measure(
             for _ in range(repeats):
                 gen = eng.start(w.request)
                 text = await gen.text()
+                # vLLM's counters land after the text (read in the background); waiting
+                # here also keeps the runs apart, so each gets exactly its own counts
+                await gen.stats.wait_settled(timeout=5)
                 runs.append(gen.stats)
             out[w.name] = {
                 "total_ms": statistics.median(s.total_ms for s in runs),

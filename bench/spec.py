@@ -129,6 +129,7 @@ async def _run_once(engine: Engine, request: GenerationRequest, strategy: str) -
     text = await gen.text()
     seconds = time.perf_counter() - t0
     s = gen.stats
+    await s.wait_settled(timeout=5)  # speculative counts from a server land after the text
     return {
         "text": text,
         "seconds": seconds,

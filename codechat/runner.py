@@ -26,7 +26,13 @@ from codechat.testfiles import (
     test_target,
 )
 from codechat.thinking import ThinkFilter, strip_think
-from inference.base import Engine, EngineError, GenerationCancelled, GenerationRequest
+from inference.base import (
+    Engine,
+    EngineError,
+    GenerationCancelled,
+    GenerationRequest,
+    GenerationStats,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +65,9 @@ class ChatOutcome:
     checks_passed: list[str] = field(default_factory=list)
     stats: dict | None = None
     prompt_format: str = ""
+    #: The engine's stats object behind `stats`: some engines fill numbers in after the text
+    #: (speculative counts from vLLM; see `GenerationStats.on_settled`).
+    generation_stats: GenerationStats | None = None
 
 
 OnText = Callable[[str, str], None]
@@ -122,7 +131,8 @@ async def run_task(
         # older run, and the engine keeps its KV cache apart from the document's completions
         cache_key=f"codechat:{task.action}:{task.path}",
     )
-    raw, stats = await _generate(engine, request, prompt, on_text)
+    raw, live = await _generate(engine, request, prompt, on_text)
+    stats = live.to_dict() if live is not None else None
     if isinstance(raw, ChatOutcome):
         raw.prompt_format = prompt.format
         return raw
@@ -131,12 +141,13 @@ async def run_task(
     answer = strip_think(prefill + raw, prompt.starts_thinking)
     out = _finish(task, prompt, answer, code, start, end, target, read_file)
     out.answer, out.stats, out.prompt_format = answer, stats, prompt.format
+    out.generation_stats = live
     return out
 
 
 async def _generate(
     engine: Engine, request: GenerationRequest, prompt: Prompt, on_text: OnText | None
-) -> tuple[str | ChatOutcome, dict | None]:
+) -> tuple[str | ChatOutcome, GenerationStats | None]:
     try:
         gen = engine.start(request)
     except EngineError as exc:
@@ -158,7 +169,7 @@ async def _generate(
         return ChatOutcome(False, "cancelled; nothing was changed", "cancelled"), None
     except EngineError as exc:
         return ChatOutcome(False, f"the engine failed: {exc}", "engine_error"), None
-    return "".join(chunks), gen.stats.to_dict()
+    return "".join(chunks), gen.stats
 
 
 def _finish(

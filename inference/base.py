@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -79,6 +80,62 @@ class GenerationStats:
     #: The completion service cancelled the generation once the suggestion was known to be
     #: over (postprocessing on the stream), before the engine's own stop.
     stopped_early: bool = False
+
+    def __post_init__(self) -> None:
+        # Not dataclass fields: to_dict() and comparisons ignore them.
+        self._late = False
+        self._on_settled: list[Callable[[GenerationStats], None]] = []
+
+    # -- numbers that arrive after the text ------------------------------------------------
+    # Some numbers are only known after the text ended: the openai engine learns speculative
+    # counts from vLLM's /metrics, read in the background so no request waits for it. The
+    # engine calls `defer()` before the text ends and `settle()` once they landed (or never
+    # will); readers that care (session numbers, benchmarks) use `on_settled`/`wait_settled`.
+    # Engines that know everything at the end never defer: their stats are settled at once.
+
+    @property
+    def settled(self) -> bool:
+        """False while the engine still owes numbers for a generation whose text has ended."""
+        return not self._late
+
+    def defer(self) -> None:
+        """Engine side: some numbers will be filled in after the text ends."""
+        self._late = True
+
+    def settle(self) -> None:
+        """Engine side: the numbers are final; calls the `on_settled` callbacks once."""
+        self._late = False
+        callbacks, self._on_settled = self._on_settled, []
+        for callback in callbacks:
+            try:
+                callback(self)
+            except Exception:  # one reader's bug must not keep the others waiting
+                logging.getLogger(__name__).exception("on_settled callback failed")
+
+    def on_settled(self, callback: Callable[[GenerationStats], None]) -> None:
+        """Call `callback(stats)` once the numbers are final: now if they are, else from the
+        thread that settles them (the event loop for the openai engine)."""
+        if self._late:
+            self._on_settled.append(callback)
+        else:
+            callback(self)
+
+    async def wait_settled(self, timeout: float | None = None) -> bool:
+        """Wait (up to `timeout` seconds) for late numbers; True when they are final."""
+        if not self._late:
+            return True
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def wake(_stats: GenerationStats) -> None:
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+
+        self.on_settled(wake)
+        try:
+            await asyncio.wait_for(asyncio.shield(done), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     @property
     def acceptance_rate(self) -> float:

@@ -12,6 +12,8 @@ Event shapes (all have "ts", seconds since the epoch, and "event")::
     {"event": "shown", "id", "language"}
     {"event": "accepted", "id", "language", "chars"}
     {"event": "partial", "id", "language", "chars"}      # chars: newly accepted characters
+    {"event": "speculation", "language", "draftedTokens", "acceptedTokens"}
+        # speculative counts that landed after a suggestion was logged (vLLM's, read later)
 """
 
 from __future__ import annotations

@@ -117,7 +117,9 @@ class StatusRequest(TypedDict):
     #: Completions only: server time by stage (context, prepare, generate, finalize; the
     #: stages that ran), so the server's own overhead can be told from the engine's time.
     timingsMs: NotRequired[dict[str, float]]
-    #: inference.base.GenerationStats.to_dict(), {} when there was no generation.
+    #: inference.base.GenerationStats.to_dict(), {} when there was no generation. Numbers an
+    #: engine learns after the answer (vLLM's speculative counts) come in a second status for
+    #: the same request, sent while it is still the latest (see lsp_server/late_stats.py).
     stats: dict[str, Any]
     #: CodeChat only.
     action: NotRequired[str]

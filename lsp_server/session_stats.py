@@ -75,6 +75,14 @@ class SessionStats:
         self.drafted_tokens += int(stats.get("drafted_tokens") or 0)
         self.accepted_tokens += int(stats.get("accepted_tokens") or 0)
 
+    def record_late_stats(self, reported: dict | None, final: dict | None) -> None:
+        """Numbers an engine filled in after the answer went out (the openai engine's share of
+        vLLM's speculative counters): count what `final` adds to what `record_request` saw."""
+        reported, final = reported or {}, final or {}
+        for key in ("drafted_tokens", "accepted_tokens"):
+            gained = int(final.get(key) or 0) - int(reported.get(key) or 0)
+            setattr(self, key, max(0, getattr(self, key) + gained))
+
     def record_suggestion(self, sid: str, language: str, chars: int) -> None:
         self.suggestions += 1
         self._items[sid] = Suggestion(sid, language, chars)

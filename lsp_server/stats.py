@@ -59,6 +59,9 @@ def summarize(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
                     g["latencies"].append(float(e["latencyMs"]))
                 g["draftedTokens"] += int(e.get("draftedTokens") or 0)
                 g["acceptedTokens"] += int(e.get("acceptedTokens") or 0)
+            elif kind == "speculation":  # late counts of a logged suggestion
+                g["draftedTokens"] += int(e.get("draftedTokens") or 0)
+                g["acceptedTokens"] += int(e.get("acceptedTokens") or 0)
             elif kind == "shown":
                 g["shown"] += 1
             elif kind == "accepted":

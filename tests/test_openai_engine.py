@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,8 @@ class FakeState:
         self.closed_early = threading.Event()
         self.metrics_calls = 0
         self.lock = threading.Lock()
+        #: The process "crashed": a request on a connection kept alive from before is reset.
+        self.dead = False
 
 
 def make_handler(state: FakeState):
@@ -84,6 +87,13 @@ def make_handler(state: FakeState):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
             body = json.loads(self.rfile.read(length) or b"{}")
+            if state.dead:  # RST, no answer: what a killed server's kept-alive socket does
+                self.connection.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
+                self.connection.close()
+                self.close_connection = True
+                return
             with state.lock:
                 state.requests.append((self.path, body))
             if self.path == "/tokenize":
@@ -475,36 +485,60 @@ async def test_more_than_four_stops_are_split_between_server_and_client(fake_ser
     await eng.close()
 
 
-async def test_metrics_are_polled_in_the_background_at_most_once_per_interval():
-    """Issue 15: /metrics was fetched before and after every request, on the request's path.
-    Now a poller reads it while requests run, at most once per interval, then stops."""
-    import asyncio
+async def test_spec_counts_land_in_the_stats_after_the_text(fake_server):
+    """Issue 15: /metrics is read in the background, never on the request's path; the
+    request's share of vLLM's counters lands in its stats a little after the text (the fake
+    server's second read shows 3 drafts, 12 drafted tokens, 9 accepted)."""
+    url, state = fake_server
+    eng = OpenAIEngine([url], model="ok")
+    gen = eng.start(GenerationRequest(prompt="x", kind="edit"))
+    assert await gen.text() == "Hello, world!"
+    s = gen.stats
+    assert not s.settled and s.drafted_tokens == 0  # the text did not wait for /metrics
+    landed: list[int] = []
+    s.on_settled(lambda st: landed.append(st.drafted_tokens))
+    assert await s.wait_settled(timeout=10)
+    assert landed == [12]
+    assert (s.drafted_tokens, s.accepted_tokens, s.strategy) == (12, 9, "speculative")
+    assert s.target_forward_passes == 1  # 6 generated, 9 accepted (the fake's numbers)
+    assert state.metrics_calls == 2  # a baseline before the request, one read after it
+    await asyncio.sleep(1.2)
+    assert state.metrics_calls == 2  # then nothing while idle
+    await eng.close()
 
-    from inference.openai.metrics import MetricsPoller
 
-    fetched: list[int] = []
+async def test_a_generation_cancelled_by_its_reader_still_settles_its_spec_counts(fake_server):
+    """The completion service cancels a generation once the suggestion is over, and reads the
+    stats at once: they must say that counts are still to come, then get them."""
+    url, _ = fake_server
+    eng = OpenAIEngine([url], model="slow")
+    gen = eng.start(GenerationRequest(prompt="x", max_tokens=200))
+    with pytest.raises(GenerationCancelled):
+        async for _piece in gen:
+            gen.cancel()  # after the first piece, like a completion that is already over
+    assert not gen.stats.settled
+    assert await gen.stats.wait_settled(timeout=10)
+    assert gen.stats.finish_reason == "cancelled" and gen.stats.generated_tokens >= 1
+    assert gen.stats.drafted_tokens == 12  # the fake's counts, all this request's
+    await eng.close()
 
-    async def fetch(base: str) -> SpecCounters:
-        fetched.append(len(fetched))
-        n = len(fetched)
-        return SpecCounters(drafts=n, draft_tokens=4.0 * n, accepted_tokens=3.0 * n, present=True)
 
-    poller = MetricsPoller(fetch, interval=0.05)
-    assert poller.begin("http://s") is None  # nothing known yet; the request does not wait
-    await asyncio.sleep(0.3)  # a long request: polled in the background meanwhile
-    before = poller.latest("http://s")
-    await asyncio.sleep(0.12)
-    after = poller.end("http://s")
-    assert before is not None and after is not None
-    d = after.minus(before)
-    assert d.accepted_tokens == 0.75 * d.draft_tokens > 0
-    await asyncio.sleep(0.3)  # idle: one trailing poll at most, then nothing
-    n_idle = len(fetched)
-    await asyncio.sleep(0.3)
-    assert len(fetched) == n_idle
-    times = poller.polls["http://s"]
-    assert all(b - a >= 0.05 - 1e-3 for a, b in zip(times, times[1:], strict=False))
-    await poller.close()
+async def test_a_crashed_servers_kept_alive_connection_reports_connection_refused():
+    """After a crash, the pooled keep-alive connection fails the next request before any byte
+    (ReadError); the engine retries once on a fresh connection and so reports the true cause."""
+    state = FakeState()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(state))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    eng = OpenAIEngine([url], connect_retries=1, retry_backoff=0.01, spec_metrics=False)
+    await eng.connect()  # /v1/models leaves a kept-alive connection in the pool
+    state.dead = True
+    server.shutdown()
+    server.server_close()  # nothing listens now; the kept-alive connection's thread lives on
+    with pytest.raises(EngineError, match=r"cannot reach the inference server: .*refused"):
+        await eng.start(GenerationRequest(prompt="x")).text()
+    await eng.close()
 
 
 async def test_a_server_without_speculation_counters_is_not_polled_again(fake_server):

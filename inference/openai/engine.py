@@ -16,7 +16,10 @@ Raw prompts (FIM prompts rendered by `completion/`) go to `/v1/completions`, cha
 * HTTP 4xx (with the server's own error text), deadlines passed, and connections lost
   mid-stream become an `EngineError` with a message meant for the user;
 * the next request starts from the last endpoint that worked, and a server that comes back is
-  used again without a restart of Tandem.
+  used again without a restart of Tandem;
+* a request that fails before any byte of the answer on a pooled keep-alive connection (the
+  server crashed or restarted since) is sent once more on a fresh connection, so the error is
+  the true one ("connection refused"), not the dead socket's ReadError.
 
 Cancellation closes the HTTP stream; vLLM aborts the request when its client disconnects.
 """
@@ -44,7 +47,7 @@ from inference.base import (
     GenerationRequest,
     GenerationStats,
 )
-from inference.openai.metrics import MetricsPoller, SpecCounters
+from inference.openai.metrics import MetricsPoller, SpecCounters, SpecTicket
 from inference.openai.sse import DONE, iter_sse_data
 from inference.stop import StopTextStream
 
@@ -59,6 +62,10 @@ T = TypeVar("T")
 APPROX_BYTES_PER_TOKEN = 3.0
 
 _CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
+#: How a request fails on a kept-alive connection the server side already dropped: writing the
+#: request (WriteError), reading the reply (ReadError: reset), or the reply never coming
+#: (RemoteProtocolError: "Server disconnected without sending a response").
+_STALE_CONNECTION_ERRORS = (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
 
 
 @dataclass(frozen=True)
@@ -205,11 +212,12 @@ class OpenAIEngine(Engine):
     follows the GGUF's add_bos_token), so the family's BOS is added exactly once, by the server.
 
     Speculative stats: vLLM exports its speculative-decoding counters only server-wide, so when
-    `spec_metrics` is on the engine polls `/metrics` in the background (at most once a second,
-    only while requests run; see `MetricsPoller`) and reports the difference of the snapshots
-    around each request as `drafted_tokens` / `accepted_tokens`. With other users on the same server
-    the difference includes their requests too: the numbers are then approximate (an upper bound
-    for this request), exact only when the request ran alone.
+    `spec_metrics` is on the engine reads `/metrics` in the background (at most once a second,
+    only around requests; see `MetricsPoller`), and each request's share lands in its stats
+    as `drafted_tokens` / `accepted_tokens` after the text ended: `stats.settled` is False
+    until then (`stats.on_settled`, `stats.wait_settled`). Exact for a request alone on the
+    server; split by generated tokens when several of ours overlap; other users' requests on
+    the same server are counted as ours while ours run.
     """
 
     def __init__(
@@ -473,8 +481,12 @@ class OpenAIEngine(Engine):
     async def _read_spec(self, base: str) -> SpecCounters | None:
         if not self.spec_metrics or self._has_spec_metrics.get(base) is False:
             return None
+        url, headers = f"{base}/metrics", self._headers()
         try:
-            resp = await self._http().get(f"{base}/metrics", headers=self._headers(), timeout=5.0)
+            try:
+                resp = await self._http().get(url, headers=headers, timeout=5.0)
+            except _STALE_CONNECTION_ERRORS:  # a kept-alive connection from before a restart
+                resp = await self._http().get(url, headers=headers, timeout=5.0)
         except httpx.HTTPError:
             return None
         if resp.status_code != 200:
@@ -538,12 +550,23 @@ class OpenAIEngine(Engine):
             the first-token deadline: until then, any failure may go to the next endpoint."""
             first_at = min(loop.time() + limits.first_token_s, overall_at)
             resp = None
+            fresh: list[httpx.AsyncClient] = []  # a one-off client, when the retry needed one
+            # Before sending: on an idle server the poller's baseline reading goes out now,
+            # ahead of this request's work. Dropped again if this endpoint fails.
+            ticket = self._spec_ticket(base, stats)
+
+            async def drop() -> None:
+                if resp is not None:
+                    await resp.aclose()
+                for client in fresh:
+                    await client.aclose()
+                if ticket is not None:
+                    self._spec_poller.abandon(ticket)
+                    stats.settle()  # nothing owed from here (another endpoint defers again)
+
             try:
                 async with asyncio.timeout_at(first_at):
-                    req = self._http().build_request(
-                        "POST", f"{base}{path}", json=body, headers=self._headers()
-                    )
-                    resp = await self._http().send(req, stream=True)
+                    resp = await self._send(base, path, body, fresh)
                     if resp.status_code >= 400:
                         content = await resp.aread()
                         await resp.aclose()
@@ -561,19 +584,15 @@ class OpenAIEngine(Engine):
                         await resp.aclose()  # nothing was shown yet: another server may do
                         raise _TryNext(f"{base} ({why})")
             except TimeoutError:
-                if resp is not None:
-                    await resp.aclose()
+                await drop()
                 raise _TryNext(
                     f"{base} (no first token within {limits.first_token_s:g} s: "
                     "overloaded or stuck?)"
                 ) from None
-            except (httpx.TransportError, _TryNext, EngineError):
-                if resp is not None:
-                    await resp.aclose()
+            except BaseException:  # transport errors, _TryNext, EngineError, cancellation
+                await drop()
                 raise
-            polled = self.spec_metrics and self._has_spec_metrics.get(base) is not False
-            before = self._spec_poller.begin(base) if polled else None
-            opened.update(base=base, before=before, polled=polled)
+            opened.update(base=base, ticket=ticket, fresh=fresh)
             return resp, events, head
 
         try:
@@ -582,6 +601,7 @@ class OpenAIEngine(Engine):
             self._has_spec_metrics.clear()  # the server may come back configured differently
             raise
         base = opened["base"]
+        ticket = opened["ticket"]
         on_accepted()
         stop = StopTextStream(request.stop)
         usage: dict[str, Any] = {}
@@ -638,6 +658,8 @@ class OpenAIEngine(Engine):
                         if not text:
                             continue
                         pieces += 1
+                        if ticket is not None:
+                            ticket.tokens = pieces  # weighs this request if others overlap
                         full += text
                         delta_text = stop.update(full)
                         if delta_text:
@@ -664,8 +686,13 @@ class OpenAIEngine(Engine):
                 f"({type(exc).__name__}: {exc or 'closed'}); it may have crashed or restarted"
             ) from None
         finally:
-            after = self._spec_poller.end(base) if opened.get("polled") else None
+            # answered, failed or cancelled (a completion stopped early): what was generated
+            stats.generated_tokens = int(usage.get("completion_tokens") or pieces)
+            if ticket is not None:  # its counts come later (stats deferred since the send)
+                self._spec_poller.end(ticket, stats.generated_tokens)
             await resp.aclose()
+            for client in opened["fresh"]:
+                await client.aclose()
         if finish in ("abort", "error"):
             # vLLM ends a request it dropped (engine shutting down or dead, a restart) with
             # finish_reason "abort"; the text so far is not an answer.
@@ -698,15 +725,65 @@ class OpenAIEngine(Engine):
         details = usage.get("prompt_tokens_details") or {}
         stats.prefix_tokens_reused = int(details.get("cached_tokens") or 0)
         stats.target_forward_passes = stats.generated_tokens
-        if opened.get("before") is not None:
-            if after is not None:
-                d = after.minus(opened["before"])
-                stats.drafted_tokens = int(d.draft_tokens)
-                stats.accepted_tokens = int(d.accepted_tokens)
-                # Each verification pass yields its accepted tokens plus one of its own.
-                stats.target_forward_passes = max(1, stats.generated_tokens - stats.accepted_tokens)
-                if d.drafts and not self.server_strategy:
-                    stats.strategy = "speculative"
+
+    async def _send(
+        self, base: str, path: str, body: dict[str, Any], fresh: list[httpx.AsyncClient]
+    ) -> httpx.Response:
+        """POST `body` and return the streamed response (headers in).
+
+        A failure before any byte of the answer on a pooled keep-alive connection (the server
+        crashed, restarted or closed it while idle) is retried once on a fresh connection;
+        httpx retries only connect errors. Re-sending a generation is safe, and the error the
+        user then sees is the true one ("connection refused" for a server that is down), not
+        a ReadError of a socket that died earlier. The one-off client goes into `fresh`; the
+        caller closes it with the response.
+        """
+        client = self._http()
+        url, headers = f"{base}{path}", self._headers()
+        try:
+            return await client.send(
+                client.build_request("POST", url, json=body, headers=headers), stream=True
+            )
+        except _STALE_CONNECTION_ERRORS as exc:
+            log.info(
+                "%s: %s before any answer (a stale pooled connection?); once more on a fresh "
+                "connection", base, type(exc).__name__,
+            )  # fmt: skip
+        once = httpx.AsyncClient(timeout=self.timeout)
+        fresh.append(once)
+        return await once.send(
+            once.build_request("POST", url, json=body, headers=headers), stream=True
+        )
+
+    def _spec_ticket(self, base: str, stats: GenerationStats) -> SpecTicket | None:
+        """A claim on `base`'s speculative counters for one request (None when that server has
+        none). Its share lands in `stats` after the text, and settles them. The stats are
+        deferred from now: a consumer that cancels the generation (a completion stopped early)
+        sees its end before this request's task has wound down."""
+        if not self.spec_metrics or self._has_spec_metrics.get(base) is False:
+            return None
+        stats.defer()
+        label = self.server_strategy
+
+        def landed(counts: SpecCounters | None) -> None:
+            if counts is not None:
+                apply_spec_counts(stats, counts, label)
+            stats.settle()
+
+        return self._spec_poller.begin(base, landed)
+
+
+def apply_spec_counts(
+    stats: GenerationStats, counts: SpecCounters, server_strategy: str | None = None
+) -> None:
+    """A request's share of the server's speculative counters, into its stats."""
+    stats.drafted_tokens = round(counts.draft_tokens)
+    stats.accepted_tokens = min(stats.drafted_tokens, round(counts.accepted_tokens))
+    if stats.generated_tokens:
+        # Each verification pass yields its accepted tokens plus one of its own.
+        stats.target_forward_passes = max(1, stats.generated_tokens - stats.accepted_tokens)
+    if counts.drafts >= 0.5 and not server_strategy:
+        stats.strategy = "speculative"
 
 
 def _unusable(data: str) -> str | None:

@@ -22,6 +22,7 @@ from completion.service import CompletionOptions, CompletionResult, Superseded
 from completion.templates import UnknownFimTemplate
 from completion.types import Edit, OpenDocument
 from inference.base import EngineError
+from lsp_server import late_stats
 from lsp_server.documents import DocumentRefused, DocumentUnavailable, snapshot
 from lsp_server.features import candidates, completion_mode, events
 from lsp_server.positions import PositionError, split_lines, to_index, to_position
@@ -198,7 +199,7 @@ async def suggest(
         log.exception("%s failed for %s", kind, uri)
         ls.send_status("error", f"{kind} failed: {type(exc).__name__}: {exc}")
         raise JsonRpcInternalError(f"{kind} failed: {type(exc).__name__}: {exc}") from None
-    request = _report(ls, kind, t0, result, context_ms)
+    request = _report(ls, kind, t0, result, context_ms, doc.language_id)
     if not result.text:
         return None
     edit = result.as_edit()
@@ -235,7 +236,12 @@ def _documentation(ls: TandemServer, code: str) -> types.MarkupContent | str:
 
 
 def _report(
-    ls: TandemServer, kind: str, t0: float, result: CompletionResult, context_ms: float
+    ls: TandemServer,
+    kind: str,
+    t0: float,
+    result: CompletionResult,
+    context_ms: float = 0.0,
+    language: str = "",
 ) -> dict:
     latency = (time.perf_counter() - t0) * 1000
     stats = result.stats.to_dict() if result.stats else {}
@@ -253,6 +259,8 @@ def _report(
         "stats": stats,
     }
     ls.session.record_request(latency, result.from_typeahead, stats)
+    # late speculative counts: into the session, and the events log when a suggestion is logged
+    late_stats.follow(ls, request, result.stats, count=True, log_language=result.text and language)
     if stats:
         log.info(
             "%s %.0f ms (waited %.0f): %s, %d tokens, %.0f tok/s, acceptance %.0f%%, reused %d "

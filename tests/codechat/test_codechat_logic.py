@@ -248,6 +248,8 @@ async def test_runner_edit_uses_edit_kind_and_lookup_text():
     assert req.kind == "edit" and "return a + b" in req.lookup_text
     (fc,) = out.files
     assert apply_changes(SRC, fc.changes) == SRC.replace("return a + b", "return b + a")
+    # the live stats object travels too (engines may fill numbers in after the text)
+    assert out.generation_stats is not None and out.stats == out.generation_stats.to_dict()
 
 
 async def test_runner_streams_without_thinking_and_cancels():

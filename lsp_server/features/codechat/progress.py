@@ -20,6 +20,7 @@ from pygls import uris
 from codechat import ChatOutcome, run_task
 from codechat.tasks import ACTION_SPECS
 from inference.base import EngineError
+from lsp_server import late_stats
 from lsp_server.features.codechat.arguments import ChatRequest
 from lsp_server.protocol import CHAT_PROGRESS_NOTIFICATION, ChatProgress, StatusRequest
 from lsp_server.server import TandemServer
@@ -135,17 +136,15 @@ async def run_with_progress(ls: TandemServer, req: ChatRequest, token: str) -> C
         )  # fmt: skip
     progress.end(outcome.markdown or visible, outcome.message)
     failed = outcome.reason in ("engine_error", "internal_error")
-    ls.send_status(
-        "error" if failed else "ready",
-        outcome.message,
-        request=StatusRequest(
-            kind="codechat",
-            action=req.action,
-            latencyMs=round((time.perf_counter() - t0) * 1000, 1),
-            cached=False,
-            stats=outcome.stats or {},
-        ),
+    request = StatusRequest(
+        kind="codechat",
+        action=req.action,
+        latencyMs=round((time.perf_counter() - t0) * 1000, 1),
+        cached=False,
+        stats=outcome.stats or {},
     )
+    ls.send_status("error" if failed else "ready", outcome.message, request=request)
+    late_stats.follow(ls, request, outcome.generation_stats, count=False)
     log.info("codechat %s: %s", req.action, outcome.message)
     return outcome
 
