@@ -144,7 +144,10 @@ class Hole:
         out: dict[str, str] = {}
         k = rng.randint(1, 3)
         out["suffix_lines"] = mid + nl.join(lines[: k + 1]) + nl
-        code_lines = [x for x in LSP_LINE_BREAK.split(mid) if x.strip()]
+        # lines as they stand in the document (the first one after the text before the cursor):
+        # a model that repeats a line repeats what it sees
+        laid = LSP_LINE_BREAK.split(self.before + mid)
+        code_lines = [x for x in laid if x.strip()]
         if code_lines and mid.endswith(("\n", "\r")):
             out["repeat_last"] = mid + code_lines[-1] + nl
         if mid.endswith(("\n", "\r")) and not self.after.strip():

@@ -79,6 +79,8 @@ def _block(text: str, cur: Cursor) -> str:
             nxt = cur.next_line
             closed = _is_closing_line(nxt) and width(indent_of(nxt)) == scope
             if not closed:
+                if not "".join(lines[i + 1 :]).strip():
+                    return text  # only the line breaks before the rest of the cursor line
                 return "\n".join(lines[: i + 1])
         return "\n".join(lines[:i]).rstrip() + "\n"
     return text

@@ -12,6 +12,7 @@ when it cannot be right:
 from __future__ import annotations
 
 from completion.cursor import Cursor, indent_of, max_next_indent, width
+from completion.postprocess.base import doubled_indent
 from completion.postprocess.scan import CLOSERS
 from textkit.lines import lsp_lines
 
@@ -30,18 +31,6 @@ def _restyle(line: str, unit: str) -> str:
 
 def _shift(lines: list[str], by: str) -> list[str]:
     return [by + x if x.strip() else x for x in lines]
-
-
-def _doubled(first_ws: str, cur: Cursor) -> str | None:
-    """The first line's indentation relative to the cursor when the model wrote the full
-    indentation again after the indentation already before the cursor, so that the line would
-    sit deeper than the line above allows (None: keep the model's)."""
-    limit = max_next_indent(cur.prev_line, cur)
-    if width(cur.before + first_ws) <= limit or width(first_ws) > limit:
-        return None
-    if not first_ws.startswith(cur.before):
-        return None
-    return first_ws[len(cur.before) :]
 
 
 def _unindented_body(first: str, cur: Cursor) -> bool:
@@ -68,7 +57,7 @@ def apply(text: str, cur: Cursor) -> str:
     lines = text.split("\n")
     first_ws = indent_of(lines[0])
     if cur.before and first_ws and not cur.before.strip() and lines[0].strip():
-        fixed = _doubled(first_ws, cur)
+        fixed = doubled_indent(first_ws, cur)
         if fixed is not None:
             lines[0] = fixed + lines[0][len(first_ws) :]
     elif cur.mode == "block" and lines[0].strip() and _unindented_body(lines[0], cur):

@@ -1,7 +1,8 @@
 """Drop repeated lines and degenerate repetition (a small model's favourite failure).
 
-- a block of 1-4 lines immediately repeated (blank lines aside): keep the first copy, cut the
-  rest (once a model loops, what follows is noise);
+- a block of 1-4 lines immediately repeated (blank lines aside, the first line as it stands
+  after the text before the cursor): keep the first copy, cut the rest (once a model loops,
+  what follows is noise);
 - a short unit repeated inside a line (`foo(foo(foo(foo(`): keep one unit;
 - a first line that repeats the line just above the cursor (an echo of the prefix).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import re
 
 from completion.cursor import Cursor
+from completion.postprocess.base import laid_first_line
 
 _DEGENERATE = re.compile(r"(.{3,}?)\1{3,}")
 MAX_BLOCK = 4
@@ -23,8 +25,11 @@ def apply(text: str, cur: Cursor) -> str:
         if m and len(m.group(0)) >= 16 and re.search(r"[A-Za-z]", m.group(1)):
             lines = lines[:i] + [line[: m.start() + len(m.group(1))]]
             break
-    # repeated blocks, compared over non-blank lines (a model repeats across blank lines too)
-    code = [(i, x.rstrip()) for i, x in enumerate(lines) if x.strip()]
+    # repeated blocks, compared over non-blank lines (a model repeats across blank lines too),
+    # as they will stand in the document: the first line follows what is before the cursor
+    # (`  █  }` + `  }\n  }` is two different closers, at columns 4 and 2)
+    laid = [laid_first_line(lines[0], cur)] + lines[1:]
+    code = [(i, x.rstrip()) for i, x in enumerate(laid) if x.strip()]
     cut = len(lines)
     for j in range(len(code)):
         for p in range(1, MAX_BLOCK + 1):
