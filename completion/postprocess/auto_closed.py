@@ -7,8 +7,8 @@ so are closers of brackets opened before the cursor that the text after it does 
 
 At the start of a line (`█}` or `  █  }`) the closer after the cursor is a whole closing line,
 and a perfect answer often closes inner blocks first (`        }\n        return x;\n` before
-`    }`). Only a closing line of the suggestion at that line's own column is the same closer
-typed again; a closer inside a line is cut only when that leaves better-formed code.
+`    }`). Only a closing line of the suggestion at that line's own column, and the same line (`}`
+is not `} else {`), is the same closer typed again; a closer inside a line is cut only when that leaves better-formed code.
 """
 
 from __future__ import annotations
@@ -69,7 +69,15 @@ def _closing_line(text: str, cur: Cursor, closer: str) -> str:
         if c != closer:
             continue
         if not head.strip():
-            if width(head) == column:
+            line_end = text.find("\n", i)
+            line = text[i : len(text) if line_end == -1 else line_end].strip()
+            want = cur.after.strip()
+            same = line == want or (line_end == -1 and want.startswith(line))
+            # what the suggestion writes after its closing line must not open a bracket that
+            # the existing closer then closes (`    }` + a new method before `    }`)
+            later = "" if line_end == -1 else text[line_end:]
+            reopened = balance(later, cur.lang.line_comment)[1] > 0
+            if width(head) == column and same and not reopened:
                 return text[:line_start].rstrip(" \t") if line_start else ""
             continue
         cut = text[:i]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from completion.cursor import Cursor, indent_of, max_next_indent, width
 from completion.postprocess.base import doubled_indent
-from completion.postprocess.scan import CLOSERS
+from completion.postprocess.scan import CLOSERS, balance
 from textkit.lines import lsp_lines
 
 
@@ -31,6 +31,20 @@ def _restyle(line: str, unit: str) -> str:
 
 def _shift(lines: list[str], by: str) -> list[str]:
     return [by + x if x.strip() else x for x in lines]
+
+
+def _header_start(cur: Cursor) -> str:
+    """The first line of the block opener's statement: `def f(a,` of a header whose arguments
+    go on over several lines (the body is indented from there, not from the last line)."""
+    above = [x for x in lsp_lines(cur.prefix[-20000:]) if x.strip()][-20:]
+    if cur.before and above and above[-1] == cur.before:
+        above.pop()
+    text = ""
+    for line in reversed(above):
+        text = line + "\n" + text
+        if balance(text, cur.lang.line_comment)[0] == 0:
+            return line
+    return cur.prev_line
 
 
 def _unindented_body(first: str, cur: Cursor) -> bool:
@@ -62,7 +76,7 @@ def apply(text: str, cur: Cursor) -> str:
             lines[0] = fixed + lines[0][len(first_ws) :]
     elif cur.mode == "block" and lines[0].strip() and _unindented_body(lines[0], cur):
         have = width(cur.before + first_ws)
-        opener = width(indent_of(cur.prev_line))
+        opener = width(indent_of(_header_start(cur)))
         if have <= opener:  # body not indented: move the whole suggestion into the block
             need = cur.block_indent[len(cur.before) :] if cur.before else cur.block_indent
             lines = [need + lines[0].lstrip(" \t")] + _shift(lines[1:], cur.indent_unit)

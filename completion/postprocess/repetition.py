@@ -2,7 +2,8 @@
 
 - a block of 1-4 lines immediately repeated (blank lines aside, the first line as it stands
   after the text before the cursor): keep the first copy, cut the rest (once a model loops,
-  what follows is noise);
+  what follows is noise); one line of closers or a preprocessor directive may repeat
+  (`}` `}`, `#endif` `#endif`);
 - a short unit repeated inside a line (`foo(foo(foo(foo(`): keep one unit;
 - a first line that repeats the line just above the cursor (an echo of the prefix).
 """
@@ -16,6 +17,16 @@ from completion.postprocess.base import laid_first_line
 
 _DEGENERATE = re.compile(r"(.{3,}?)\1{3,}")
 MAX_BLOCK = 4
+
+
+def _structural(line: str, cur: Cursor) -> bool:
+    """A line that code repeats on its own: only closers and punctuation (`}` `}`, `)`), or a
+    bare `#endif` / `#else` (`#endif` `#endif`). A model that repeats one of these is a stray
+    closer, which the syntax cut sees; a repeated statement is what a loop looks like."""
+    s = line.strip()
+    if s in ("#endif", "#else") and cur.lang.line_comment != "#":
+        return True
+    return not re.search(r"[A-Za-z0-9_]", s)
 
 
 def apply(text: str, cur: Cursor) -> str:
@@ -35,7 +46,7 @@ def apply(text: str, cur: Cursor) -> str:
         for p in range(1, MAX_BLOCK + 1):
             first = [x for _, x in code[j : j + p]]
             second = [x for _, x in code[j + p : j + 2 * p]]
-            if len(second) == p and first == second:
+            if len(second) == p and first == second and not (p == 1 and _structural(first[0], cur)):
                 cut = code[j + p][0]
                 break
         if cut != len(lines):

@@ -24,9 +24,18 @@ from textkit import syntax
 MAX_CUT_LINES = 3
 
 
-def _directive(line: str, cur: Cursor) -> bool:
-    """A preprocessor line (`#ifdef`, `#endif`, ...) where `#` does not start a comment."""
-    return line.lstrip().startswith("#") and cur.lang.line_comment != "#"
+def _directive_lines(text: str, cur: Cursor) -> list[bool]:
+    """Per line of `text`: part of a preprocessor directive (`#ifdef`, `#endif`, a `#define`
+    and its backslash-continued lines), where `#` does not start a comment."""
+    if cur.lang.line_comment == "#":
+        return [False] * len(text.split("\n"))
+    above = cur.prefix[: len(cur.prefix) - len(cur.before)].rstrip("\r\n")
+    prev = above[above.rfind("\n") + 1 :] if above else ""
+    out = []
+    for line in text.split("\n"):
+        out.append(line.lstrip().startswith("#") or prev.rstrip().endswith("\\"))
+        prev = line
+    return out
 
 
 def _candidates(text: str, cur: Cursor) -> list[str]:
@@ -34,19 +43,40 @@ def _candidates(text: str, cur: Cursor) -> list[str]:
     never through a preprocessor line: tree-sitter parses a conditional as a node that holds
     balanced code, so the `#ifdef __cplusplus` before a header's closing `}` always costs
     errors, and is never what a model overran."""
-    ends = [i + 1 for i, c in enumerate(text) if c == "\n"]
-    if not text.endswith("\n"):
-        ends.append(len(text))
+    lines = text.split("\n")
+    directive = _directive_lines(text, cur)
     out: list[str] = []
-    for e in reversed(ends):
-        cand = text[:e]
+    for k in range(len(lines), 0, -1):
+        cand = "\n".join(lines[:k]) + ("\n" if k < len(lines) else "")
         if not cand.strip():
             break
-        removed = [x for x in text[e:].split("\n") if x.strip()]
-        if len(removed) > MAX_CUT_LINES or any(_directive(x, cur) for x in removed):
+        removed = [i for i in range(k, len(lines)) if lines[i].strip()]
+        if len(removed) > MAX_CUT_LINES or any(directive[i] for i in removed):
             break
-        out.append(cand)
+        if not out or cand != out[-1]:
+            out.append(cand)
     return out
+
+
+def _errors(grammar: str, doc: str) -> int | None:
+    """ERROR and MISSING nodes, less the closers missing at the very end of the document: an
+    unfinished file (or a parse window that ends inside a class) lacks them whatever the
+    suggestion is, and a cut that drops an opener to make up for them damages the answer."""
+    tree = syntax.parse(grammar, doc)
+    if tree is None:
+        return None
+    end = len(doc.rstrip().encode("utf-8"))
+    count = 0
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.is_missing and node.start_byte >= end:
+            pass
+        elif node.is_error or node.is_missing:
+            count += 1
+        if node.has_error:
+            stack.extend(node.children)
+    return count
 
 
 def apply(text: str, cur: Cursor) -> str:
@@ -57,7 +87,7 @@ def apply(text: str, cur: Cursor) -> str:
     pre, suf = syntax.code_window(cur.prefix, cur.suffix)
     best, best_err = text, None
     for cand in _candidates(text, cur):  # longest first: the first error-free one wins
-        err = syntax.count_errors(cur.lang.grammar, pre + as_inserted(cand, cur) + suf)
+        err = _errors(cur.lang.grammar, pre + as_inserted(cand, cur) + suf)
         if err is None:
             return text
         if best_err is None or err < best_err:
