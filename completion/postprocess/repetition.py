@@ -39,18 +39,24 @@ def apply(text: str, cur: Cursor) -> str:
     # repeated blocks, compared over non-blank lines (a model repeats across blank lines too),
     # as they will stand in the document: the first line follows what is before the cursor
     # (`  █  }` + `  }\n  }` is two different closers, at columns 4 and 2)
+    # (or as the model wrote them: a model that repeats its own first line repeats it whole)
     laid = [laid_first_line(lines[0], cur)] + lines[1:]
-    code = [(i, x.rstrip()) for i, x in enumerate(laid) if x.strip()]
     cut = len(lines)
-    for j in range(len(code)):
-        for p in range(1, MAX_BLOCK + 1):
-            first = [x for _, x in code[j : j + p]]
-            second = [x for _, x in code[j + p : j + 2 * p]]
-            if len(second) == p and first == second and not (p == 1 and _structural(first[0], cur)):
-                cut = code[j + p][0]
+    for view in (laid, lines):
+        code = [(i, x.rstrip()) for i, x in enumerate(view) if x.strip()]
+        for j in range(len(code)):
+            for p in range(1, MAX_BLOCK + 1):
+                first = [x for _, x in code[j : j + p]]
+                second = [x for _, x in code[j + p : j + 2 * p]]
+                if (
+                    len(second) == p
+                    and first == second
+                    and not (p == 1 and _structural(first[0], cur))
+                ):
+                    cut = min(cut, code[j + p][0])
+                    break
+            if cut != len(lines):
                 break
-        if cut != len(lines):
-            break
     keep_newline = cut < len(lines)
     lines = lines[:cut]
     if (
