@@ -8,7 +8,12 @@ function). Postprocessing must give the span back in every case the mid-line pol
 
 Cursor modes measured separately (`position_kind`): "line_start" (column 0), "in_indent"
 (inside the indentation), "mid_line" (after code on the line), "block" (an empty line after a
-block opener). Hole kinds say how the span was chosen.
+block opener). Hole kinds say how the span was chosen: whole lines, inside the indentation,
+mid-line, mid-word, several lines, long middles of 10-30 lines, block ends, mid-line before
+closers, random spans, and random spans that start at a line start or inside the indentation and
+end anywhere (the held-out random-span layouts, found by the generator itself).
+`exact_verdict` says strictly how a finalized exact middle came back: whole, a documented policy
+cut, or damaged.
 """
 
 from __future__ import annotations
