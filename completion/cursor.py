@@ -119,14 +119,19 @@ class Cursor:
         return bool(code) and code.endswith(self.lang.block_openers)
 
 
+#: Line ends after which the statement goes on: the next line may sit anywhere (an arrow
+#: function's body, an operand, the next item).
+_CONTINUATION = ("\\", "=>", "=", "&&", "||", "+", "-", "*", "/", "?", "|", "&", ",")
+
+
 def max_next_indent(line: str, cur: Cursor) -> float:
     """The deepest indentation (columns) the line after `line` can have: one step more after a
-    block opener, the same otherwise; anything after an open bracket or a backslash (aligned
-    continuation lines)."""
+    block opener, the same otherwise; anything after an open bracket, a backslash or an operator
+    that goes on (aligned continuation lines, `(params) =>` then a deeper body)."""
     if not line.strip():
         return width(cur.indent_unit)
     code = _strip_line_comment(line, cur.lang).rstrip()
-    if code.endswith("\\") or code.count("(") + code.count("[") + code.count("{") > (
+    if code.endswith(_CONTINUATION) or code.count("(") + code.count("[") + code.count("{") > (
         code.count(")") + code.count("]") + code.count("}")
     ):
         return float("inf")

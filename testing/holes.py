@@ -8,7 +8,12 @@ function). Postprocessing must give the span back in every case the mid-line pol
 
 Cursor modes measured separately (`position_kind`): "line_start" (column 0), "in_indent"
 (inside the indentation), "mid_line" (after code on the line), "block" (an empty line after a
-block opener). Hole kinds say how the span was chosen.
+block opener). Hole kinds say how the span was chosen: whole lines, inside the indentation,
+mid-line, mid-word, several lines, long middles of 10-30 lines, block ends, mid-line before
+closers, random spans, and random spans that start at a line start or inside the indentation and
+end anywhere (the held-out random-span layouts, found by the generator itself).
+`exact_verdict` says strictly how a finalized exact middle came back: whole, a documented policy
+cut, or damaged.
 """
 
 from __future__ import annotations
@@ -78,6 +83,13 @@ class Hole:
         )
 
     @property
+    def code_start(self) -> int:
+        """Where the middle's code starts (past its leading whitespace): the definition around
+        it is read there, as `block_end` reads it."""
+        mid = self.middle
+        return self.start + len(mid) - len(mid.lstrip(" \t\r\n"))
+
+    @property
     def before(self) -> str:
         return LSP_LINE_BREAK.split(self.prefix)[-1]
 
@@ -119,7 +131,7 @@ class Hole:
 
     def _inside_definition(self, cur) -> bool:
         grammar = _GRAMMARS.get(self.language_id)
-        header = syntax.enclosing_definition_line(grammar, self.source, self.start)
+        header = syntax.enclosing_definition_line(grammar, self.source, self.code_start)
         if header is None:
             if cur.mode != "block":
                 return True
@@ -144,7 +156,10 @@ class Hole:
         out: dict[str, str] = {}
         k = rng.randint(1, 3)
         out["suffix_lines"] = mid + nl.join(lines[: k + 1]) + nl
-        code_lines = [x for x in LSP_LINE_BREAK.split(mid) if x.strip()]
+        # lines as they stand in the document (the first one after the text before the cursor):
+        # a model that repeats a line repeats what it sees
+        laid = LSP_LINE_BREAK.split(self.before + mid)
+        code_lines = [x for x in laid if x.strip()]
         if code_lines and mid.endswith(("\n", "\r")):
             out["repeat_last"] = mid + code_lines[-1] + nl
         if mid.endswith(("\n", "\r")) and not self.after.strip():
@@ -290,6 +305,17 @@ def cut_holes(
         a = rng.randint(lines[code[0]][0], len(source) - 1)
         b = min(len(source), a + rng.randint(1, 160))
         add(a, b, "random_span")
+        # random spans that start at a line start or inside its indentation and end anywhere
+        # (mid-line, mid-word, inside the next line's indentation): the held-out random-span
+        # layouts where whitespace handling decides
+        i = pick()
+        s, e, t = lines[i]
+        col = rng.randint(0, len(indent_of(t)))
+        add(s + col, min(len(source), s + col + rng.randint(1, 240)), "span_at_indent")
+        # a long middle (10-30 whole lines): a syntax cut must not stop inside it
+        i = pick()
+        j = min(len(lines) - 1, i + rng.randint(10, 30))
+        add(lines[i][0], _line_end(source, lines[j][1]), "long_lines")
     return holes
 
 
@@ -332,6 +358,85 @@ def check(hole: Hole, edit) -> tuple[bool, bool]:
     said = "\n".join(_norm_lines(edit.at_cursor)).rstrip()
     middle = "\n".join(_norm_lines(hole.middle))
     return middle.startswith(said), exact
+
+
+def exact_verdict(hole: Hole, edit) -> str:
+    """How a finalized perfect answer (the exact middle) came back, strictly.
+
+    "whole": the document after accepting is the original (or `expected_document`). Otherwise
+    the suggestion must be a documented policy cut of the middle, else "damaged":
+    "one_line": mid-line before code, or in a string or comment, the middle's first line (in a
+    language with `;`, up to the first complete statement of it, `block_end`'s single-line
+    rule); "statement": mid-line before closers, whole lines up to the line that closes the
+    statement begun on the cursor line; "definition": whole lines up to the end of the
+    definition around the cursor (the next line of the middle is at or left of its header);
+    "bare_marker": a bare comment marker is not shown (`drop_short`).
+    """
+    ctx = hole.context
+    got = edit.apply(ctx.prefix, ctx.suffix)
+    if same_document(got, full_document(hole)):
+        return "whole"
+    if same_document(got, expected_document(hole)):
+        return "whole" if hole.allowed_lines else "one_line"
+    if hole.middle.strip() in _BARE_MARKERS and not edit.text:
+        return "bare_marker"
+    if hole.allowed_lines:
+        return "damaged"
+    said = _norm_lines(edit.at_cursor)
+    while len(said) > 1 and not said[-1]:
+        said.pop()
+    mid = _norm_lines(hole.middle)
+    n = len(said)
+    mid_line = bool(hole.before.strip())
+    from completion.cursor import analyze
+
+    cur = analyze(ctx)
+    if said != mid[:n]:
+        first = mid[0]
+        one = said[0] if n == 1 else None
+        if one and first.startswith(one) and one.rstrip().endswith(";") and mid_line:
+            rest = first[len(one) :].strip()
+            return "one_line" if rest else "damaged"
+        # the first line's end re-typed the closers after the cursor (part of the edit range)
+        if (
+            n == 1
+            and mid_line
+            and first.startswith(said[0])
+            and ((said[0] + hole.after).rstrip() == first.rstrip())
+        ):
+            return "one_line"
+        return "damaged"
+    if n == 1 and (mid_line or cur.in_string or cur.in_comment):
+        if not (mid_line and rest_is_closers(hole.after) and not cur.in_string):
+            return "one_line"
+    if mid_line and rest_is_closers(hole.after):
+        from completion.postprocess.scan import balance
+
+        missing, _ = balance(hole.before + "\n".join(mid[:n]), cur.lang.line_comment)
+        opened = balance(hole.before, cur.lang.line_comment)[1]
+        if missing >= 0 and balance("\n".join(mid[:n]), cur.lang.line_comment)[0] >= opened:
+            return "statement"
+        if n == 1:
+            return "one_line"
+    if _ends_definition(hole, n):
+        return "definition"
+    return "damaged"
+
+
+def _ends_definition(hole: Hole, n: int) -> bool:
+    """Whether the middle's line after its first `n` lines leaves the definition around the
+    cursor (or, at top level, the block the cursor line opens)."""
+    later = [x for x in LSP_LINE_BREAK.split(hole.middle)[n:] if x.strip()]
+    if not later:
+        return False
+    grammar = _GRAMMARS.get(hole.language_id)
+    header = syntax.enclosing_definition_line(grammar, hole.source, hole.code_start)
+    if header is None:
+        above = [x for x in LSP_LINE_BREAK.split(hole.prefix)[:-1] if x.strip()]
+        limit = width(indent_of(above[-1])) if above else 0
+    else:
+        limit = width(indent_of(LSP_LINE_BREAK.split(hole.source)[header]))
+    return width(indent_of(later[0])) <= limit
 
 
 def full_document(hole: Hole) -> str:

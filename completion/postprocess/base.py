@@ -69,3 +69,25 @@ def _line_start_layout(text: str, cur: Cursor) -> str:
         if best_score is None or score < best_score:
             best, best_score = cand, score
     return best
+
+
+def doubled_indent(first_ws: str, cur: Cursor) -> str | None:
+    """The first line's indentation relative to the cursor when the model wrote the full
+    indentation again after the indentation already before the cursor, so that the line would
+    sit deeper than the line above allows (None: keep the model's)."""
+    limit = max_next_indent(cur.prev_line, cur)
+    if width(cur.before + first_ws) <= limit or width(first_ws) > limit:
+        return None
+    if not first_ws.startswith(cur.before):
+        return None
+    return first_ws[len(cur.before) :]
+
+
+def laid_first_line(line: str, cur: Cursor) -> str:
+    """The suggestion's first line as it will stand in the document: after the text before the
+    cursor, or as the model wrote it where it repeated that indentation (`doubled_indent`)."""
+    if cur.mode != "inline" and cur.before and not cur.before.strip():
+        ws = indent_of(line)
+        if ws and line.strip() and doubled_indent(ws, cur) is not None:
+            return line
+    return cur.before + line

@@ -7,6 +7,10 @@ there; a closing-bracket line at the header's column is kept once, when the code
 cursor does not already close it. At top level, a new block ends where the opener's indentation
 comes back. Without a grammar a textual definition pattern stands in.
 
+The cut is skipped when the document parses worse with it (tree-sitter): then the suffix holds
+the rest of the new definition the suggestion began, so the suggestion is the code between,
+not a run-on.
+
 Finer structure (an `if` body that runs into code the suffix already has) is left to
 `suffix_overlap` and `syntax_truncate`, which know what is after the cursor.
 
@@ -26,7 +30,7 @@ from completion.cursor import Cursor, indent_of, width
 from completion.postprocess.base import as_inserted
 from completion.postprocess.scan import CLOSERS, code_chars
 from textkit import syntax
-from textkit.lines import lsp_lines
+from textkit.lines import first_lines, lsp_lines
 
 _DEFINITION = re.compile(
     r"^\s*(?:(?:export|public|private|protected|static|async|pub|default)\s+)*"
@@ -79,9 +83,37 @@ def _block(text: str, cur: Cursor) -> str:
             nxt = cur.next_line
             closed = _is_closing_line(nxt) and width(indent_of(nxt)) == scope
             if not closed:
-                return "\n".join(lines[: i + 1])
-        return "\n".join(lines[:i]).rstrip() + "\n"
+                if not "".join(lines[i + 1 :]).strip():
+                    return text  # only the line breaks before the rest of the cursor line
+                return _unless_needed("\n".join(lines[: i + 1]), text, cur)
+        return _unless_needed("\n".join(lines[:i]).rstrip() + "\n", text, cur)
     return text
+
+
+def _unless_needed(cut: str, text: str, cur: Cursor) -> str:
+    """The cut, unless the code after the cursor cannot follow it: a middle that ends one
+    definition and begins the next, whose rest the suffix holds, leaves a broken document when
+    cut at the new header (tree-sitter errors), while a model's run-on into a new function cut
+    there leaves the code as it was. Only the cut is parsed, never the text after it, so the
+    decision cannot change as a stream grows (`stream.py` stops on it)."""
+    if not syntax.has_grammar(cur.lang.grammar):
+        return cut
+    pre, suf = syntax.code_window(cur.prefix, cur.suffix)
+    inserted = as_inserted(cut, cur)
+    tree = syntax.parse(cur.lang.grammar, pre + inserted + suf)
+    if tree is None:
+        return cut
+    # errors where the cut meets the suffix (its first lines), not those the file has anyway
+    start = len(pre.encode("utf-8"))
+    end = start + len((inserted + "".join(first_lines(suf, 4, keepends=True))).encode("utf-8"))
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if (node.is_error or node.is_missing) and node.end_byte >= start and node.start_byte <= end:
+            return text
+        if node.has_error:
+            stack.extend(node.children)
+    return cut
 
 
 def _statement(text: str, cur: Cursor) -> str:

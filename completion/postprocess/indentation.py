@@ -12,7 +12,8 @@ when it cannot be right:
 from __future__ import annotations
 
 from completion.cursor import Cursor, indent_of, max_next_indent, width
-from completion.postprocess.scan import CLOSERS
+from completion.postprocess.base import doubled_indent
+from completion.postprocess.scan import CLOSERS, balance
 from textkit.lines import lsp_lines
 
 
@@ -32,16 +33,18 @@ def _shift(lines: list[str], by: str) -> list[str]:
     return [by + x if x.strip() else x for x in lines]
 
 
-def _doubled(first_ws: str, cur: Cursor) -> str | None:
-    """The first line's indentation relative to the cursor when the model wrote the full
-    indentation again after the indentation already before the cursor, so that the line would
-    sit deeper than the line above allows (None: keep the model's)."""
-    limit = max_next_indent(cur.prev_line, cur)
-    if width(cur.before + first_ws) <= limit or width(first_ws) > limit:
-        return None
-    if not first_ws.startswith(cur.before):
-        return None
-    return first_ws[len(cur.before) :]
+def _header_start(cur: Cursor) -> str:
+    """The first line of the block opener's statement: `def f(a,` of a header whose arguments
+    go on over several lines (the body is indented from there, not from the last line)."""
+    above = [x for x in lsp_lines(cur.prefix[-20000:]) if x.strip()][-20:]
+    if cur.before and above and above[-1] == cur.before:
+        above.pop()
+    text = ""
+    for line in reversed(above):
+        text = line + "\n" + text
+        if balance(text, cur.lang.line_comment)[0] == 0:
+            return line
+    return cur.prev_line
 
 
 def _unindented_body(first: str, cur: Cursor) -> bool:
@@ -68,12 +71,12 @@ def apply(text: str, cur: Cursor) -> str:
     lines = text.split("\n")
     first_ws = indent_of(lines[0])
     if cur.before and first_ws and not cur.before.strip() and lines[0].strip():
-        fixed = _doubled(first_ws, cur)
+        fixed = doubled_indent(first_ws, cur)
         if fixed is not None:
             lines[0] = fixed + lines[0][len(first_ws) :]
     elif cur.mode == "block" and lines[0].strip() and _unindented_body(lines[0], cur):
         have = width(cur.before + first_ws)
-        opener = width(indent_of(cur.prev_line))
+        opener = width(indent_of(_header_start(cur)))
         if have <= opener:  # body not indented: move the whole suggestion into the block
             need = cur.block_indent[len(cur.before) :] if cur.before else cur.block_indent
             lines = [need + lines[0].lstrip(" \t")] + _shift(lines[1:], cur.indent_unit)

@@ -8,7 +8,7 @@ the code better formed (tree-sitter error count, or bracket balance without a gr
 
 from __future__ import annotations
 
-from completion.cursor import Cursor, following_lines
+from completion.cursor import Cursor, following_lines, indent_of, width
 from completion.postprocess.base import as_inserted
 from completion.postprocess.scan import balance
 from textkit import syntax
@@ -74,9 +74,11 @@ def _retyped_suffix(text: str, cur: Cursor) -> str:
 
     How much must match depends on where the tail starts: at a line start, `MIN_RETYPED`
     characters or a whole line; after code on a line, the whole rest of that line; inside a
-    line's indentation, more than one line (`        return x` ending the middle is not
-    `    return x` typed again, but a middle cut inside an indentation that goes on with the
-    suffix's lines is)."""
+    line's indentation, more than one line of the suffix, part of its next line with its
+    indentation (kept, that would stand inside a line), or its next line whole where keeping
+    it would leave that line at a column no line above opened (`_impossible_dedent`). At a
+    column that exists, `        return False` then `    return False` is code (HumanEval/92
+    ends that way), and the answer is kept."""
     suffix = cur.suffix[:4000].replace("\r\n", "\n")
     if not suffix.strip():
         return text
@@ -88,10 +90,17 @@ def _retyped_suffix(text: str, cur: Cursor) -> str:
             continue
         head = text[text.rfind("\n", 0, i) + 1 : i]
         lines_in_tail = tail.rstrip("\n").count("\n")
+        # part of an indented line of the suffix, indentation included: kept, that indentation
+        # would stand inside a line (`    ret    return x`), which no code does
+        glued = tail[0] in " \t" and "\n" not in tail and not head.strip()
         if not head:
-            enough = len(tail.strip()) >= MIN_RETYPED or ("\n" in tail and len(tail.strip()) >= 2)
+            enough = (
+                len(tail.strip()) >= MIN_RETYPED
+                or ("\n" in tail and len(tail.strip()) >= 2)
+                or glued
+            )
         elif not head.strip():
-            enough = lines_in_tail >= 1
+            enough = lines_in_tail >= 1 or glued or _impossible_dedent(text[:i], tail, cur)
         else:
             enough = "\n" in tail or len(tail.strip()) >= MIN_RETYPED
         if enough:
@@ -99,6 +108,28 @@ def _retyped_suffix(text: str, cur: Cursor) -> str:
             # suggestion's own last line break, as whole-line cuts do
             return text[: i + 1] if tail[0] == "\n" and not cur.after.strip() else text[:i]
     return text
+
+
+def _impossible_dedent(kept: str, tail: str, cur: Cursor) -> bool:
+    """Whether keeping `tail` (one line of the suffix typed again from inside the indentation
+    of the suggestion's last line) would leave the suffix's own line at a column no line above
+    opened: then the middle ended inside that indentation and the model went on with the
+    suffix. At a column that exists (`        return x` then `    return x`) both readings are
+    code, and the answer is kept."""
+    col = width(indent_of(tail))
+    lines = [x for x in (cur.prefix[-4000:] + kept + tail).split("\n") if x.strip()]
+    if not lines:
+        return False
+    level = width(indent_of(lines[-1]))
+    if col >= level:
+        return False
+    for line in reversed(lines[-200:]):
+        w = width(indent_of(line))
+        if w == col:
+            return False
+        if w < col:
+            return True
+    return True
 
 
 def apply(text: str, cur: Cursor) -> str:

@@ -4,7 +4,9 @@ Whitespace before non-blank text after the cursor is kept (`return █x` needs i
 "line_start" mode (only indentation before the cursor, text after it) the suggestion's end is
 laid out by `as_inserted`: literal when that is good code, else whole lines ending with a
 newline and the cursor line's indentation, never a newline or indentation the model did not
-produce when the literal text fits. A CRLF document gets CRLF line breaks.
+produce when the literal text fits. Mid-line before closers (`{█}`), a suggestion of several
+lines keeps its last line break and indentation: the closers then stand on their own line, as
+the model laid them out. A CRLF document gets CRLF line breaks.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ def apply(text: str, cur: Cursor) -> str:
         text = as_inserted(text, cur) if text.strip() else ""
     elif not cur.after.strip():
         text = text.rstrip()
-    else:
+    elif not (cur.mode == "inline" and cur.multiline and "\n" in text.rstrip()):
         text = text.rstrip("\n")
     if "\r\n" in cur.prefix[-2000:] + cur.suffix[:2000]:
         text = text.replace("\n", "\r\n")
