@@ -182,6 +182,10 @@ async def run_bench(
     report: dict[str, dict] = {}
     for w in workloads:
         await _run_once(engine, w.request, "plain")  # warm-up: allocator, caches, kernels
+        if auto_engine is not engine:
+            # the same warm-up for the auto engine (its prompt's KV cached, as plain's is): a
+            # forced strategy teaches its selector nothing, and the reset below clears it anyway
+            await _run_once(auto_engine, w.request, "plain")
         selector = getattr(auto_engine, "selector", None)
         if selector is not None:
             selector.reset()  # each workload starts from nothing, as a user's first request
