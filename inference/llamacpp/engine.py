@@ -96,6 +96,10 @@ class LlamaCppEngine(Engine):
         self._pool = concurrent.futures.ThreadPoolExecutor(
             WORKERS, thread_name_prefix="tandem-llama"
         )
+        # lookup replays (`_replay_lookup`) off the workers: the next request never waits
+        self._replay_pool = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="tandem-replay"
+        )
         self._latest: dict[str, QueueGeneration] = {}
         self._lock = threading.Lock()
         self._lookup_cache: OrderedDict[str, NgramIndex | None] = OrderedDict()
@@ -337,7 +341,9 @@ class LlamaCppEngine(Engine):
                 self._record(request.kind, stats.strategy, decode_ms, stats.generated_tokens - 1)
             gen.finish()
             if auto and request.temperature <= 0:
-                self._replay_lookup(request.kind, stats.strategy, prompt, out_ids)
+                self._replay_pool.submit(
+                    self._replay_lookup, request.kind, stats.strategy, prompt, out_ids
+                )
         except Exception as exc:  # report, never kill the worker thread
             log.exception("llama.cpp generation failed")
             stats.finish_reason = "error"
@@ -367,6 +373,7 @@ class LlamaCppEngine(Engine):
             for g in self._latest.values():
                 g.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._replay_pool.shutdown(wait=False, cancel_futures=True)
         # free native memory only once the workers have stopped (within one decode step)
         await asyncio.to_thread(self._pool.shutdown, True)
         for ctx in (self.draft, self.target):

@@ -64,6 +64,10 @@ class LocalEngine(Engine):
         self._background_pool = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="tandem-chat"
         )
+        # lookup replays (`_replay_lookup`) off the workers: the next request never waits
+        self._replay_pool = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="tandem-replay"
+        )
         self._latest: dict[str, QueueGeneration] = {}
         self._lock = threading.Lock()
         self._decoder = Decoder(target.model, draft.model if draft else None, target.device)
@@ -232,7 +236,9 @@ class LocalEngine(Engine):
                 )
             gen.finish()
             if request.strategy == "auto" and request.temperature <= 0:
-                self._replay_lookup(request.kind, stats.strategy, prompt_ids, out_ids)
+                self._replay_pool.submit(
+                    self._replay_lookup, request.kind, stats.strategy, prompt_ids, out_ids
+                )
         except Exception as exc:  # report, never kill the worker thread
             log.exception("generation failed")
             stats.finish_reason = "error"
@@ -267,6 +273,6 @@ class LocalEngine(Engine):
         with self._lock:
             for g in self._latest.values():
                 g.cancel()
-        for pool in (self._urgent_pool, self._background_pool):
+        for pool in (self._urgent_pool, self._background_pool, self._replay_pool):
             pool.shutdown(wait=False, cancel_futures=True)
         self._caches.clear()

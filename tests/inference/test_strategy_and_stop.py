@@ -200,3 +200,21 @@ def test_lookup_replay_backs_off_like_the_decoders():
     assert 1.0 < with_backoff < lookup_tokens_per_pass(prompt, copy)
     # without the back-off the copy would take 4 passes after the 10 misses: 26 / 14 = 1.86
     assert with_backoff < 1.8, with_backoff
+
+
+def test_replays_thin_out_once_the_selector_has_a_few():
+    """A replay costs milliseconds of CPU: every finished completion is replayed at first, then
+    one in `explore_every`, enough to follow a workload that starts repeating itself."""
+    s = StrategySelector(has_draft=False, explore_every=8)
+    wanted = []
+    for _ in range(40):
+        c = s.choose("fim")
+        s.record("fim", c, ms=50, tokens=10)
+        w = s.wants_lookup_replay("fim", c)
+        wanted.append(w)
+        if w:
+            s.note_lookup_replay("fim", 1.0)
+    assert wanted[:3] == [True, True, True]
+    assert 3 <= sum(wanted[3:]) <= 6  # one in 8 after the first three
+    assert not s.wants_lookup_replay("edit", "plain")  # edits measure lookup for real
+    assert not s.wants_lookup_replay("fim", "prompt_lookup")
