@@ -18,19 +18,8 @@ import pytest
 from bench.batch_numerics import batch_logit_gaps
 from inference.base import GenerationRequest
 from inference.llamacpp import LlamaCppEngine
+from tests.inference.test_engine_contract import CODE  # the contract tests' sample
 
-CODE = '''def add(a, b):
-    """Return the sum of a and b."""
-    return a + b
-
-
-class Stack:
-    def __init__(self):
-        self.items = []
-
-    def push(self, item):
-        self.items.append(item)
-'''
 PROMPTS = [CODE * 3, CODE + "\n" + CODE[:60], "for i in range(10):\n    print("]
 
 
