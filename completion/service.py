@@ -206,11 +206,38 @@ class CompletionService:
                 self.dropped_before_engine += 1
                 raise
         engine = await get_engine()
+        template = await self._template(engine, options)
+        t0 = time.perf_counter()
+        result = await self._complete(ctx, engine, template, options)
+        if result.stats is not None and result.stats.finish_reason in ("stop", "length"):
+            self.debounce.on_response((time.perf_counter() - t0) * 1000)
+        self.typeahead.remember(ctx.uri, ctx.prefix, result.as_edit().at_cursor)
+        result.debounce_ms = wait_ms
+        self._prime(ctx, engine)
+        return result
+
+    async def alternative(
+        self, ctx: CompletionContext, engine: Engine, options: CompletionOptions
+    ) -> CompletionResult:
+        """One more completion for `ctx`, outside the per-document state (no typeahead, no
+        newest-wins, no debounce): the extra candidates a user cycles through. The template,
+        prompt budget and token-count memo are the ones `request` uses."""
+        return await self._complete(ctx, engine, await self._template(engine, options), options)
+
+    @staticmethod
+    async def _template(engine: Engine, options: CompletionOptions) -> FimTemplate:
         # After the probe: a server-side tokenizer's FIM tokens are only known once it answered.
         info = await engine.ready()
-        template = detect_template(info.special_tokens, options.fim_template)
-        t0 = time.perf_counter()
-        result = await complete(
+        return detect_template(info.special_tokens, options.fim_template)
+
+    async def _complete(
+        self,
+        ctx: CompletionContext,
+        engine: Engine,
+        template: FimTemplate,
+        options: CompletionOptions,
+    ) -> CompletionResult:
+        return await complete(
             ctx,
             engine,
             template,
@@ -223,12 +250,6 @@ class CompletionService:
             strategy=options.strategy,
             count_tokens=self._count_tokens(engine),
         )
-        if result.stats is not None and result.stats.finish_reason in ("stop", "length"):
-            self.debounce.on_response((time.perf_counter() - t0) * 1000)
-        self.typeahead.remember(ctx.uri, ctx.prefix, result.as_edit().at_cursor)
-        result.debounce_ms = wait_ms
-        self._prime(ctx, engine)
-        return result
 
     def _prime(self, ctx: CompletionContext, engine: Engine) -> None:
         """Once per document, count all its lines in the background (one batch call), so the

@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 
 from completion import CompletionContext
-from completion.service import complete
-from completion.templates import UnknownFimTemplate, detect_template
+from completion.service import CompletionOptions
+from completion.templates import UnknownFimTemplate
 from completion.types import Edit
 from inference.base import EngineError, GenerationCancelled
 from lsp_server.server import TandemServer
@@ -45,31 +45,27 @@ async def alternatives(
     texts = distinct([first])
     if want <= 1:
         return []
+    options = CompletionOptions(
+        fim_template=settings.fim_template,
+        max_prompt_tokens=settings.max_prompt_tokens,
+        max_tokens=settings.max_tokens,
+        workspace_root=ls.workspace.root_path,
+        temperature=max(settings.temperature, ALTERNATIVE_TEMPERATURE),
+        strategy="plain",
+    )
     try:
         engine = await ls.engines.get(settings)
-        template = detect_template(engine.info.special_tokens, settings.fim_template)
-    except (EngineError, UnknownFimTemplate) as exc:
+    except EngineError as exc:
         log.warning("candidates: %s", exc)
         return []
     for _ in range(2 * (want - 1)):
         if len(texts) >= want:
             break
         try:
-            result = await complete(
-                ctx,
-                engine,
-                template,
-                max_prompt_tokens=min(
-                    settings.max_prompt_tokens, engine.info.max_context_tokens - settings.max_tokens
-                ),
-                max_tokens=settings.max_tokens,
-                workspace_root=ls.workspace.root_path,
-                temperature=max(settings.temperature, ALTERNATIVE_TEMPERATURE),
-                strategy="plain",
-            )
+            result = await ls.completions.alternative(ctx, engine, options)
         except GenerationCancelled:
             break
-        except EngineError as exc:
+        except (EngineError, UnknownFimTemplate) as exc:
             log.warning("candidates: %s", exc)
             break
         if result.edit is not None:
