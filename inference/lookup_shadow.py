@@ -12,8 +12,20 @@ enough tokens per pass gets a real measurement.
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
+import logging
+import threading
+from typing import TYPE_CHECKING
+
 from inference.local.lookup import propose_from_lookup
 from inference.speculation import SpeculationState, draft_length, verify
+
+if TYPE_CHECKING:
+    from inference.base import TaskKind
+    from inference.local.strategy import StrategySelector
+
+log = logging.getLogger(__name__)
 
 #: Prompt tokens a replay looks back over (the lookup scan is linear in them; the end of the
 #: prompt, nearest the cursor, is where a completion's repeats come from).
@@ -44,3 +56,40 @@ def lookup_tokens_per_pass(
         i += len(step.tokens)
         passes += 1
     return len(output) / passes
+
+
+class LookupReplayer:
+    """Replays finished runs for an engine's selector on a thread of its own, so the next
+    request never waits behind a replay (a few milliseconds of CPU each). `lock`: the one the
+    engine holds around its selector, if any."""
+
+    def __init__(
+        self,
+        selector: StrategySelector,
+        num_speculative: int,
+        lock: threading.Lock | None = None,
+    ) -> None:
+        self.selector = selector
+        self.num_speculative = num_speculative
+        self._lock = lock or contextlib.nullcontext()
+        self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tandem-replay")
+
+    def submit(self, kind: TaskKind, strategy: str, prompt: list[int], output: list[int]) -> None:
+        """After the answer went out: teach the selector what prompt lookup would have done."""
+        self._pool.submit(self._replay, kind, strategy, prompt, output)
+
+    def _replay(self, kind: TaskKind, strategy: str, prompt: list[int], output: list[int]) -> None:
+        with self._lock:
+            wanted = self.selector.wants_lookup_replay(kind, strategy)
+        if len(output) < 2 or not wanted:
+            return
+        try:
+            tpp = lookup_tokens_per_pass(prompt[-REPLAY_CONTEXT:], output, self.num_speculative)
+        except Exception:  # an estimate only: never fail anything over it
+            log.exception("replaying prompt lookup failed")
+            return
+        with self._lock:
+            self.selector.note_lookup_replay(kind, tpp)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

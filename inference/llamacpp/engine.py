@@ -29,7 +29,6 @@ from inference.base import (
     Generation,
     GenerationRequest,
     QueueGeneration,
-    TaskKind,
 )
 from inference.llamacpp.context import KvContext
 from inference.llamacpp.decoding import DecodeParams, LlamaDecoder
@@ -38,7 +37,7 @@ from inference.llamacpp.model import GgufModel
 from inference.llamacpp.slots import Slot, SlotTable
 from inference.llamacpp.stream import BufferedQueueGeneration
 from inference.local.strategy import StrategySelector
-from inference.lookup_shadow import REPLAY_CONTEXT, lookup_tokens_per_pass
+from inference.lookup_shadow import LookupReplayer
 from inference.scheduling import PriorityGate, Ticket
 from inference.stop import StopTextStream
 
@@ -93,12 +92,9 @@ class LlamaCppEngine(Engine):
         self.slots = SlotTable(n_slots)
         self.selector = StrategySelector(has_draft=draft is not None)
         self._selector_lock = threading.Lock()
+        self._replayer = LookupReplayer(self.selector, num_speculative, self._selector_lock)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             WORKERS, thread_name_prefix="tandem-llama"
-        )
-        # lookup replays (`_replay_lookup`) off the workers: the next request never waits
-        self._replay_pool = concurrent.futures.ThreadPoolExecutor(
-            1, thread_name_prefix="tandem-replay"
         )
         self._latest: dict[str, QueueGeneration] = {}
         self._lock = threading.Lock()
@@ -249,23 +245,6 @@ class LlamaCppEngine(Engine):
         with self._selector_lock:
             self.selector.record(kind, strategy, ms, tokens)  # type: ignore[arg-type]
 
-    def _replay_lookup(
-        self, kind: TaskKind, strategy: str, prompt: list[int], out_ids: list[int]
-    ) -> None:
-        """Teach the selector what prompt lookup would have done on this run (after the answer
-        went out: the user does not wait for it)."""
-        with self._selector_lock:
-            wanted = self.selector.wants_lookup_replay(kind, strategy)
-        if len(out_ids) < 2 or not wanted:
-            return
-        try:
-            tpp = lookup_tokens_per_pass(prompt[-REPLAY_CONTEXT:], out_ids, self.num_speculative)
-        except Exception:  # an estimate only: never fail anything over it
-            log.exception("replaying prompt lookup failed")
-            return
-        with self._selector_lock:
-            self.selector.note_lookup_replay(kind, tpp)
-
     def _run(self, request: GenerationRequest, gen: QueueGeneration, ticket: Ticket) -> None:
         stats = gen.stats
         t0 = time.perf_counter()
@@ -341,9 +320,7 @@ class LlamaCppEngine(Engine):
                 self._record(request.kind, stats.strategy, decode_ms, stats.generated_tokens - 1)
             gen.finish()
             if auto and request.temperature <= 0:
-                self._replay_pool.submit(
-                    self._replay_lookup, request.kind, stats.strategy, prompt, out_ids
-                )
+                self._replayer.submit(request.kind, stats.strategy, prompt, out_ids)
         except Exception as exc:  # report, never kill the worker thread
             log.exception("llama.cpp generation failed")
             stats.finish_reason = "error"
@@ -373,7 +350,7 @@ class LlamaCppEngine(Engine):
             for g in self._latest.values():
                 g.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
-        self._replay_pool.shutdown(wait=False, cancel_futures=True)
+        self._replayer.close()
         # free native memory only once the workers have stopped (within one decode step)
         await asyncio.to_thread(self._pool.shutdown, True)
         for ctx in (self.draft, self.target):

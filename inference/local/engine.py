@@ -25,13 +25,12 @@ from inference.base import (
     Generation,
     GenerationRequest,
     QueueGeneration,
-    TaskKind,
 )
 from inference.local.decoding import DecodeParams, Decoder
 from inference.local.kv_cache import PrefixCacheStore
 from inference.local.loading import LoadedModel, load_model_dir
 from inference.local.strategy import StrategySelector
-from inference.lookup_shadow import REPLAY_CONTEXT, lookup_tokens_per_pass
+from inference.lookup_shadow import LookupReplayer
 from inference.scheduling import URGENT_KINDS, PriorityGate, Ticket
 from inference.stop import StopTextStream
 
@@ -53,6 +52,7 @@ class LocalEngine(Engine):
         self.tokenizer = target.tokenizer
         self.num_speculative = num_speculative
         self.selector = StrategySelector(has_draft=draft is not None)
+        self._replayer = LookupReplayer(self.selector, num_speculative)
         self._caches = PrefixCacheStore(cache_capacity)
         self._info: EngineInfo | None = None
         self.gate = PriorityGate()
@@ -63,10 +63,6 @@ class LocalEngine(Engine):
         )
         self._background_pool = concurrent.futures.ThreadPoolExecutor(
             1, thread_name_prefix="tandem-chat"
-        )
-        # lookup replays (`_replay_lookup`) off the workers: the next request never waits
-        self._replay_pool = concurrent.futures.ThreadPoolExecutor(
-            1, thread_name_prefix="tandem-replay"
         )
         self._latest: dict[str, QueueGeneration] = {}
         self._lock = threading.Lock()
@@ -236,9 +232,7 @@ class LocalEngine(Engine):
                 )
             gen.finish()
             if request.strategy == "auto" and request.temperature <= 0:
-                self._replay_pool.submit(
-                    self._replay_lookup, request.kind, stats.strategy, prompt_ids, out_ids
-                )
+                self._replayer.submit(request.kind, stats.strategy, prompt_ids, out_ids)
         except Exception as exc:  # report, never kill the worker thread
             log.exception("generation failed")
             stats.finish_reason = "error"
@@ -253,26 +247,11 @@ class LocalEngine(Engine):
                     if self._latest.get(request.cache_key) is gen:
                         del self._latest[request.cache_key]
 
-    def _replay_lookup(
-        self, kind: TaskKind, strategy: str, prompt_ids: list[int], out_ids: list[int]
-    ) -> None:
-        """Teach the selector what prompt lookup would have done on this run (after the answer
-        went out: the user does not wait for it)."""
-        if len(out_ids) < 2 or not self.selector.wants_lookup_replay(kind, strategy):
-            return
-        try:
-            tpp = lookup_tokens_per_pass(
-                prompt_ids[-REPLAY_CONTEXT:], out_ids, self.num_speculative
-            )
-        except Exception:  # an estimate only: never fail anything over it
-            log.exception("replaying prompt lookup failed")
-            return
-        self.selector.note_lookup_replay(kind, tpp)
-
     async def close(self) -> None:
         with self._lock:
             for g in self._latest.values():
                 g.cancel()
-        for pool in (self._urgent_pool, self._background_pool, self._replay_pool):
+        for pool in (self._urgent_pool, self._background_pool):
             pool.shutdown(wait=False, cancel_futures=True)
+        self._replayer.close()
         self._caches.clear()

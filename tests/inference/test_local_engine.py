@@ -188,3 +188,22 @@ async def test_chat_without_template_is_a_clear_error(engine):
     with pytest.raises(EngineError, match="chat template"):
         await gen.text()
     await asyncio.sleep(0)
+
+
+async def test_a_plain_auto_completion_is_replayed_for_prompt_lookup(tiny_model_dir):
+    """After an `auto` completion that ran plain, the engine replays it (off the worker) and the
+    selector learns what prompt lookup would have made; a forced strategy teaches it nothing."""
+    engine = LocalEngine.load(tiny_model_dir)
+    try:
+        await _run(engine, prompt=CODE * 2, max_tokens=24, kind="fim", strategy="plain")
+        await asyncio.sleep(0.5)
+        assert "fim/lookup_replay" not in engine.selector.snapshot()
+        _, stats = await _run(engine, prompt=CODE * 2, max_tokens=24, kind="fim")
+        assert stats.strategy == "plain" and stats.generated_tokens >= 2
+        for _ in range(100):  # the replay runs on its own thread
+            if "fim/lookup_replay" in engine.selector.snapshot():
+                break
+            await asyncio.sleep(0.05)
+        assert engine.selector.snapshot()["fim/lookup_replay"] >= 1.0
+    finally:
+        await engine.close()
