@@ -22,13 +22,19 @@ def sanitize_text(text: str) -> str:
     over its own text still land on the same characters. NUL bytes and lone "\\r" stay: NUL
     marks a binary document (refused in `snapshot`), and "\\r" is an LSP line break.
     """
+    return sanitized_with_size(text)[0]
+
+
+def sanitized_with_size(text: str) -> tuple[str, int]:
+    """`sanitize_text(text)` and its size in UTF-8 bytes, from one encoding pass in the common
+    case (0.3 ms per 360 kB; it fails only on a lone surrogate)."""
     if not isinstance(text, str):
-        return ""
+        return "", 0
     try:
-        text.encode("utf-8")  # a fast scan (0.3 ms per 360 kB); fails only on a lone surrogate
+        return text, len(text.encode("utf-8"))
     except UnicodeEncodeError:
-        return _LONE_SURROGATE.sub(REPLACEMENT, text)
-    return text
+        clean = _LONE_SURROGATE.sub(REPLACEMENT, text)
+        return clean, len(clean.encode("utf-8"))
 
 
 class DocumentUnavailable(Exception):
@@ -67,8 +73,7 @@ def snapshot(
     if uri not in workspace.text_documents:
         raise DocumentUnavailable(f"document is not open: {uri} (send textDocument/didOpen first)")
     doc = workspace.get_text_document(uri)
-    text = sanitize_text(doc.source)
-    size = len(text.encode("utf-8", errors="surrogatepass"))
+    text, size = sanitized_with_size(doc.source)
     if size > max_bytes:
         raise DocumentUnavailable(
             f"document is too large for AI completion ({size} bytes > {max_bytes}); "
