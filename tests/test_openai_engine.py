@@ -43,6 +43,8 @@ class FakeState:
         self.lock = threading.Lock()
         #: The process "crashed": a request on a connection kept alive from before is reset.
         self.dead = False
+        #: Model "late": the headers go out at once, the text only after this is set.
+        self.release_text = threading.Event()
 
 
 def make_handler(state: FakeState):
@@ -117,6 +119,8 @@ def make_handler(state: FakeState):
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
             self.end_headers()
+            if behaviour == "late":
+                state.release_text.wait(30)
             chat = self.path.endswith("/chat/completions")
             pieces = ["Hel", "lo", ", ", "wor", "ld", "!"]
             if behaviour == "slow":
@@ -274,6 +278,18 @@ async def test_completion_stream_and_stats(fake_server):
     path, body = state.requests[-1]
     assert path == "/v1/completions" and body["stream"] is True
     assert body["stream_options"] == {"include_usage": True} and "suffix" not in body
+    await eng.close()
+
+
+async def test_accepted_is_set_by_the_headers_before_any_text(fake_server):
+    """vLLM on a CPU may send its text in one burst at the end: `accepted` must not wait for it
+    (the crash test kills the server once a request is accepted)."""
+    url, state = fake_server
+    eng = OpenAIEngine([url], model="late", spec_metrics=False)
+    gen = eng.start(GenerationRequest(prompt="x"))
+    await asyncio.wait_for(gen.accepted.wait(), 20)  # times out when it waits for the text
+    state.release_text.set()
+    assert await gen.text() == "Hello, world!"
     await eng.close()
 
 

@@ -574,6 +574,7 @@ class OpenAIEngine(Engine):
                         if resp.status_code >= 500 or resp.status_code == 429:
                             raise _TryNext(str(err))
                         raise err
+                    on_accepted()  # headers in: the model is working (text may come in bursts)
                     events = iter_sse_data(resp.aiter_lines())
                     head: list[str] = []
                     async for data in events:
@@ -602,7 +603,6 @@ class OpenAIEngine(Engine):
             raise
         base = opened["base"]
         ticket = opened["ticket"]
-        on_accepted()
         stop = StopTextStream(request.stop)
         usage: dict[str, Any] = {}
         finish = ""
