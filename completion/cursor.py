@@ -19,7 +19,7 @@ from functools import lru_cache
 
 from completion.languages import Language, language_for
 from completion.types import CompletionContext
-from textkit import syntax
+from textkit import cursor_window
 from textkit.lines import first_lines, last_lines, lsp_lines
 
 MULTILINE_MODES = ("block", "line", "line_start")
@@ -152,8 +152,7 @@ def analyze(ctx: CompletionContext, mode: str | None = None, stop: tuple[str, ..
     prev_line = next((x for x in reversed(above[-200:]) if x.strip()), "")
     next_line = next((x for x in below[:200] if x.strip()), "")
 
-    win_prefix, win_suffix = syntax.code_window(prefix, suffix)
-    state = syntax.cursor_syntax(lang.grammar, win_prefix + win_suffix, len(win_prefix))
+    state = cursor_window.cursor_syntax(lang.grammar, prefix, suffix)
     in_string = bool(state and state.in_string)
     in_comment = bool(state and state.in_comment)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from completion.context.budget import fit_prefix, fit_suffix
+from completion.context.budget import fit_prefix_counted, fit_suffix_counted
 from completion.context.snippets import (
     Snippet,
     display_path,
@@ -81,10 +81,12 @@ def prepare(
     )
 
     code = max(8, avail - used)
-    suffix = fit_suffix(ctx.suffix, count_tokens, int(code * SUFFIX_SHARE))
-    prefix = fit_prefix(ctx.prefix, count_tokens, code - count_tokens(suffix))
+    # Each fit reports the tokens it charged (a sum of memoized line counts), so a 10k-line
+    # document's request never tokenizes the joined prefix or suffix again.
+    suffix, suffix_tokens = fit_suffix_counted(ctx.suffix, count_tokens, int(code * SUFFIX_SHARE))
+    prefix, prefix_tokens = fit_prefix_counted(ctx.prefix, count_tokens, code - suffix_tokens)
     if prefix == ctx.prefix and suffix != ctx.suffix:  # the prefix left room: give it back
-        suffix = fit_suffix(ctx.suffix, count_tokens, code - count_tokens(prefix))
+        suffix = fit_suffix_counted(ctx.suffix, count_tokens, code - prefix_tokens)[0]
 
     prompt = template.render(
         head + prefix,

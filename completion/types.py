@@ -60,6 +60,23 @@ class CompletionContext:
         self._memo = (self.text, self.line, self.character, offset, current)
         return offset, current
 
+    def at_offset(self, offset: int) -> CompletionContext:
+        """Tell the context the cursor's string index when the caller already knows it (the
+        server keeps each document version's line starts), so it need not split the text up to
+        the cursor line. `offset` must be where (line, character) is; returns self."""
+        start = offset - self.character
+        if start < 0 or offset > len(self.text):
+            return self
+        end = len(self.text)
+        for brk in ("\n", "\r"):  # memchr-fast; the second search stops at the first's hit
+            j = self.text.find(brk, start, end)
+            if j >= 0:
+                end = j
+        if end < offset:  # not where the caller said: keep computing it
+            return self
+        self._memo = (self.text, self.line, self.character, offset, self.text[start:end])
+        return self
+
     @property
     def offset(self) -> int:
         return self._cursor()[0]

@@ -96,6 +96,11 @@ def cursor_syntax(grammar: str | None, text: str, offset: int) -> CursorSyntax |
     tree = parse(grammar, text)
     if tree is None:
         return None
+    return syntax_at(tree, text, offset)
+
+
+def syntax_at(tree, text: str, offset: int) -> CursorSyntax:
+    """`cursor_syntax` on a tree already parsed from `text`."""
     pos = len(text[:offset].encode("utf-8"))
     out = CursorSyntax()
     # A line comment ends where the cursor may be (right after its last character): look at

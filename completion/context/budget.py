@@ -94,8 +94,14 @@ def _lines_forward(text: str) -> Iterator[str]:
 
 def fit_prefix(prefix: str, count: TokenCounter, budget: int) -> str:
     """The end of `prefix` within `budget` tokens; whole lines, start anchored for KV reuse."""
+    return fit_prefix_counted(prefix, count, budget)[0]
+
+
+def fit_prefix_counted(prefix: str, count: TokenCounter, budget: int) -> tuple[str, int]:
+    """`fit_prefix` and the tokens it was charged (the sum of its lines' counts, which can only
+    over-count): the caller budgets with it instead of tokenizing the joined text again."""
     if budget <= 0:
-        return ""
+        return "", 0
     # Line indices are absolute (the prefix starts at the top of the document), so the anchor
     # grid does not move with the cursor. Counting stops at the budget.
     n_lines, backward = _lines_backward(prefix)
@@ -111,29 +117,37 @@ def fit_prefix(prefix: str, count: TokenCounter, budget: int) -> str:
             break
     start = n_lines - len(kept)
     if start == 0 and used <= budget:
-        return prefix
+        return prefix, used
     # snap the start forward to an anchor line (never past the cursor line)
     start = min(n_lines - 1, -(-start // ANCHOR_LINES) * ANCHOR_LINES)
     kept = kept[: n_lines - start]
     kept.reverse()
     text = "".join(line for line, _ in kept)
-    if sum(n for _, n in kept) > budget:  # the cursor line alone is too long: keep its end
+    used = sum(n for _, n in kept)
+    if used > budget:  # the cursor line alone is too long: keep its end
         text = text[-budget * 2 :]
-    return text
+        used = count(text)
+    return text, used
 
 
 def fit_suffix(suffix: str, count: TokenCounter, budget: int) -> str:
     """The start of `suffix` within `budget` tokens, cut after a whole line."""
+    return fit_suffix_counted(suffix, count, budget)[0]
+
+
+def fit_suffix_counted(suffix: str, count: TokenCounter, budget: int) -> tuple[str, int]:
+    """`fit_suffix` and the tokens it was charged (the sum of its lines' counts)."""
     if budget <= 0 or not suffix:
-        return ""
+        return "", 0
     used = 0
     kept: list[str] = []
     for line in _lines_forward(suffix):
-        used += count(line)
-        if used > budget:
+        n = count(line)
+        if used + n > budget:
             break
+        used += n
         kept.append(line)
     if not kept:  # the rest of the cursor line alone is too long: keep its start
-        first = next(_lines_forward(suffix))
-        return first[: budget * 2]
-    return "".join(kept)
+        first = next(_lines_forward(suffix))[: budget * 2]
+        return first, count(first)
+    return "".join(kept), used

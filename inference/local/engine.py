@@ -113,6 +113,11 @@ class LocalEngine(Engine):
         )
 
     def count_tokens(self, text: str) -> int:
+        # The Rust tokenizer directly: a third of `tokenizer.encode`'s cost (30 against 90 µs a
+        # line), and the budget fitter counts a few lines per keystroke.
+        fast = getattr(self.tokenizer, "_tokenizer", None)
+        if fast is not None and hasattr(fast, "encode"):
+            return len(fast.encode(text, add_special_tokens=False).ids)
         return len(self.tokenizer.encode(text, add_special_tokens=False))
 
     def count_tokens_many(self, texts: list[str]) -> list[int]:

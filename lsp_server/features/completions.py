@@ -17,7 +17,6 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from completion import CompletionContext
-from completion.context.privacy import redact_secrets
 from completion.service import CompletionOptions, CompletionResult, Superseded
 from completion.templates import UnknownFimTemplate
 from completion.types import Edit, OpenDocument
@@ -25,7 +24,7 @@ from inference.base import EngineError
 from lsp_server import late_stats
 from lsp_server.documents import DocumentRefused, DocumentUnavailable, snapshot
 from lsp_server.features import candidates, completion_mode, events
-from lsp_server.positions import PositionError, split_lines, to_index, to_position
+from lsp_server.positions import PositionError, to_index, to_position
 from lsp_server.server import TandemServer
 
 log = logging.getLogger(__name__)
@@ -162,7 +161,7 @@ async def suggest(
     if (blocked := events.blocked_reason(ls, doc.language_id)) is not None:
         ls.send_status(*blocked)  # toggled off, per language, or snoozed
         return None
-    lines = split_lines(doc.text)
+    lines = doc.lines  # split once per document version
     try:
         line, column = to_index(lines, position, ls.workspace.position_encoding)
     except PositionError as exc:
@@ -170,11 +169,11 @@ async def suggest(
     ctx = CompletionContext(
         uri=uri,
         language_id=doc.language_id,
-        text=redact_secrets(doc.text)[0],  # same length: positions hold
+        text=doc.redacted_text,  # same length: positions hold
         line=line,
         character=column,
         other_documents=_other_documents(ls, uri),
-    )
+    ).at_offset(doc.offset(line, column))
 
     context_ms = (time.perf_counter() - t0) * 1000  # snapshot, positions, redaction
     options = CompletionOptions(

@@ -20,7 +20,7 @@ from codechat import ChatTask
 from codechat.scope import enclosing_span
 from codechat.tasks import Action
 from lsp_server.documents import DocumentUnavailable, snapshot
-from lsp_server.positions import PositionError, split_lines, to_index
+from lsp_server.positions import PositionError, to_index
 from lsp_server.protocol import CodeChatArgs, Position, Range
 from textkit.lines import lsp_lines
 
@@ -71,7 +71,7 @@ def parse_request(
     if action == "ask" and not instruction.strip():
         raise Unservable("ask needs an instruction (the question)")
     enc = workspace.position_encoding or types.PositionEncodingKind.Utf16
-    lines = split_lines(doc.text)
+    lines = doc.lines
     try:
         if span is not None:
             start, end = sorted(position_offset(doc.text, lines, p, enc) for p in span)
