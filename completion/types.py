@@ -63,19 +63,27 @@ class CompletionContext:
     def at_offset(self, offset: int) -> CompletionContext:
         """Tell the context the cursor's string index when the caller already knows it (the
         server keeps each document version's line starts), so it need not split the text up to
-        the cursor line. `offset` must be where (line, character) is; returns self."""
+        the cursor line. An `offset` that is not where (line, character) is gets ignored; returns
+        self."""
         start = offset - self.character
-        if start < 0 or offset > len(self.text):
+        if start < 0 or offset > len(self.text) or (start and self.text[start - 1] not in "\r\n"):
             return self
         end = len(self.text)
         for brk in ("\n", "\r"):  # memchr-fast; the second search stops at the first's hit
             j = self.text.find(brk, start, end)
             if j >= 0:
                 end = j
-        if end < offset:  # not where the caller said: keep computing it
+        if end < offset or self._lines_before(start) != self.line:  # not where the caller said
             return self
         self._memo = (self.text, self.line, self.character, offset, self.text[start:end])
         return self
+
+    def _lines_before(self, index: int) -> int:
+        """LSP line breaks before `index` (counted in C: tens of µs on a 10k-line file)."""
+        n = self.text.count("\n", 0, index)
+        if "\r" in self.text:
+            n += self.text.count("\r", 0, index) - self.text.count("\r\n", 0, index)
+        return n
 
     @property
     def offset(self) -> int:
