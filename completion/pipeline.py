@@ -84,7 +84,9 @@ def prepare(
     # Each fit reports the tokens it charged (a sum of memoized line counts), so a 10k-line
     # document's request never tokenizes the joined prefix or suffix again.
     suffix, suffix_tokens = fit_suffix_counted(ctx.suffix, count_tokens, int(code * SUFFIX_SHARE))
-    prefix, prefix_tokens = fit_prefix_counted(ctx.prefix, count_tokens, code - suffix_tokens)
+    prefix, prefix_tokens = fit_prefix_counted(
+        ctx.prefix, count_tokens, code - suffix_tokens, n_lines=ctx.line + 1
+    )
     if prefix == ctx.prefix and suffix != ctx.suffix:  # the prefix left room: give it back
         suffix = fit_suffix_counted(ctx.suffix, count_tokens, code - prefix_tokens)[0]
 

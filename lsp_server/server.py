@@ -8,7 +8,9 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from lsprotocol import types
@@ -34,6 +36,11 @@ from lsp_server.settings import Settings
 from lsp_server.validation import params_error
 
 log = logging.getLogger("lsp_server")
+
+#: When the frame of the message being handled arrived (perf_counter seconds): handlers run in
+#: tasks that copy it, so a request's reported latency starts at its arrival, not at the handler
+#: (JSON decoding, params checks and waiting for the event loop count too).
+RECEIVED_AT: ContextVar[float | None] = ContextVar("tandem_received_at", default=None)
 
 VERSION = "0.1.0"
 #: With `--token`, seconds a TCP client has to send its `initialize`.
@@ -265,6 +272,7 @@ class TandemServer(LanguageServer):
             if body is None:
                 log.info("client closed the connection")
                 return authenticated
+            RECEIVED_AT.set(time.perf_counter())
             message, problem = decode_body(body, protocol.structure_message)
             if problem:
                 log.warning("bad LSP frame skipped: %s", problem)

@@ -94,10 +94,18 @@ class Settings:
     #: Local events log for `tandem stats` (JSONL). None: $XDG_STATE_HOME/tandem/events.jsonl,
     #: i.e. ~/.local/state/tandem/events.jsonl. Never sent anywhere; holds no code.
     events_log: str | None = None
-    #: false: no events log is written at all.
-    events_log_enabled: bool = True
+    #: Whether the events log is written. None (the default): only when `events_log` names a
+    #: file; the server writes nothing to disk that the user did not ask for. true: also at the
+    #: default path; false: never.
+    events_log_enabled: bool | None = None
     #: Median suggestion latency (ms) above which the status says "slow", with a hint.
     slow_latency_ms: float = 1500.0
+
+    @property
+    def events_log_on(self) -> bool:
+        if self.events_log_enabled is None:
+            return self.events_log is not None
+        return self.events_log_enabled
 
     @classmethod
     def field_names(cls) -> set[str]:
@@ -144,7 +152,7 @@ _CHOICES = {
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
     if value is None:
-        nullable = {"model", "draft_model", "events_log"}
+        nullable = {"model", "draft_model", "events_log", "events_log_enabled"}
         return None if default is None or name in nullable else default
     if name == "endpoint":
         if isinstance(value, str):

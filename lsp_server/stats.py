@@ -158,8 +158,9 @@ def run(args: argparse.Namespace) -> int:
     path = resolve_path(args.log)
     if not path.exists():
         print(
-            f"tandem stats: no events log at {path} (nothing recorded yet, or eventsLog "
-            "points elsewhere / eventsLogEnabled is false)",
+            f"tandem stats: no events log at {path}. The server keeps one only when asked: set "
+            "`eventsLogEnabled: true` (or `eventsLog` to a file) in your editor's Tandem "
+            "settings; or nothing was recorded yet, or `--log` should point elsewhere",
             file=sys.stderr,
         )
         return 1

@@ -56,7 +56,7 @@ class MemoCounter:
         return n
 
 
-def _lines_backward(text: str) -> tuple[int, Iterator[str]]:
+def _lines_backward(text: str, n_lines: int | None = None) -> tuple[int, Iterator[str]]:
     """(number of lines, the lines with their line ends from the last to the first), as
     `lsp_lines(text, keepends=True)` plus the empty cursor line when `text` ends with a line
     break, without splitting all of `text`."""
@@ -76,7 +76,7 @@ def _lines_backward(text: str) -> tuple[int, Iterator[str]]:
             pos = j + 1
             j = text.rfind("\n", 0, j)
 
-    return text.count("\n") + 1, walk()
+    return (text.count("\n") + 1 if n_lines is None else n_lines), walk()
 
 
 def _lines_forward(text: str) -> Iterator[str]:
@@ -97,14 +97,19 @@ def fit_prefix(prefix: str, count: TokenCounter, budget: int) -> str:
     return fit_prefix_counted(prefix, count, budget)[0]
 
 
-def fit_prefix_counted(prefix: str, count: TokenCounter, budget: int) -> tuple[str, int]:
+def fit_prefix_counted(
+    prefix: str, count: TokenCounter, budget: int, n_lines: int | None = None
+) -> tuple[str, int]:
     """`fit_prefix` and the tokens it was charged (the sum of its lines' counts, which can only
-    over-count): the caller budgets with it instead of tokenizing the joined text again."""
+    over-count): the caller budgets with it instead of tokenizing the joined text again.
+    `n_lines`, when the caller knows it (the cursor's line + 1), spares counting the prefix's
+    line breaks."""
     if budget <= 0:
         return "", 0
     # Line indices are absolute (the prefix starts at the top of the document), so the anchor
     # grid does not move with the cursor. Counting stops at the budget.
-    n_lines, backward = _lines_backward(prefix)
+    counted, backward = _lines_backward(prefix, n_lines)
+    n_lines = counted
     used = 0
     kept: list[tuple[str, int]] = []  # (line, tokens), from the cursor line up
     for line in backward:

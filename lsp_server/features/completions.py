@@ -25,7 +25,7 @@ from lsp_server import late_stats
 from lsp_server.documents import DocumentRefused, DocumentUnavailable, snapshot
 from lsp_server.features import candidates, completion_mode, events
 from lsp_server.positions import PositionError, to_index, to_position
-from lsp_server.server import TandemServer
+from lsp_server.server import RECEIVED_AT, TandemServer
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[\w$]+$")
@@ -48,6 +48,8 @@ class Suggestion:
     at_cursor: str | None = None
     #: Further distinct candidates (explicit requests only, see features/candidates.py).
     extra: list[Edit] = field(default_factory=list)
+    #: When the request arrived (perf_counter seconds): `publish` measures from here.
+    received: float = 0.0
 
 
 def register(ls: TandemServer, caps: types.ClientCapabilities) -> None:
@@ -80,6 +82,13 @@ async def inline_completion(
     s = await suggest(ls, params.text_document.uri, params.position, "inline", want, invoked)
     if s is None:
         return None
+    try:
+        return _inline_list(ls, s)
+    finally:
+        publish(ls, s.request, s.received)
+
+
+def _inline_list(ls: TandemServer, s: Suggestion) -> types.InlineCompletionList:
     enc = ls.workspace.position_encoding
     first = Edit(s.text, s.replace_before, s.replace_after, s.at_cursor or s.text)
     edits = [first, *s.extra]
@@ -109,6 +118,13 @@ async def completion(
     s = await suggest(ls, params.text_document.uri, params.position, "completion", 1, manual)
     if s is None:
         return None
+    try:
+        return _completion_list(ls, s)
+    finally:
+        publish(ls, s.request, s.received)
+
+
+def _completion_list(ls: TandemServer, s: Suggestion) -> types.CompletionList:
     enc = ls.workspace.position_encoding
     before = s.lines[s.line][: s.column]
     word = _WORD.search(before)
@@ -146,8 +162,11 @@ async def suggest(
     want: int = 1,
     manual: bool = False,
 ) -> Suggestion | None:
-    """The text to insert at `position`, or None (with the reason logged / in the status)."""
+    """The text to insert at `position`, or None (with the reason logged / in the status).
+    With a suggestion, the caller builds its response and then calls `publish`: the status
+    reports the server's whole time, from the request's arrival."""
     t0 = time.perf_counter()
+    received = RECEIVED_AT.get() or t0
     settings = ls.settings
     if kind not in completion_mode.active_kinds(ls):
         return None  # completionMode changed at run time
@@ -198,14 +217,15 @@ async def suggest(
         log.exception("%s failed for %s", kind, uri)
         ls.send_status("error", f"{kind} failed: {type(exc).__name__}: {exc}")
         raise JsonRpcInternalError(f"{kind} failed: {type(exc).__name__}: {exc}") from None
-    request = _report(ls, kind, t0, result, context_ms, doc.language_id)
+    request = _record(ls, kind, received, t0, result, context_ms, doc.language_id)
     if not result.text:
+        publish(ls, request, received)
         return None
     edit = result.as_edit()
     extra = await candidates.alternatives(ls, ctx, edit, want) if want > 1 else []
     return Suggestion(
         edit.text, line, column, lines, doc.language_id, request,
-        edit.replace_before, edit.replace_after, edit.at_cursor, extra,
+        edit.replace_before, edit.replace_after, edit.at_cursor, extra, received,
     )  # fmt: skip
 
 
@@ -234,24 +254,28 @@ def _documentation(ls: TandemServer, code: str) -> types.MarkupContent | str:
     return code
 
 
-def _report(
+def _record(
     ls: TandemServer,
     kind: str,
+    received: float,
     t0: float,
     result: CompletionResult,
     context_ms: float = 0.0,
     language: str = "",
 ) -> dict:
-    latency = (time.perf_counter() - t0) * 1000
+    """The request's report (session stats, log, late speculative counts); `publish` sends it."""
+    latency = (time.perf_counter() - received) * 1000
     stats = result.stats.to_dict() if result.stats else {}
     request = {
         "kind": kind,
         "latencyMs": round(latency, 2),
         "cached": result.from_typeahead,
         "debounceMs": round(result.debounce_ms, 1),
-        # where the time went on the server's side: context (document snapshot, positions,
-        # redaction), prepare (prompt), generate (engine, streamed), finalize (postprocess)
+        # where the time went on the server's side: receive (JSON, params check, dispatch),
+        # context (document snapshot, positions, redaction), prepare (prompt), generate (engine,
+        # streamed), finalize (postprocess), respond (the LSP items; set by `publish`)
         "timingsMs": {
+            "receive": round((t0 - received) * 1000, 2),
             "context": round(context_ms, 2),
             **{k: round(v, 2) for k, v in result.timings_ms.items()},
         },
@@ -267,5 +291,14 @@ def _report(
             stats.get("generated_tokens", 0), stats.get("tokens_per_second", 0.0),
             100 * stats.get("acceptance_rate", 0.0), stats.get("prefix_tokens_reused", 0),
         )  # fmt: skip
-    ls.send_status("ready", "", request)
     return request
+
+
+def publish(ls: TandemServer, request: dict, received: float) -> None:
+    """Send the request's `tandem/status`, its latency now covering the response too (all but
+    pygls writing it out): "respond" is the time since the stages ended."""
+    total = (time.perf_counter() - received) * 1000
+    timings = request["timingsMs"]
+    timings["respond"] = round(max(0.0, total - sum(timings.values())), 2)
+    request["latencyMs"] = round(total, 2)
+    ls.send_status("ready", "", request)

@@ -24,7 +24,7 @@ def register(server: TandemServer, features: Sequence[ModuleType]) -> None:
     def on_initialize(ls: TandemServer, params: types.InitializeParams) -> None:
         ls.loop_or_none = asyncio.get_running_loop()
         ls.settings, warnings = ls.settings.merged(params.initialization_options)
-        ls.events.configure(ls.settings.events_log_enabled, ls.settings.events_log)
+        ls.events.configure(ls.settings.events_log_on, ls.settings.events_log)
         for feature in features:
             feature.register(ls, params.capabilities)
         for w in warnings:
@@ -70,7 +70,7 @@ def apply_settings(ls: TandemServer, raw: dict) -> None:
         log.warning("settings: %s", w)
     if new != ls.settings:
         old, ls.settings = ls.settings, new
-        ls.events.configure(new.events_log_enabled, new.events_log)
+        ls.events.configure(new.events_log_on, new.events_log)
         if old.completion_mode != new.completion_mode:
             asyncio.ensure_future(completion_mode.apply(ls))
         if _only_toggles_changed(old, new):

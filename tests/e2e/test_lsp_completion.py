@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+from pathlib import Path
 
 import pytest
 import pytest_lsp
@@ -153,7 +155,7 @@ async def test_status_notification_carries_latency_and_engine_stats(client, targ
     _open(client)
     client.statuses.clear()
     await _complete(client, line, col)
-    for _ in range(50):  # the notification is sent just before the response
+    for _ in range(50):  # the notification is sent as the response goes out
         if any("request" in st for st in client.statuses):
             break
         await asyncio.sleep(0.02)
@@ -161,7 +163,15 @@ async def test_status_notification_carries_latency_and_engine_stats(client, targ
     req = _d(status["request"])
     stats = _d(req["stats"])
     assert req["latencyMs"] > 0
+    # the server's whole time, by stage, from the request's arrival to its response
+    timings = _d(req["timingsMs"])
+    stages = ("receive", "context", "prepare", "generate", "finalize", "respond")
+    assert set(stages) <= set(timings) and all(timings[k] >= 0 for k in stages)
+    assert abs(sum(timings[k] for k in stages) - req["latencyMs"]) < 0.5  # rounding only
+    assert timings["generate"] >= stats["total_ms"] * 0.9  # the engine's time is in generate
     assert stats["engine"] == "local" and stats["generated_tokens"] >= 1
+    # nothing written to disk unasked: no events log without eventsLog / eventsLogEnabled
+    assert not (Path(os.environ["XDG_STATE_HOME"]) / "tandem" / "events.jsonl").exists()
     assert stats["strategy"] in ("plain", "prompt_lookup", "draft")
 
 

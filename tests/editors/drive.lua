@@ -66,7 +66,8 @@ local function main()
   local tandem = require('tandem')
   tandem.setup({
     cmd = vim.json.decode(os.getenv('TANDEM_TEST_CMD')),
-    settings = { model = os.getenv('TANDEM_TEST_MODEL'), maxTokens = 12, chatMaxTokens = 32 },
+    settings = { model = os.getenv('TANDEM_TEST_MODEL'), maxTokens = 12, chatMaxTokens = 32,
+                 eventsLogEnabled = true },
     ghost = { debounce_ms = 30 },
   })
   local ghost = require('tandem.ghost')

@@ -79,8 +79,8 @@ def test_offsets_match_the_contexts_own_computation(text: str):
             assert seeded._memo  # the seed was taken, not recomputed
 
 
-def test_a_wrong_offset_is_not_taken():
-    ctx = CompletionContext(URI, "python", "ab\ncd\n", 1, 1).at_offset(1)  # line 0's offset
-    assert (ctx.offset, ctx.current_line) == (4, "cd")
+def test_an_offset_off_a_line_start_is_not_taken():
     ctx = CompletionContext(URI, "python", "ab\ncd\n", 1, 1).at_offset(5)  # a column off
+    assert (ctx.offset, ctx.current_line) == (4, "cd")
+    ctx = CompletionContext(URI, "python", "ab\ncd\n", 1, 1).at_offset(99)  # past the end
     assert (ctx.offset, ctx.current_line) == (4, "cd")

@@ -1,6 +1,7 @@
 """Numbers that land after the answer (the openai engine's share of vLLM's speculative counters)
-reach `tandem/status` and the session totals. Drives the real completion glue (`_report`) and a
-real TandemServer; the stats object is deferred and settled by the test, as the engine does."""
+reach `tandem/status` and the session totals. Drives the real completion glue (`_record`,
+`publish`) and a real TandemServer; the stats object is deferred and settled by the test, as the
+engine does."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import time
 from completion.service import CompletionResult
 from inference.base import GenerationStats
 from lsp_server.features import events
-from lsp_server.features.completions import _report
+from lsp_server.features.completions import _record, publish
 from lsp_server.server import TandemServer
 from lsp_server.session_stats import SessionStats
 from lsp_server.stats import read_events, summarize
@@ -19,9 +20,9 @@ from lsp_server.stats import read_events, summarize
 def _answered(ls: TandemServer, generated: int = 20, text: str = "x = 1") -> GenerationStats:
     stats = GenerationStats(engine="openai", generated_tokens=generated, finish_reason="length")
     stats.defer()  # as the openai engine does when vLLM's counters are still to be read
-    _report(
-        ls, "inline", time.perf_counter(), CompletionResult(text, stats=stats), language="python"
-    )
+    t0 = time.perf_counter()
+    result = CompletionResult(text, stats=stats)
+    publish(ls, _record(ls, "inline", t0, t0, result, language="python"), t0)
     return stats
 
 

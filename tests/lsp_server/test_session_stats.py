@@ -90,6 +90,13 @@ def test_wanted_kinds_and_distinct():
     ]
 
 
+def test_the_events_log_is_off_unless_asked_for():
+    assert not Settings().events_log_on  # the server writes nothing to disk by default
+    assert Settings(events_log="/tmp/x.jsonl").events_log_on
+    assert Settings(events_log_enabled=True).events_log_on  # at the default path
+    assert not Settings(events_log="/tmp/x.jsonl", events_log_enabled=False).events_log_on
+
+
 def test_events_log_appends_and_can_be_off(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     assert default_path() == tmp_path / "state" / "tandem" / "events.jsonl"
