@@ -139,18 +139,39 @@ def max_next_indent(line: str, cur: Cursor) -> float:
     return width(indent_of(line)) + step
 
 
+#: How far the nearest non-blank line is looked for, above and below the cursor line; the first
+#: try splits only a few lines (a 10k-line document costs no more than a short one).
+_NEAR_LINES, _FIRST_TRY = 200, 16
+
+
+def _cursor_line_and_above(prefix: str) -> tuple[str, str]:
+    """(the cursor line before the cursor, the last non-blank line above it within 200)."""
+    for n in (_FIRST_TRY, _NEAR_LINES):
+        above = last_lines(prefix, n + 1)
+        before = above.pop() if prefix and not prefix.endswith(("\n", "\r")) else ""
+        prev_line = next((x for x in reversed(above[-n:]) if x.strip()), "")
+        if prev_line or len(above) < n:  # found, or there are no more lines
+            return before, prev_line
+    return before, prev_line
+
+
+def _cursor_line_and_below(suffix: str) -> tuple[str, str]:
+    """(the cursor line after the cursor, the first non-blank line below it within 200)."""
+    for n in (_FIRST_TRY, _NEAR_LINES):
+        below = first_lines(suffix, n + 1)  # below[0]: the rest of the cursor line
+        after = below.pop(0) if below else ""
+        next_line = next((x for x in below[:n] if x.strip()), "")
+        if next_line or len(below) < n:
+            return after, next_line
+    return after, next_line
+
+
 def analyze(ctx: CompletionContext, mode: str | None = None, stop: tuple[str, ...] = ()) -> Cursor:
     """Read the cursor position; `mode` overrides the detected mode (a plan already chose)."""
     lang = language_for(ctx.language_id, ctx.uri)
     prefix, suffix = ctx.prefix, ctx.suffix
-    above = last_lines(prefix, 201)  # the cursor line and 200 above: enough, and fast
-    before = ""
-    if prefix and not prefix.endswith(("\n", "\r")):
-        before = above.pop()
-    below = first_lines(suffix, 201)  # below[0] is the rest of the cursor line ("" at a line end)
-    after = below.pop(0) if below else ""
-    prev_line = next((x for x in reversed(above[-200:]) if x.strip()), "")
-    next_line = next((x for x in below[:200] if x.strip()), "")
+    before, prev_line = _cursor_line_and_above(prefix)
+    after, next_line = _cursor_line_and_below(suffix)
 
     state = cursor_window.cursor_syntax(lang.grammar, prefix, suffix)
     in_string = bool(state and state.in_string)
@@ -164,7 +185,7 @@ def analyze(ctx: CompletionContext, mode: str | None = None, stop: tuple[str, ..
         after=after,
         prev_line=prev_line,
         next_line=next_line,
-        indent_unit=detect_indent_unit(prefix[-6000:] + suffix[:2000]),  # ~200 lines suffice
+        indent_unit=detect_indent_unit(prefix[-3000:] + suffix[:1000]),  # ~100 lines suffice
         in_string=in_string,
         in_comment=in_comment,
         mode="",

@@ -71,11 +71,12 @@ class Trigger:
 
     @classmethod
     def at(cls, prefix: str, suffix: str, manual: bool = False) -> Trigger:
-        rest_of_line = suffix.split("\n", 1)[0]
+        end = suffix.find("\n")
+        rest_of_line = suffix if end < 0 else suffix[:end]  # never a copy of the whole suffix
         return cls(
             before=prefix[-1:],
             line_end=not rest_of_line.strip(" \t\r)]}>\"';,"),
-            document_end=not suffix.strip(),
+            document_end=not suffix or suffix.isspace(),  # stops at the first character
             manual=manual,
         )
 

@@ -58,29 +58,36 @@ def _indent(line: str) -> int:
     return len(line) - len(line.lstrip(" \t"))
 
 
-def small_window(prefix: str, suffix: str) -> tuple[str, str] | None:
-    """(window before the cursor, after it), dedented; None when no start line is found or the
-    indentation is mixed."""
-    lines = last_lines(prefix, ABOVE + REACH + 1, keepends=True)
-    before = lines.pop() if prefix and not prefix.endswith(("\n", "\r")) else ""
-    below = first_lines(suffix, BELOW + 1, keepends=True)
-    after = below.pop(0) if below else ""
+def _start(lines: list[str], cursor_line: str, reach: int) -> int | None:
+    """The window's first line: about ABOVE lines up, a line no later line (the cursor's
+    included) is indented less than, that does not continue a statement."""
     n = len(lines)
     low = max(0, n - ABOVE)
-    cursor_line = before + after
     floor = _indent(cursor_line) if cursor_line.strip() else 1 << 30
     for x in lines[low + 1 :]:
         if x.strip():
             floor = min(floor, _indent(x))
-    start = None
-    for i in range(min(low, n - 1), max(-1, n - ABOVE - REACH - 1), -1):
+    for i in range(min(low, n - 1), max(-1, n - ABOVE - reach - 1), -1):
         x = lines[i]
         if not x.strip():
             continue
         if _indent(x) <= floor and not x.lstrip().startswith(_NOT_A_START):
-            start = i
-            break
+            return i
         floor = min(floor, _indent(x))
+    return None
+
+
+def small_window(prefix: str, suffix: str) -> tuple[str, str] | None:
+    """(window before the cursor, after it), dedented; None when no start line is found or the
+    indentation is mixed."""
+    below = first_lines(suffix, BELOW + 1, keepends=True)
+    after = below.pop(0) if below else ""
+    for reach in (ABOVE, REACH):  # most starts are near: split few lines first
+        lines = last_lines(prefix, ABOVE + reach + 1, keepends=True)
+        before = lines.pop() if prefix and not prefix.endswith(("\n", "\r")) else ""
+        start = _start(lines, before + after, reach)
+        if start is not None or len(lines) < ABOVE + reach:
+            break
     if start is None:
         return None
     depth = _indent(lines[start])

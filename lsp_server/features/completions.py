@@ -273,7 +273,8 @@ def _record(
         "debounceMs": round(result.debounce_ms, 1),
         # where the time went on the server's side: receive (JSON, params check, dispatch),
         # context (document snapshot, positions, redaction), prepare (prompt), generate (engine,
-        # streamed), finalize (postprocess), respond (the LSP items; set by `publish`)
+        # streamed), finalize (postprocess), other (what lies between: the service's own
+        # bookkeeping, task switches, the LSP items; set by `publish`)
         "timingsMs": {
             "receive": round((t0 - received) * 1000, 2),
             "context": round(context_ms, 2),
@@ -296,9 +297,9 @@ def _record(
 
 def publish(ls: TandemServer, request: dict, received: float) -> None:
     """Send the request's `tandem/status`, its latency now covering the response too (all but
-    pygls writing it out): "respond" is the time since the stages ended."""
+    pygls writing it out); "other" is the time outside the named stages."""
     total = (time.perf_counter() - received) * 1000
     timings = request["timingsMs"]
-    timings["respond"] = round(max(0.0, total - sum(timings.values())), 2)
+    timings["other"] = round(max(0.0, total - sum(timings.values())), 2)
     request["latencyMs"] = round(total, 2)
     ls.send_status("ready", "", request)
