@@ -10,6 +10,7 @@ indentation the code needs; the closers after a mid-line cursor that the suggest
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from completion.context.budget import fit_prefix_counted, fit_suffix_counted
@@ -107,6 +108,7 @@ def prepare(
         lookup_text=lookup_text(ctx.other_documents, ctx.uri, workspace_root),
         mode=cur.mode,
         context_uris=sorted({s.uri for s in snippets}),
+        cursor=cur,
     )
 
 
@@ -122,7 +124,12 @@ def finalize_edit(raw: str, ctx: CompletionContext, plan: PromptPlan) -> Edit:
 
 
 def cursor_for(ctx: CompletionContext, plan: PromptPlan) -> Cursor:
-    """The cursor as `prepare` saw it (the plan's mode and stop strings)."""
+    """The cursor as `prepare` saw it (the plan's mode and stop strings): prepare's own reading
+    when the plan is for this very text, else read again."""
+    cur = plan.cursor
+    if isinstance(cur, Cursor) and cur.prefix is ctx.prefix and cur.suffix is ctx.suffix:
+        mode = plan.mode or cur.mode
+        return dataclasses.replace(cur, mode=mode, stop=tuple(plan.stop), cache={})
     return analyze(ctx, mode=plan.mode or None, stop=tuple(plan.stop))
 
 

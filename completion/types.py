@@ -148,3 +148,5 @@ class PromptPlan:
     mode: str = ""
     #: Documents quoted as cross-file context, in prompt order (for logs and tests).
     context_uris: list[str] = field(default_factory=list)
+    #: The `completion.cursor.Cursor` prepare read (`cursor_for` reuses it for the same text).
+    cursor: object | None = field(default=None, repr=False, compare=False)
