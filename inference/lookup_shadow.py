@@ -18,7 +18,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from inference.local.lookup import propose_from_lookup
+from inference.local.lookup import pack, propose_packed
 from inference.speculation import SpeculationState, draft_length, verify
 
 if TYPE_CHECKING:
@@ -44,15 +44,17 @@ def lookup_tokens_per_pass(
     if not output:
         return 1.0
     seq = list(prompt)
+    packed = pack(seq)  # grows with the accepted tokens: never packed whole again
     state = SpeculationState(k=num_speculative, k_max=k_max)
     i = passes = 0
     while i < len(output):
         budget = len(output) - i
         n, state = draft_length(state, budget)
-        drafted = propose_from_lookup(seq, seq, n) if n else []
+        drafted = propose_packed(seq, seq, packed, n) if n else []
         step = verify(drafted, output[i : i + len(drafted) + 1], state, budget=budget, eos_ids=())
         state = step.state
         seq.extend(step.tokens)
+        packed += pack(step.tokens)
         i += len(step.tokens)
         passes += 1
     return len(output) / passes

@@ -1,5 +1,7 @@
 """Pure pieces of the inference layer: strategy selection, lookup proposals, stop handling."""
 
+import random
+
 from inference.local.lookup import propose_from_lookup
 from inference.local.strategy import StrategySelector
 from inference.stop import StopTextStream
@@ -64,6 +66,37 @@ def test_lookup_proposes_continuation_of_latest_match():
     corpus = [1, 2, 3, 4, 9, 1, 2, 3, 5, 6]
     assert propose_from_lookup([7, 2, 3], corpus, 2) == [5, 6]
     assert propose_from_lookup([8], corpus, 3) == []
+
+
+def _scan_reference(tokens, corpus, num_tokens, max_ngram=4):
+    """The lookup's definition, as a plain scan (what the byte search must reproduce)."""
+    for n in range(min(max_ngram, len(tokens)), 0, -1):
+        best: list[int] = []
+        for start in range(len(corpus) - n - 1, -1, -1):
+            if corpus[start : start + n] == tokens[-n:]:
+                follow = corpus[start + n : start + n + num_tokens]
+                if len(follow) > len(best):
+                    best = follow
+                    if len(best) == num_tokens:
+                        break
+        if best:
+            return best
+    return []
+
+
+def test_lookup_byte_search_matches_the_scan_on_random_sequences():
+    rng = random.Random(11)
+    for _ in range(4000):
+        vocab = rng.choice([2, 3, 50, 1 << 40])  # big ids: byte matches across token bounds
+        corpus = [rng.randrange(vocab) for _ in range(rng.randint(0, 40))]
+        if corpus and rng.random() < 0.6:
+            tokens = corpus[: rng.randint(1, len(corpus))]
+        else:
+            tokens = [rng.randrange(vocab) for _ in range(rng.randint(0, 5))]
+        k = rng.randint(0, 9)
+        assert propose_from_lookup(tokens, corpus, k) == _scan_reference(tokens, corpus, k)
+    # a byte-level match that straddles two tokens is no match
+    assert propose_from_lookup([1], [1 << 56, 0, 5], 1) == []  # 01 00.. sits across the two
 
 
 def test_stop_stream_holds_back_partial_stop_and_cuts():
