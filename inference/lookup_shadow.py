@@ -16,6 +16,7 @@ import concurrent.futures
 import contextlib
 import logging
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from inference.local.lookup import pack, propose_packed
@@ -60,6 +61,37 @@ def lookup_tokens_per_pass(
     return len(output) / passes
 
 
+def draft_tokens_per_pass(
+    matches: list[bool], output: list[int], num_speculative: int = 8, k_max: int = 32
+) -> float:
+    """Tokens per target pass a greedy draft model would have made producing `output`, given
+    `matches[j]`: whether the draft's own next-token pick after `output[:j]` (teacher-forced,
+    one forward pass over the finished answer) is `output[j]`.
+
+    Along an accepted run the draft's proposals are exactly its teacher-forced picks (each one
+    it made was the true token), so the first mismatch is where the target rejects; the pass
+    then keeps the target's own token. Replayed with the decoders' own step, as lookup is."""
+    if not output:
+        return 1.0
+    wrong = -1  # never a token id: stands for the draft's first wrong proposal
+    state = SpeculationState(k=num_speculative, k_max=k_max)
+    i = passes = 0
+    while i < len(output):
+        budget = len(output) - i
+        n, state = draft_length(state, budget)
+        drafted: list[int] = []
+        for j in range(i, min(i + n, len(output))):
+            if not matches[j]:
+                break
+            drafted.append(output[j])
+        drafted += [wrong] * (n - len(drafted))
+        step = verify(drafted, output[i : i + len(drafted) + 1], state, budget=budget, eos_ids=())
+        state = step.state
+        i += len(step.tokens)
+        passes += 1
+    return len(output) / passes
+
+
 class LookupReplayer:
     """Replays finished runs for an engine's selector on a thread of its own, so the next
     request never waits behind a replay (a few milliseconds of CPU each). `lock`: the one the
@@ -70,9 +102,13 @@ class LookupReplayer:
         selector: StrategySelector,
         num_speculative: int,
         lock: threading.Lock | None = None,
+        draft_matches: Callable[[list[int], list[int]], list[bool]] | None = None,
     ) -> None:
+        """`draft_matches(prompt, output)`: for engines that can run their draft model over a
+        finished answer, whether its pick at each output position was the output's token."""
         self.selector = selector
         self.num_speculative = num_speculative
+        self.draft_matches = draft_matches
         self._lock = lock or contextlib.nullcontext()
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tandem-replay")
 
@@ -81,17 +117,25 @@ class LookupReplayer:
         self._pool.submit(self._replay, kind, strategy, prompt, output)
 
     def _replay(self, kind: TaskKind, strategy: str, prompt: list[int], output: list[int]) -> None:
-        with self._lock:
-            wanted = self.selector.wants_lookup_replay(kind, strategy)
-        if len(output) < 2 or not wanted:
-            return
-        try:
-            tpp = lookup_tokens_per_pass(prompt[-REPLAY_CONTEXT:], output, self.num_speculative)
-        except Exception:  # an estimate only: never fail anything over it
-            log.exception("replaying prompt lookup failed")
+        if len(output) < 2:
             return
         with self._lock:
-            self.selector.note_lookup_replay(kind, tpp)
+            lookup = self.selector.wants_lookup_replay(kind, strategy)
+            draft = self.draft_matches is not None and self.selector.wants_draft_replay(
+                kind, strategy
+            )
+        try:  # estimates only: never fail anything over them
+            if lookup:
+                tpp = lookup_tokens_per_pass(prompt[-REPLAY_CONTEXT:], output, self.num_speculative)
+                with self._lock:
+                    self.selector.note_lookup_replay(kind, tpp)
+            if draft and self.draft_matches is not None:
+                matches = self.draft_matches(prompt, output)
+                tpp = draft_tokens_per_pass(matches, output, self.num_speculative)
+                with self._lock:
+                    self.selector.note_draft_replay(kind, tpp)
+        except Exception:
+            log.exception("replaying a finished run failed")
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

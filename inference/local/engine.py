@@ -37,6 +37,11 @@ from inference.stop import StopTextStream
 log = logging.getLogger(__name__)
 
 
+#: Prompt tokens the draft replay reads before the answer: the draft's picks depend mostly on the
+#: nearby text, and a forward pass over the whole prompt would cost a real draft seconds on a CPU.
+DRAFT_REPLAY_CONTEXT = 512
+
+
 class LocalEngine(Engine):
     def __init__(
         self,
@@ -52,7 +57,9 @@ class LocalEngine(Engine):
         self.tokenizer = target.tokenizer
         self.num_speculative = num_speculative
         self.selector = StrategySelector(has_draft=draft is not None)
-        self._replayer = LookupReplayer(self.selector, num_speculative)
+        self._replayer = LookupReplayer(
+            self.selector, num_speculative, draft_matches=self._draft_matches if draft else None
+        )
         self._caches = PrefixCacheStore(cache_capacity)
         self._info: EngineInfo | None = None
         self.gate = PriorityGate()
@@ -111,6 +118,24 @@ class LocalEngine(Engine):
             ),
             device=str(self.target.device),
         )
+
+    def _draft_matches(self, prompt: list[int], output: list[int]) -> list[bool]:
+        """The draft model's teacher-forced picks over a finished answer (one forward pass over
+        the end of the prompt and the answer) against the answer's tokens: what the selector's
+        draft replay needs (`inference/lookup_shadow.py`). On the replay thread; the models are
+        read-only, as when a completion and a CodeChat answer run at once."""
+        import torch
+
+        assert self.draft is not None
+        context = prompt[-DRAFT_REPLAY_CONTEXT:]
+        if not context:
+            return [False] * len(output)
+        ids = torch.tensor([context + output], device=self.draft.device)
+        with torch.inference_mode():
+            logits = self.draft.model(ids).logits[0]
+        first = len(context) - 1  # the logits at position p pick the token at p + 1
+        picks = logits[first : first + len(output)].argmax(-1).tolist()
+        return [p == t for p, t in zip(picks, output, strict=True)]
 
     def count_tokens(self, text: str) -> int:
         # The Rust tokenizer directly: a third of `tokenizer.encode`'s cost (30 against 90 µs a

@@ -11,7 +11,10 @@ safe or known to pay: for completions, plain decoding, then prompt lookup only o
 finished runs (`note_lookup_replay`, see `inference/lookup_shadow.py`) shows that lookup would
 have accepted enough tokens per pass; for edits, which copy their input, prompt lookup and then
 plain. A draft model, and a lookup the replays do not favour, wait for the first exploration
-round (`explore_every` requests in).
+round (`explore_every` requests in). An engine that can replay its draft model over a finished
+answer (`note_draft_replay`: one teacher-forced pass of the draft says how many of its proposals
+the target would have accepted) never runs a draft the replays do not favour, and measures one
+they do at once: learning that a draft loses then costs no slow answer.
 
 Every generation counts, short and cancelled ones too: the engine charges each run the time only
 that strategy spends (decode after the first token, plus a draft model's own prefill), divided by
@@ -68,6 +71,11 @@ class StrategySelector:
     replay_warmup: int = 3
     #: Per kind: tokens per pass prompt lookup would have made, replayed on finished runs.
     _replay: dict[str, _Ema] = field(default_factory=dict)
+    #: The draft model is run for real only when replays show at least this many tokens per
+    #: target pass: each pass also pays the draft's own steps, so it needs more than lookup.
+    draft_promise: float = 1.6
+    #: Per kind: tokens per pass the draft model would have made (engines that can replay it).
+    _draft_replay: dict[str, _Ema] = field(default_factory=dict)
 
     def candidates(self, kind: TaskKind) -> list[Strategy]:
         """In order of preference: the draft for FIM, prompt lookup for edits; plain last."""
@@ -107,6 +115,7 @@ class StrategySelector:
                 if c != best
                 and n >= self._due.get((kind, c), 0)
                 and not (c == "prompt_lookup" and self._lookup_unpromising(kind))
+                and not (c == "draft" and self._draft_unpromising(kind))
             ]
             if others:
                 k = self._explored.get(kind, 0)
@@ -121,15 +130,39 @@ class StrategySelector:
     def _measure_first(self, kind: TaskKind) -> list[Strategy]:
         """What is measured before anything is chosen: for edits prompt lookup, then plain; for
         completions plain, then prompt lookup once replays show it would pay."""
+        draft = ["draft"] if self._draft_promising(kind) else []
         if kind != "fim":
-            return ["prompt_lookup", "plain"]
+            return ["prompt_lookup", "plain", *draft]
         replay = self._replay.get(kind)
         promising = replay is not None and (replay.value or 0.0) >= self.lookup_promise
-        return ["plain", "prompt_lookup"] if promising else ["plain"]
+        return ["plain", *(["prompt_lookup"] if promising else []), *draft]
 
     def _lookup_unpromising(self, kind: TaskKind) -> bool:
         replay = self._replay.get(kind)
         return replay is not None and (replay.value or 0.0) < self.lookup_promise
+
+    def _draft_promising(self, kind: TaskKind) -> bool:
+        replay = self._draft_replay.get(kind)
+        return self.has_draft and replay is not None and (replay.value or 0.0) >= self.draft_promise
+
+    def _draft_unpromising(self, kind: TaskKind) -> bool:
+        replay = self._draft_replay.get(kind)
+        return replay is not None and (replay.value or 0.0) < self.draft_promise
+
+    def wants_draft_replay(self, kind: TaskKind, strategy: str) -> bool:
+        """Whether a finished run should be replayed through the draft model: runs that did not
+        use it, as often as `wants_lookup_replay` replays (the first few, then one in
+        `explore_every`)."""
+        if not self.has_draft or strategy == "draft":
+            return False
+        replay = self._draft_replay.get(kind)
+        if replay is None or replay.samples < self.replay_warmup:
+            return True
+        return self._count.get(kind, 0) % self.explore_every == 0
+
+    def note_draft_replay(self, kind: TaskKind, tokens_per_pass: float) -> None:
+        """A finished run, replayed: the draft would have made `tokens_per_pass` per pass."""
+        self._draft_replay.setdefault(kind, _Ema()).add(tokens_per_pass)
 
     def wants_lookup_replay(self, kind: TaskKind, strategy: str) -> bool:
         """Whether a finished run should be replayed for prompt lookup: completions that ran
@@ -176,6 +209,7 @@ class StrategySelector:
         for d in (self._ms_per_token, self._count, self._explored, self._gap, self._due):
             d.clear()
         self._replay.clear()
+        self._draft_replay.clear()
         self._best_seen.clear()
         self._tries.clear()
 
@@ -184,5 +218,8 @@ class StrategySelector:
         out = {f"{k}/{s}": round(e.value or 0.0, 3) for (k, s), e in self._ms_per_token.items()}
         out.update(
             {f"{k}/lookup_replay": round(e.value or 0.0, 3) for k, e in self._replay.items()}
+        )
+        out.update(
+            {f"{k}/draft_replay": round(e.value or 0.0, 3) for k, e in self._draft_replay.items()}
         )
         return out

@@ -8,6 +8,7 @@ import pytest
 
 from inference.base import EngineError, GenerationCancelled, GenerationRequest
 from inference.local import LocalEngine
+from inference.lookup_shadow import draft_tokens_per_pass
 
 CODE = '''def add(a, b):
     """Return the sum of a and b."""
@@ -205,5 +206,33 @@ async def test_a_plain_auto_completion_is_replayed_for_prompt_lookup(tiny_model_
                 break
             await asyncio.sleep(0.05)
         assert engine.selector.snapshot()["fim/lookup_replay"] >= 1.0
+    finally:
+        await engine.close()
+
+
+async def test_a_plain_auto_completion_is_replayed_through_the_draft(
+    tiny_model_dir, tiny_draft_dir
+):
+    """With a draft model, the replay also runs the draft over the finished answer (teacher
+    forced, one forward pass) and the selector learns how many tokens per pass it would have
+    made; a forced strategy starts no replay."""
+    engine = LocalEngine.load(tiny_model_dir, tiny_draft_dir)
+    try:
+        await _run(engine, prompt=CODE * 2, max_tokens=24, kind="fim", strategy="plain")
+        await asyncio.sleep(0.5)
+        assert "fim/draft_replay" not in engine.selector.snapshot()
+        text, stats = await _run(engine, prompt=CODE * 2, max_tokens=24, kind="fim")
+        assert stats.strategy == "plain" and stats.generated_tokens >= 2
+        for _ in range(200):  # the replay runs on its own thread
+            if "fim/draft_replay" in engine.selector.snapshot():
+                break
+            await asyncio.sleep(0.05)
+        replayed = engine.selector.snapshot()["fim/draft_replay"]
+        prompt = engine.tokenizer.encode(CODE * 2, add_special_tokens=False)
+        output = engine.tokenizer.encode(text, add_special_tokens=False)
+        matches = engine._draft_matches(prompt, output)
+        assert len(matches) == len(output)
+        assert 1.0 <= replayed <= len(output)
+        assert replayed == pytest.approx(draft_tokens_per_pass(matches, output), abs=0.01)
     finally:
         await engine.close()

@@ -4,6 +4,7 @@ import random
 
 from inference.local.lookup import propose_from_lookup
 from inference.local.strategy import StrategySelector
+from inference.lookup_shadow import draft_tokens_per_pass
 from inference.stop import StopTextStream
 
 
@@ -251,3 +252,35 @@ def test_replays_thin_out_once_the_selector_has_a_few():
     assert 3 <= sum(wanted[3:]) <= 6  # one in 8 after the first three
     assert not s.wants_lookup_replay("edit", "plain")  # edits measure lookup for real
     assert not s.wants_lookup_replay("fim", "prompt_lookup")
+
+
+def test_draft_replay_counts_passes_like_the_decoder():
+    out = list(range(100, 120))
+    assert draft_tokens_per_pass([False] * 20, out) == 1.0  # nothing accepted: a token a pass
+    assert draft_tokens_per_pass([True] * 20, out) > 4  # 8 (then more) drafted and accepted
+    some = draft_tokens_per_pass([j % 4 != 3 for j in range(20)], out)  # 3 of 4 picks right
+    assert 1.0 < some < draft_tokens_per_pass([True] * 20, out)
+
+
+def test_a_draft_the_replays_do_not_favour_is_never_run():
+    """Where plain is best and the draft's replays are poor, `auto` is plain on every request:
+    the draft's exploration round is skipped (no slow measuring answer)."""
+    s = StrategySelector(has_draft=True)
+    picks = []
+    for _ in range(64):
+        c = s.choose("fim")
+        picks.append(c)
+        s.note_draft_replay("fim", 1.1)
+        s.note_lookup_replay("fim", 1.0)
+        s.record("fim", c, 10.0 if c == "plain" else 20.0, 10)
+    assert set(picks) == {"plain"}
+
+
+def test_a_draft_the_replays_favour_is_measured_at_once():
+    s = StrategySelector(has_draft=True)
+    assert s.choose("fim") == "plain"
+    s.record("fim", "plain", 10.0, 10)
+    s.note_draft_replay("fim", 3.0)
+    assert s.choose("fim") == "draft"  # measured now, not at the exploration round
+    s.record("fim", "draft", 5.0, 10)
+    assert [s.choose("fim") for _ in range(3)] == ["draft"] * 3
