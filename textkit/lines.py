@@ -6,7 +6,9 @@ agrees on where line N starts.
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterator
 
 #: Line breaks as LSP defines them. `str.splitlines` also splits on \x0c, \x1c, \u2028, ...,
 #: which would put the cursor on the wrong line of a file that contains them. Shared by the
@@ -33,31 +35,71 @@ def lsp_lines(text: str, keepends: bool = False) -> list[str]:
     return out
 
 
+def iter_lines(text: str) -> Iterator[str]:
+    """`lsp_lines(text, keepends=True)`, lazily: a long document is never split whole."""
+    if "\r" not in text:
+        start = 0
+        while start < len(text):
+            j = text.find("\n", start)
+            end = len(text) if j < 0 else j + 1
+            yield text[start:end]
+            start = end
+        return
+    start, nl, cr = 0, text.find("\n"), text.find("\r")
+    while start < len(text):
+        j = min(x for x in (nl, cr, len(text)) if x >= 0)
+        if j == len(text):
+            yield text[start:]
+            return
+        end = j + 2 if text[j] == "\r" and text.startswith("\n", j + 1) else j + 1
+        yield text[start:end]
+        start = end
+        if 0 <= nl < start:  # only the break just used is searched again
+            nl = text.find("\n", start)
+        if 0 <= cr < start:
+            cr = text.find("\r", start)
+
+
+def iter_lines_reversed(text: str) -> Iterator[str]:
+    """The lines of `text` with their line ends, from the last to the first, lazily; the last
+    is the (maybe empty) line after the final line break, where a cursor at the end sits:
+    `reversed(lsp_lines(text, keepends=True) + [""])` when `text` ends with a break or is empty.
+    Each step searches back only to the previous break (a stray "\r" far up is found once)."""
+    pos = search = len(text)
+    nl, cr = text.rfind("\n"), text.rfind("\r")
+    while True:
+        j = max(nl, cr)
+        if j < 0:
+            yield text[:pos]
+            return
+        start = j - 1 if text[j] == "\n" and j and text[j - 1] == "\r" else j
+        yield text[j + 1 : pos]
+        pos, search = j + 1, start
+        if nl >= search:
+            nl = text.rfind("\n", 0, search)
+        if cr >= search:
+            cr = text.rfind("\r", 0, search)
+
+
+def _ends(lines: list[str], keepends: bool) -> list[str]:
+    return lines if keepends else [x.rstrip("\r\n") for x in lines]
+
+
 def last_lines(text: str, n: int, keepends: bool = False) -> list[str]:
     """`lsp_lines(text, keepends)[-n:]`, without splitting all of a long document (the cursor
     analysis needs ~200 lines around the cursor of a 10k-line file, on every keystroke)."""
     if n <= 0:
         return []
-    if "\r" in text:
-        return lsp_lines(text, keepends)[-n:]
-    i = len(text) - 1 if text.endswith("\n") else len(text)
-    for _ in range(n):
-        j = text.rfind("\n", 0, i)
-        if j < 0:
-            return lsp_lines(text, keepends)
-        i = j
-    return lsp_lines(text[i + 1 :], keepends)
+    backward = iter_lines_reversed(text)
+    if not text or text.endswith(("\n", "\r")):
+        next(backward)  # the empty line after the final break, which lsp_lines leaves out
+    out = list(itertools.islice(backward, n))
+    out.reverse()
+    return _ends(out, keepends)
 
 
 def first_lines(text: str, n: int, keepends: bool = False) -> list[str]:
     """`lsp_lines(text, keepends)[:n]`, without splitting all of a long document."""
     if n <= 0:
         return []
-    if "\r" in text:
-        return lsp_lines(text, keepends)[:n]
-    i = -1
-    for _ in range(n):
-        i = text.find("\n", i + 1)
-        if i < 0:
-            return lsp_lines(text, keepends)
-    return lsp_lines(text[: i + 1], keepends)
+    return _ends(list(itertools.islice(iter_lines(text), n)), keepends)

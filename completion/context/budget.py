@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from completion.types import TokenCounter
-from textkit.lines import lsp_lines
+from textkit.lines import iter_lines, iter_lines_reversed
 
 ANCHOR_LINES = 16
 
@@ -59,37 +59,17 @@ class MemoCounter:
 def _lines_backward(text: str, n_lines: int | None = None) -> tuple[int, Iterator[str]]:
     """(number of lines, the lines with their line ends from the last to the first), as
     `lsp_lines(text, keepends=True)` plus the empty cursor line when `text` ends with a line
-    break, without splitting all of `text`."""
-    if "\r" in text:
-        lines = lsp_lines(text, keepends=True)
-        if not lines or text.endswith(("\n", "\r")):
-            lines.append("")
-        return len(lines), reversed(lines)
-
-    def walk() -> Iterator[str]:
-        pos = len(text)
-        j = text.rfind("\n", 0, pos)
-        while True:
-            yield text[j + 1 : pos]
-            if j < 0:
-                return
-            pos = j + 1
-            j = text.rfind("\n", 0, j)
-
-    return (text.count("\n") + 1 if n_lines is None else n_lines), walk()
+    break, without splitting all of `text`. `n_lines`: the count, when the caller knows it."""
+    if n_lines is None:
+        n_lines = text.count("\n") + 1
+        if "\r" in text:  # a lone CR ends a line too; CRLF is one break
+            n_lines += text.count("\r") - text.count("\r\n")
+    return n_lines, iter_lines_reversed(text)
 
 
 def _lines_forward(text: str) -> Iterator[str]:
     """`lsp_lines(text, keepends=True)`, lazily."""
-    if "\r" in text:
-        yield from lsp_lines(text, keepends=True)
-        return
-    start = 0
-    while start < len(text):
-        j = text.find("\n", start)
-        end = len(text) if j < 0 else j + 1
-        yield text[start:end]
-        start = end
+    return iter_lines(text)
 
 
 def fit_prefix(prefix: str, count: TokenCounter, budget: int) -> str:
