@@ -148,8 +148,13 @@ async def test_cancel_mid_stream_keeps_server_healthy(vllm_server):
     )
     gen = eng.start(GenerationRequest(prompt="def add(a, b):", max_tokens=1900, **SLOW))
     # Text arrives in bursts on CPU (sometimes all at the end), so cancel while the server is
-    # working on the request rather than after some text.
+    # working on the request rather than after some text: accepted (headers in) and running in
+    # its scheduler (a request closed before it reached the engine was generated to the end).
     await asyncio.wait_for(gen.accepted.wait(), 30)
+    for _ in range(150):
+        if await asyncio.to_thread(metric_sum, base, "vllm:num_requests_running") >= 1:
+            break
+        await asyncio.sleep(0.2)
     await asyncio.sleep(0.2)
     t0 = time.perf_counter()
     gen.cancel()

@@ -158,9 +158,16 @@ test('show / accept / partial-accept notifications feed the session numbers, log
   const [shown] = tracker.toShow();
   await conn.sendNotification(DID_SHOW_NOTIFICATION, { id: shown });
   await conn.sendNotification(DID_ACCEPT_NOTIFICATION, { id: shown });
-  const second = items[1];
-  const word = (second.insertText as string).slice(0, 2);
+  // a partial accept of another candidate: its shortest start that the first one does not share
+  // (the tracker credits the first candidate that starts with what was typed)
+  const first = items[0].insertText as string;
+  const second = items.slice(1).find((i) => !first.startsWith(i.insertText as string))!;
+  const text = second.insertText as string;
+  let cut = 1;
+  while (first.startsWith(text.slice(0, cut))) cut++;
+  const word = text.slice(0, cut);
   const partial = tracker.partial(uri, 0, word)!;
+  assert.equal(partial.params.id, itemId(second), 'the partial accept goes to the other candidate');
   assert.equal(partial.method, DID_PARTIALLY_ACCEPT_NOTIFICATION);
   await conn.sendNotification(partial.method, partial.params);
   await conn.sendNotification(DID_ACCEPT_NOTIFICATION, { id: 'no-such-id' }); // ignored
