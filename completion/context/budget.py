@@ -67,11 +67,6 @@ def _lines_backward(text: str, n_lines: int | None = None) -> tuple[int, Iterato
     return n_lines, iter_lines_reversed(text)
 
 
-def _lines_forward(text: str) -> Iterator[str]:
-    """`lsp_lines(text, keepends=True)`, lazily."""
-    return iter_lines(text)
-
-
 def fit_prefix(prefix: str, count: TokenCounter, budget: int) -> str:
     """The end of `prefix` within `budget` tokens; whole lines, start anchored for KV reuse."""
     return fit_prefix_counted(prefix, count, budget)[0]
@@ -88,8 +83,7 @@ def fit_prefix_counted(
         return "", 0
     # Line indices are absolute (the prefix starts at the top of the document), so the anchor
     # grid does not move with the cursor. Counting stops at the budget.
-    counted, backward = _lines_backward(prefix, n_lines)
-    n_lines = counted
+    n_lines, backward = _lines_backward(prefix, n_lines)
     used = 0
     kept: list[tuple[str, int]] = []  # (line, tokens), from the cursor line up
     for line in backward:
@@ -126,13 +120,13 @@ def fit_suffix_counted(suffix: str, count: TokenCounter, budget: int) -> tuple[s
         return "", 0
     used = 0
     kept: list[str] = []
-    for line in _lines_forward(suffix):
+    for line in iter_lines(suffix):
         n = count(line)
         if used + n > budget:
             break
         used += n
         kept.append(line)
     if not kept:  # the rest of the cursor line alone is too long: keep its start
-        first = next(_lines_forward(suffix))[: budget * 2]
+        first = next(iter_lines(suffix))[: budget * 2]
         return first, count(first)
     return "".join(kept), used

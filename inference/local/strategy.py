@@ -133,32 +133,42 @@ class StrategySelector:
         draft = ["draft"] if self._draft_promising(kind) else []
         if kind != "fim":
             return ["prompt_lookup", "plain", *draft]
-        replay = self._replay.get(kind)
-        promising = replay is not None and (replay.value or 0.0) >= self.lookup_promise
+        lookup = self._replayed(self._replay, kind)
+        promising = lookup is not None and lookup >= self.lookup_promise
         return ["plain", *(["prompt_lookup"] if promising else []), *draft]
 
-    def _lookup_unpromising(self, kind: TaskKind) -> bool:
-        replay = self._replay.get(kind)
-        return replay is not None and (replay.value or 0.0) < self.lookup_promise
+    @staticmethod
+    def _replayed(replays: dict[str, _Ema], kind: TaskKind) -> float | None:
+        """Tokens per pass the replays of `kind` show (None: not replayed yet)."""
+        replay = replays.get(kind)
+        return None if replay is None else (replay.value or 0.0)
 
-    def _draft_promising(self, kind: TaskKind) -> bool:
-        replay = self._draft_replay.get(kind)
-        return self.has_draft and replay is not None and (replay.value or 0.0) >= self.draft_promise
-
-    def _draft_unpromising(self, kind: TaskKind) -> bool:
-        replay = self._draft_replay.get(kind)
-        return replay is not None and (replay.value or 0.0) < self.draft_promise
-
-    def wants_draft_replay(self, kind: TaskKind, strategy: str) -> bool:
-        """Whether a finished run should be replayed through the draft model: runs that did not
-        use it, as often as `wants_lookup_replay` replays (the first few, then one in
-        `explore_every`)."""
-        if not self.has_draft or strategy == "draft":
-            return False
-        replay = self._draft_replay.get(kind)
+    def _replay_due(self, replays: dict[str, _Ema], kind: TaskKind) -> bool:
+        """Every one of the first `replay_warmup` finished runs, then one in `explore_every`,
+        to follow a changing workload."""
+        replay = replays.get(kind)
         if replay is None or replay.samples < self.replay_warmup:
             return True
         return self._count.get(kind, 0) % self.explore_every == 0
+
+    def _lookup_unpromising(self, kind: TaskKind) -> bool:
+        lookup = self._replayed(self._replay, kind)
+        return lookup is not None and lookup < self.lookup_promise
+
+    def _draft_promising(self, kind: TaskKind) -> bool:
+        draft = self._replayed(self._draft_replay, kind)
+        return self.has_draft and draft is not None and draft >= self.draft_promise
+
+    def _draft_unpromising(self, kind: TaskKind) -> bool:
+        draft = self._replayed(self._draft_replay, kind)
+        return draft is not None and draft < self.draft_promise
+
+    def wants_draft_replay(self, kind: TaskKind, strategy: str) -> bool:
+        """Whether a finished run should be replayed through the draft model: runs that did not
+        use it, as often as lookup replays (`_replay_due`)."""
+        if not self.has_draft or strategy == "draft":
+            return False
+        return self._replay_due(self._draft_replay, kind)
 
     def note_draft_replay(self, kind: TaskKind, tokens_per_pass: float) -> None:
         """A finished run, replayed: the draft would have made `tokens_per_pass` per pass."""
@@ -166,15 +176,11 @@ class StrategySelector:
 
     def wants_lookup_replay(self, kind: TaskKind, strategy: str) -> bool:
         """Whether a finished run should be replayed for prompt lookup: completions that ran
-        without it (an edit measures lookup for real first anyway); every one of the first
-        `replay_warmup`, then one in `explore_every`, to follow a changing workload (a replay
-        costs a few milliseconds of CPU, 3-10 ms for 12-64 tokens after a 1,500-token prompt)."""
+        without it (an edit measures lookup for real first anyway), at `_replay_due`'s pace (a
+        replay costs about a millisecond of CPU for 64 tokens after a 4k-token prompt)."""
         if kind != "fim" or strategy == "prompt_lookup":
             return False
-        replay = self._replay.get(kind)
-        if replay is None or replay.samples < self.replay_warmup:
-            return True
-        return self._count.get(kind, 0) % self.explore_every == 0
+        return self._replay_due(self._replay, kind)
 
     def note_lookup_replay(self, kind: TaskKind, tokens_per_pass: float) -> None:
         """A finished run, replayed: lookup would have made `tokens_per_pass` per pass."""

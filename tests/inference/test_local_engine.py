@@ -191,21 +191,28 @@ async def test_chat_without_template_is_a_clear_error(engine):
     await asyncio.sleep(0)
 
 
+async def _forced_then_auto_replayed(engine: LocalEngine, key: str) -> tuple[str, float]:
+    """A forced plain completion (no replay may follow), then an `auto` one that runs plain:
+    (its text, the selector's replayed value under `key` once the replay thread is done)."""
+    await _run(engine, prompt=CODE * 2, max_tokens=24, kind="fim", strategy="plain")
+    await asyncio.sleep(0.5)
+    assert key not in engine.selector.snapshot()
+    text, stats = await _run(engine, prompt=CODE * 2, max_tokens=24, kind="fim")
+    assert stats.strategy == "plain" and stats.generated_tokens >= 2
+    for _ in range(200):  # the replay runs on its own thread
+        if key in engine.selector.snapshot():
+            break
+        await asyncio.sleep(0.05)
+    return text, engine.selector.snapshot()[key]
+
+
 async def test_a_plain_auto_completion_is_replayed_for_prompt_lookup(tiny_model_dir):
     """After an `auto` completion that ran plain, the engine replays it (off the worker) and the
     selector learns what prompt lookup would have made; a forced strategy teaches it nothing."""
     engine = LocalEngine.load(tiny_model_dir)
     try:
-        await _run(engine, prompt=CODE * 2, max_tokens=24, kind="fim", strategy="plain")
-        await asyncio.sleep(0.5)
-        assert "fim/lookup_replay" not in engine.selector.snapshot()
-        _, stats = await _run(engine, prompt=CODE * 2, max_tokens=24, kind="fim")
-        assert stats.strategy == "plain" and stats.generated_tokens >= 2
-        for _ in range(100):  # the replay runs on its own thread
-            if "fim/lookup_replay" in engine.selector.snapshot():
-                break
-            await asyncio.sleep(0.05)
-        assert engine.selector.snapshot()["fim/lookup_replay"] >= 1.0
+        _, replayed = await _forced_then_auto_replayed(engine, "fim/lookup_replay")
+        assert replayed >= 1.0
     finally:
         await engine.close()
 
@@ -218,16 +225,7 @@ async def test_a_plain_auto_completion_is_replayed_through_the_draft(
     made; a forced strategy starts no replay."""
     engine = LocalEngine.load(tiny_model_dir, tiny_draft_dir)
     try:
-        await _run(engine, prompt=CODE * 2, max_tokens=24, kind="fim", strategy="plain")
-        await asyncio.sleep(0.5)
-        assert "fim/draft_replay" not in engine.selector.snapshot()
-        text, stats = await _run(engine, prompt=CODE * 2, max_tokens=24, kind="fim")
-        assert stats.strategy == "plain" and stats.generated_tokens >= 2
-        for _ in range(200):  # the replay runs on its own thread
-            if "fim/draft_replay" in engine.selector.snapshot():
-                break
-            await asyncio.sleep(0.05)
-        replayed = engine.selector.snapshot()["fim/draft_replay"]
+        text, replayed = await _forced_then_auto_replayed(engine, "fim/draft_replay")
         prompt = engine.tokenizer.encode(CODE * 2, add_special_tokens=False)
         output = engine.tokenizer.encode(text, add_special_tokens=False)
         matches = engine._draft_matches(prompt, output)
