@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from completion.context.privacy import redact_secrets, refusal_reason
 from lsp_server.positions import split_lines
+from lsp_server.uris import document_key
 from textkit.lines import LSP_LINE_BREAK
 
 #: A UTF-16 surrogate code point not paired up: JSON allows the escape "\\ud800", Python keeps it,
@@ -111,9 +112,10 @@ def snapshot(
     """The current text of an open document, or DocumentUnavailable (DocumentRefused for a
     secret or excluded one: completion and CodeChat both come through here, so neither can send
     a `.env` to a model). Taken once per document version and settings."""
-    if uri not in workspace.text_documents:
+    doc = open_document(workspace, uri)
+    if doc is None:
         raise DocumentUnavailable(f"document is not open: {uri} (send textDocument/didOpen first)")
-    doc = workspace.get_text_document(uri)
+    uri = doc.uri  # as the client opened it: what edits and context name it by
     source = doc.source
     root = getattr(workspace, "root_path", None)
     key = (doc.version, doc.language_id, max_bytes, tuple(exclude_globs), root)
@@ -139,6 +141,16 @@ def snapshot(
     return result
 
 
+def open_document(workspace, uri: str):
+    """The open document `uri` names in any spelling of it (percent-encoding, drive letter
+    case), or None; never a file read from disk."""
+    find = getattr(workspace, "document", None)
+    if find is not None:  # the DocumentStore
+        return find(uri)
+    key = document_key(uri)  # a plain pygls Workspace (unit tests): keys are unquoted URIs
+    return next((d for k, d in workspace.text_documents.items() if document_key(k) == key), None)
+
+
 def _take(uri: str, doc, source, max_bytes: int, root, exclude_globs) -> DocumentSnapshot:
     text, size = sanitized_with_size(source)
     if size > max_bytes:
@@ -156,20 +168,24 @@ def _take(uri: str, doc, source, max_bytes: int, root, exclude_globs) -> Documen
 
 
 class RecentDocuments:
-    """Most-recently opened/edited URIs first: cross-file context prefers what the user touched."""
+    """Most-recently opened/edited URIs first: cross-file context prefers what the user touched.
+    One entry per document, however the client spells its URI (`document_key`)."""
 
     def __init__(self, capacity: int = 20) -> None:
-        self._order: OrderedDict[str, None] = OrderedDict()
+        self._order: OrderedDict[str, str] = OrderedDict()  # key -> the URI last used
         self._capacity = capacity
 
     def touch(self, uri: str) -> None:
-        self._order[uri] = None
-        self._order.move_to_end(uri, last=False)
+        key = document_key(uri)
+        self._order[key] = uri
+        self._order.move_to_end(key, last=False)
         while len(self._order) > self._capacity:
             self._order.popitem(last=True)
 
-    def forget(self, uri: str) -> None:
-        self._order.pop(uri, None)
+    def forget(self, uri: str) -> str | None:
+        """Drop the document; returns the URI it was last touched by (None: unknown)."""
+        return self._order.pop(document_key(uri), None)
 
     def others(self, uri: str) -> list[str]:
-        return [u for u in self._order if u != uri]
+        key = document_key(uri)
+        return [u for k, u in self._order.items() if k != key]

@@ -10,13 +10,11 @@ from lsprotocol import types
 
 from textkit.lines import LSP_LINE_BREAK
 
-
-def _units(ch: str, encoding: str) -> int:
-    if encoding == types.PositionEncodingKind.Utf8:
-        return len(ch.encode("utf-8"))
-    if encoding == types.PositionEncodingKind.Utf32:
-        return 1
-    return 2 if ord(ch) > 0xFFFF else 1
+#: Position encoding -> (Python codec, bytes per code unit).
+_CODECS = {
+    types.PositionEncodingKind.Utf8: ("utf-8", 1),
+    types.PositionEncodingKind.Utf16: ("utf-16-le", 2),
+}
 
 
 def split_lines(text: str) -> list[str]:
@@ -41,19 +39,41 @@ def to_index(lines: list[str], pos: types.Position, encoding: str) -> tuple[int,
         raise PositionError(
             f"line {pos.line} is out of range (the document has {len(lines)} lines)"
         )
-    line = lines[pos.line]
-    units = 0
-    for i, ch in enumerate(line):
-        if units >= pos.character:
-            return pos.line, i
-        units += _units(ch, encoding)
-    return pos.line, len(line)
+    return pos.line, column_at(lines[pos.line], pos.character, encoding)
+
+
+def column_at(line: str, units: int, encoding: str) -> int:
+    """The code-point column of `units` code units into `line` (no line end in it), clamped to
+    the line's end; a position inside a character (half a surrogate pair, a UTF-8 byte in the
+    middle) counts as after it. At C speed: a 900 kB minified line is converted in
+    microseconds, not a Python loop per character."""
+    if units <= 0:
+        return 0
+    if encoding == types.PositionEncodingKind.Utf32 or line.isascii():
+        return min(units, len(line))
+    codec, width = _CODECS.get(encoding, _CODECS[types.PositionEncodingKind.Utf16])
+    data = line.encode(codec, "surrogatepass")
+    if units * width >= len(data):
+        return len(line)
+    head = data[: units * width].decode(codec, "ignore")  # a cut character is dropped
+    column = len(head)
+    if len(head.encode(codec, "surrogatepass")) < units * width:
+        column += 1  # the position is inside the next character: after it
+    return min(column, len(line))
+
+
+def units_of(text: str, encoding: str) -> int:
+    """How many code units `text` takes in `encoding` (at C speed)."""
+    if encoding == types.PositionEncodingKind.Utf32 or text.isascii():
+        return len(text)
+    codec, width = _CODECS.get(encoding, _CODECS[types.PositionEncodingKind.Utf16])
+    return len(text.encode(codec, "surrogatepass")) // width
 
 
 def to_position(lines: list[str], line: int, column: int, encoding: str) -> types.Position:
     """LSP position for a (line, code-point column)."""
     text = lines[line][:column] if line < len(lines) else ""
-    return types.Position(line=line, character=sum(_units(c, encoding) for c in text))
+    return types.Position(line=line, character=units_of(text, encoding))
 
 
 def offset_to_position(text: str, offset: int, encoding: str) -> types.Position:

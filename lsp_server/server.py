@@ -24,8 +24,10 @@ from pygls.exceptions import (
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.workspace import Workspace
 
 from completion.service import CompletionService
+from lsp_server.document_store import DocumentStore
 from lsp_server.documents import RecentDocuments, sanitize_text
 from lsp_server.engine_manager import EngineManager
 from lsp_server.events_log import EventsLog
@@ -67,7 +69,21 @@ class TandemProtocol(LanguageServerProtocol):
     4. Document text is sanitized on the way in (lone UTF-16 surrogates), so no reader of the
        workspace ever meets text an encoder refuses.
     5. `exit` records its exit code (1 without a prior `shutdown`) for `tandem lsp` to return.
+    6. The workspace pygls builds at `initialize` becomes a `DocumentStore`: LSP line breaks
+       when applying changes, one URI identity for lookups, no disk reads (see
+       lsp_server/document_store.py).
     """
+
+    @property
+    def _workspace(self) -> DocumentStore | None:
+        return self.__dict__.get("_tandem_store")
+
+    @_workspace.setter
+    def _workspace(self, workspace: Workspace | None) -> None:
+        # pygls assigns `self._workspace = Workspace(...)` inside its initialize handler
+        self.__dict__["_tandem_store"] = (
+            None if workspace is None else DocumentStore.adopt(workspace)
+        )
 
     #: Set once `initialize` arrived (requests before it are refused).
     initialize_seen = False

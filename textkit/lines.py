@@ -103,3 +103,15 @@ def first_lines(text: str, n: int, keepends: bool = False) -> list[str]:
     if n <= 0:
         return []
     return _ends(list(itertools.islice(iter_lines(text), n)), keepends)
+
+
+def line_starts(text: str) -> list[int]:
+    """The index where each line starts; the last is the (maybe empty) line after the final
+    line break, so a position on it exists: `len(line_starts(t)) == len(t.split("\\n"))` for a
+    text without "\\r"."""
+    if "\r" not in text:
+        return [0, *(m.end() for m in _NEWLINE.finditer(text))]
+    return [0, *(m.end() for m in LSP_LINE_BREAK.finditer(text))]
+
+
+_NEWLINE = re.compile("\n")

@@ -185,6 +185,7 @@ async def suggest(
         line, column = to_index(lines, position, ls.workspace.position_encoding)
     except PositionError as exc:
         raise JsonRpcInvalidParams(f"position out of range: {exc}") from exc
+    uri = doc.uri  # the client's didOpen spelling: one per-document state, whatever the request
     ctx = CompletionContext(
         uri=uri,
         language_id=doc.language_id,
@@ -238,7 +239,9 @@ def _other_documents(ls: TandemServer, uri: str, limit: int = 5) -> list[OpenDoc
             )
         except Exception:  # unavailable (or odd): never let another document fail this request
             continue
-        docs.append(OpenDocument(snap.uri, snap.language_id, snap.text))
+        # redacted over the WHOLE document, once per version: a secret that straddles a
+        # snippet window's first line is masked before any window is cut from it
+        docs.append(OpenDocument(snap.uri, snap.language_id, snap.redacted_text))
         if len(docs) >= limit:
             break
     return docs

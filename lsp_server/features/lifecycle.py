@@ -50,13 +50,14 @@ def register(server: TandemServer, features: Sequence[ModuleType]) -> None:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: TandemServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.recent.touch(params.text_document.uri)
+        ls.recent.touch(ls.workspace.client_uri(params.text_document.uri))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: TandemServer, params: types.DidCloseTextDocumentParams) -> None:
         uri = params.text_document.uri
-        ls.recent.forget(uri)
-        ls.completions.forget(uri)
+        opened_as = ls.recent.forget(uri)  # the client's didOpen spelling, which state uses
+        for spelling in {uri, opened_as or uri}:
+            ls.completions.forget(spelling)
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: TandemServer, *args) -> None:

@@ -14,6 +14,7 @@ from pygls import uris
 
 from codechat.runner import ChatOutcome
 from codechat.tasks import ACTION_SPECS
+from lsp_server.documents import open_document
 from lsp_server.features.codechat.arguments import ChatRequest, stale_message
 from lsp_server.features.codechat.presentation import present
 from lsp_server.features.codechat.progress import run_with_progress
@@ -24,6 +25,7 @@ from lsp_server.features.codechat.workspace_edit import (
 )
 from lsp_server.protocol import CodeChatResult, code_chat_result
 from lsp_server.server import TandemServer
+from lsp_server.uris import document_key
 
 log = logging.getLogger(__name__)
 
@@ -95,22 +97,32 @@ def checked_edit(
 
 def edit_target(ls: TandemServer, req: ChatRequest) -> EditTarget:
     ws_caps = ls.client_capabilities.workspace
+    docs = {document_key(key): doc for key, doc in ls.workspace.text_documents.items()}
     return EditTarget(
         uri=req.uri,
         path=req.task.path,
         version=req.version,
-        open_versions={uri: doc.version for uri, doc in ls.workspace.text_documents.items()},
+        open_versions={key: doc.version for key, doc in docs.items()},
         encoding=ls.workspace.position_encoding or types.PositionEncodingKind.Utf16,
         capabilities=ws_caps.workspace_edit if ws_caps else None,
+        open_uris={key: doc.uri for key, doc in docs.items()},
     )
 
 
 def _stale(ls: TandemServer, req: ChatRequest) -> str | None:
-    if req.uri not in ls.workspace.text_documents:
+    doc = open_document(ls.workspace, req.uri)
+    if doc is None:
         return "the document was closed; nothing was changed"
-    now = ls.workspace.get_text_document(req.uri).version
+    now = doc.version
     if req.version is not None and now is not None and now != req.version:
         return stale_message(req.version, now)
+    if req.source is not None and doc.source != req.source:
+        # the same version number with other text (a client that does not count versions):
+        # offsets computed over the old text would land on the wrong code
+        return (
+            "the document changed since the request was made; nothing was changed. Run the "
+            "command again."
+        )
     return None
 
 

@@ -42,6 +42,9 @@ class ChatRequest:
     #: The document version the request was made against (edits apply only to it).
     version: int | None
     task: ChatTask
+    #: The document's text when the request was made (what `task` was cut from): an edit is
+    #: built only while the document still holds exactly this text.
+    source: str | None = None
 
 
 def parse_request(
@@ -64,6 +67,7 @@ def parse_request(
         doc = snapshot(workspace, uri, max_document_bytes, exclude_globs)
     except DocumentUnavailable as exc:
         raise Unservable(str(exc)) from exc
+    uri = doc.uri  # as the client opened it: the edit must name the buffer the same way
     if version is None:
         version = doc.version
     elif doc.version is not None and version != doc.version:
@@ -88,7 +92,7 @@ def parse_request(
         action, path or uri, doc.language_id, doc.text, start, end, instruction,
         roots=workspace_roots(workspace),
     )  # fmt: skip
-    return ChatRequest(action, uri, version, task)
+    return ChatRequest(action, uri, version, task, source=doc.text)
 
 
 def workspace_roots(workspace: Workspace) -> tuple[str, ...]:

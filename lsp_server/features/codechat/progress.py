@@ -21,6 +21,7 @@ from codechat import ChatOutcome, run_task
 from codechat.tasks import ACTION_SPECS
 from inference.base import EngineError
 from lsp_server import late_stats
+from lsp_server.documents import open_document
 from lsp_server.features.codechat.arguments import ChatRequest
 from lsp_server.protocol import CHAT_PROGRESS_NOTIFICATION, ChatProgress, StatusRequest
 from lsp_server.server import TandemServer
@@ -170,8 +171,9 @@ def read_document(ls: TandemServer, path: str) -> str | None:
     """An existing file's text: the editor's buffer when open, else the disk (read only; the
     runner only asks for paths it has checked are inside the workspace)."""
     uri = uris.from_fs_path(path)
-    if uri and uri in ls.workspace.text_documents:
-        return ls.workspace.get_text_document(uri).source
+    doc = open_document(ls.workspace, uri) if uri else None
+    if doc is not None:
+        return doc.source
     try:
         with open(path, encoding="utf-8") as f:
             return f.read()

@@ -9,7 +9,7 @@ content instead); never a file written by the server.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lsprotocol import types
 from pygls import uris
@@ -17,6 +17,7 @@ from pygls import uris
 from codechat.diff import offset_to_line_col
 from codechat.runner import FileChange
 from lsp_server.positions import split_lines, to_position
+from lsp_server.uris import document_key
 
 
 class CannotCreate(Exception):
@@ -39,10 +40,14 @@ class EditTarget:
     path: str
     #: The version the request was made against.
     version: int | None
-    #: Versions of the open documents, by URI (the client applies edits to its buffers).
+    #: Versions of the open documents, by `document_key` (the client applies edits to its
+    #: buffers).
     open_versions: Mapping[str, int | None]
     encoding: str
     capabilities: types.WorkspaceEditClientCapabilities | None
+    #: The URI each open document was opened with, by `document_key`: an edit names a buffer
+    #: the way its client does (`my%20file.py`, `c%3A/...`), or the client cannot find it.
+    open_uris: Mapping[str, str] = field(default_factory=dict)
 
 
 def can_create_files(caps: types.WorkspaceEditClientCapabilities | None) -> bool:
@@ -61,8 +66,12 @@ def build_workspace_edit(target: EditTarget, files: list[FileChange]) -> types.W
     doc_changes: list[types.TextDocumentEdit | types.CreateFile] = []
     changes: dict[str, list[types.TextEdit]] = {}
     for fc in files:
-        uri = target.uri if fc.path == target.path else (uris.from_fs_path(fc.path) or fc.path)
-        version = target.version if uri == target.uri else target.open_versions.get(uri)
+        if fc.path == target.path:
+            uri, version = target.uri, target.version
+        else:  # another file (new tests): its open buffer's own URI and version, if open
+            uri = uris.from_fs_path(fc.path) or fc.path
+            key = document_key(uri)
+            uri, version = target.open_uris.get(key, uri), target.open_versions.get(key)
         if fc.create:
             if not can_create:
                 raise CannotCreate(fc.path, fc.new_text)
