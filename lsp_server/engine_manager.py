@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable
 
 from inference.base import Engine, EngineError
+from lsp_server.prompt_guard import guarded
 from lsp_server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,8 @@ class EngineManager:
         try:
             if old is not None:
                 await old.close()
-            self._engine, self.notice = await asyncio.to_thread(self._builder, settings)
+            engine, self.notice = await asyncio.to_thread(self._builder, settings)
+            self._engine = guarded(engine)  # every prompt leaves through the secrets guard
         except EngineError as exc:
             self._error = str(exc)
         except Exception as exc:  # any loader failure becomes a message, not a crash

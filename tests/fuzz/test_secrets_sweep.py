@@ -3,6 +3,9 @@ and chat everywhere, and check every byte the backend received for the planted c
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import pytest
 
 from completion.context.privacy import (
@@ -12,7 +15,14 @@ from completion.context.privacy import (
     redact_secrets,
     refusal_reason,
 )
-from tests.fuzz.harness import SUM_PY, Backend, LspProcess, assert_healthy, count, openai_settings
+from tests.fuzz.harness import (
+    SUM_PY,
+    Backend,
+    LspProcess,
+    assert_healthy,
+    count,
+    openai_settings,
+)
 
 #: Shares identifiers with the file being edited, so cross-file context would pick it.
 BAIT = "def add(a, b):\n    total = a + b\n    return total\n"
@@ -139,5 +149,116 @@ async def test_no_secret_reaches_the_backend(backend, tmp_path):
         leaked = [c for c in ("canary", AWS_KEY, GH_TOKEN, GITLAB, "MIIcanary") if c in sent]
         count("secrets", "secrets sent", len(leaked))
         assert leaked == [], leaked
+    finally:
+        await lsp.stop()
+
+
+# -- issue 26: every secret kind through every action ----------------------------------------------
+
+#: One of each token kind `redact_secrets` knows (canary values: none is a real credential).
+TOKENS = {
+    "AWS access key id": "AKIAZQXWCEVRBTNYMUKA",
+    "AWS secret key": "wJalrXUtnFEMIK7MDENGbPxRfiCYCANARY0KEY01",
+    "GitHub token": "ghp_" + "C4n4ryT0k3n" * 4,
+    "GitHub fine-grained token": "github_pat_" + "C4n4ry0000" * 3,
+    "GitLab token": "glpat-" + "C4n4ryC4n4ry" * 2,
+    "Slack token": "xoxb-1234567890-C4n4ryS1ack",
+    "Stripe key": "sk_live_" + "C4n4ry0123456789" * 2,
+    "OpenAI key": "sk-proj-" + "C4n4ryOpenAI0123" * 3,
+    "Google API key": "AIza" + "C4n4ryG00gl3K3y0123456789abcdefghij",
+}
+
+
+def _app_source() -> str:
+    lines = [f'{name.upper().replace(" ", "_").replace("-", "_")} = "{value}"'
+             for name, value in TOKENS.items() if name != "AWS secret key"]  # fmt: skip
+    lines.append(f'AWS = {{"aws_secret_access_key": "{TOKENS["AWS secret key"]}"}}')
+    return "\n".join(lines) + "\n\n\n" + BAIT
+
+
+def _split_secret_source() -> str:
+    """`aws_secret_access_key=` on line 9 and its value on line 10, where a snippet window
+    starts: masked only when the document is redacted whole (defect 3)."""
+    head = [f"unrelated_{i} = {i}" for i in range(8)]
+    head += ['CONFIG = """', "aws_secret_access_key=", TOKENS["AWS secret key"], '"""']
+    body = [f"total_{i} = add(a, b) + total" for i in range(18)]
+    return "\n".join(head + body) + "\n"
+
+
+def _leaks(bodies: list[str]) -> list[str]:
+    """Token kinds found in anything the backend received (raw or JSON-escaped)."""
+    sent = "\n".join(bodies)
+    return [
+        name for name, value in TOKENS.items()
+        if value in sent or json.dumps(value)[1:-1] in sent or value[4:24] in sent
+    ]  # fmt: skip
+
+
+async def _run_action(lsp: LspProcess, action: str, arg: dict) -> dict:
+    """Run one CodeChat command to its end (the client declares no chatResult, so the end is
+    the one window/showMessage); returns the command's immediate answer."""
+    shown = sum(n.get("method") == "window/showMessage" for n in lsp.notifications)
+    res = await lsp.request("workspace/executeCommand",
+                            {"command": f"tandem.{action}", "arguments": [arg]})  # fmt: skip
+    assert res is not None and "error" not in res and res["result"]["ok"], (action, res)
+    for _ in range(3000):
+        if sum(n.get("method") == "window/showMessage" for n in lsp.notifications) > shown:
+            return res["result"]
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{action} never finished")
+
+
+async def test_every_secret_kind_through_every_action_never_reaches_the_backend(backend, tmp_path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    app, split = _app_source(), _split_secret_source()
+    lsp = await LspProcess.start(openai_settings(backend.url))
+    try:
+        await lsp.initialize(str(ws))
+        app_uri, split_uri = f"file://{ws}/app.py", f"file://{ws}/conf.py"
+        main_uri = f"file://{ws}/main.py"
+        lsp.open(split_uri, split)
+        lsp.open(app_uri, app)
+        lsp.open(main_uri, BAIT + "total = add(a, b) + total\n")
+        # completions: in the file full of tokens, and next to the split secret
+        for uri, text in ((app_uri, app), (main_uri, BAIT), (split_uri, split)):
+            res = await lsp.complete(uri, text.count("\n"), 0)
+            assert res is not None and "error" not in res, res
+            count("secrets", "cases")
+        assert "conf.py" in "\n".join(backend.bodies)  # the split file's windows were quoted
+        # CodeChat: explanations and answers keep the masks; edits get the secrets back
+        masked = redact_secrets(app)[0]
+        whole = {"uri": app_uri}
+        backend.chat_answer = "It defines constants and `add`."
+        await _run_action(lsp, "explain", whole)
+        typed = ", ".join(  # every kind typed into the question
+            f"aws_secret_access_key = {value}" if name == "AWS secret key" else value
+            for name, value in TOKENS.items()
+        )
+        await _run_action(lsp, "ask", {**whole, "instruction": f"which of {typed} is unused?"})
+        gh = "*" * len(TOKENS["GitHub token"])
+        noted = masked.replace(f'"{gh}"\n', f'"{gh}"  # rotate yearly\n').replace("total", "result")
+        backend.chat_answer = "```python\n" + noted + "```"
+        await _run_action(lsp, "refactor", whole)
+        backend.chat_answer = "```python\n" + masked.replace("    total", "    # sum\n    total") \
+            + "```"  # fmt: skip
+        await _run_action(lsp, "docs", whole)
+        backend.chat_answer = "```python\nfrom app import add\n\n\ndef test_add():\n" \
+            "    assert add(1, 2) == 3\n```"  # fmt: skip
+        await _run_action(lsp, "tests", whole)
+        count("secrets", "cases", 5 * len(TOKENS))
+        leaked = _leaks(backend.bodies)
+        count("secrets", "secrets sent", len(leaked))
+        assert leaked == [], leaked
+        # the edits the editor was asked to apply hold the real values, never a mask
+        edits = [r for r in lsp.server_requests if r["method"] == "workspace/applyEdit"]
+        shown = [n["params"]["message"] for n in lsp.notifications
+                 if n.get("method") == "window/showMessage"]  # fmt: skip
+        assert len(edits) >= 2, shown[-3:]
+        refactor = json.dumps(edits[0]["params"])
+        assert f'{TOKENS["GitHub token"]}\\"  # rotate yearly' in refactor, refactor
+        assert "*" * 20 not in refactor and "*" * 20 not in json.dumps(edits[1]["params"])
+        backend.chat_answer = None
+        await assert_healthy(lsp, main_uri, "secrets")
     finally:
         await lsp.stop()

@@ -8,7 +8,7 @@ without a question) raise `Unservable`, which the command answers as ``ok: false
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lsprotocol import types
@@ -18,6 +18,7 @@ from pygls.workspace import Workspace
 
 from codechat import ChatTask
 from codechat.scope import enclosing_span
+from codechat.secrets import SecretMap, mask_task
 from codechat.tasks import Action
 from lsp_server.documents import DocumentUnavailable, snapshot
 from lsp_server.positions import PositionError, to_index
@@ -45,6 +46,8 @@ class ChatRequest:
     #: The document's text when the request was made (what `task` was cut from): an edit is
     #: built only while the document still holds exactly this text.
     source: str | None = None
+    #: The secrets masked in `task` (document and instruction), to restore in an edit.
+    secrets: SecretMap = field(default_factory=SecretMap)
 
 
 def parse_request(
@@ -88,11 +91,14 @@ def parse_request(
     except PositionError as exc:
         raise JsonRpcInvalidParams(f"bad range/position: {exc}") from exc
     path = uris.to_fs_path(uri) if uri.startswith("file:") else None
-    task = ChatTask(
+    real = ChatTask(
         action, path or uri, doc.language_id, doc.text, start, end, instruction,
         roots=workspace_roots(workspace),
     )  # fmt: skip
-    return ChatRequest(action, uri, version, task, source=doc.text)
+    # the model sees the document redacted whole (once per version) and the typed instruction
+    # masked too; `secrets` turns masks in an edit back into the user's values
+    task, secrets = mask_task(real, doc.redacted_text)
+    return ChatRequest(action, uri, version, task, source=doc.text, secrets=secrets)
 
 
 def workspace_roots(workspace: Workspace) -> tuple[str, ...]:

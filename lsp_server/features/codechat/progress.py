@@ -18,6 +18,7 @@ from lsprotocol import types
 from pygls import uris
 
 from codechat import ChatOutcome, run_task
+from codechat.secrets import restore_outcome
 from codechat.tasks import ACTION_SPECS
 from inference.base import EngineError
 from lsp_server import late_stats
@@ -156,7 +157,7 @@ async def _generate(ls: TandemServer, req: ChatRequest, on_text) -> ChatOutcome:
         engine = await ls.engines.get(settings)
     except EngineError as exc:
         return ChatOutcome(False, f"the model is unavailable: {exc}", "engine_error")
-    return await run_task(
+    outcome = await run_task(
         engine,
         req.task,
         prompt_format=settings.prompt_format,
@@ -165,6 +166,8 @@ async def _generate(ls: TandemServer, req: ChatRequest, on_text) -> ChatOutcome:
         on_text=on_text,
         read_file=lambda path: read_document(ls, path),
     )
+    # the model worked on masked text: its edit is turned into one of the real document
+    return restore_outcome(outcome, req.secrets, req.task.text, req.source or req.task.text)
 
 
 def read_document(ls: TandemServer, path: str) -> str | None:
