@@ -64,6 +64,8 @@ class DocumentSnapshot:
     _lines: list[str] | None = field(default=None, repr=False, compare=False)
     _starts: list[int] | None = field(default=None, repr=False, compare=False)
     _redacted: str | None = field(default=None, repr=False, compare=False)
+    #: What cross-file context leaves out of this version was logged (once per version).
+    context_noted: bool = field(default=False, repr=False, compare=False)
 
     @property
     def lines(self) -> list[str]:

@@ -9,13 +9,15 @@ head stays byte-identical between requests and the KV prefix cache keeps matchin
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from completion.context.privacy import may_quote, redact_secrets, uri_to_path
 from completion.types import OpenDocument, TokenCounter
-from textkit.lines import last_lines, lsp_lines
+from textkit.lines import iter_lines, last_lines
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -26,6 +28,12 @@ MAX_DOCS = 10
 MAX_DOC_LINES = 5000
 MIN_SCORE = 0.08
 MAX_SNIPPETS = 4
+#: Lines longer than this (minified bundles, embedded data) are never quoted nor given to
+#: prompt lookup, and a window holding one is skipped: a 900 kB one-line file open beside a
+#: small one must not make every completion there read, score and tokenize it.
+MAX_LINE_CHARS = 1_000
+#: At most this many characters of a document (its beginning) are read for context.
+MAX_DOC_CHARS = 200_000
 
 
 @dataclass(frozen=True)
@@ -68,8 +76,38 @@ def display_path(uri: str, workspace_root: str | None) -> str:
     return "/".join(path.rstrip("/").split("/")[-2:])
 
 
-def _windows(doc: OpenDocument) -> list[tuple[int, int, str]]:
-    lines = lsp_lines(doc.text, keepends=True)[:MAX_DOC_LINES]
+@lru_cache(maxsize=16)
+def context_lines(text: str) -> tuple[str | None, ...]:
+    """The lines (with their ends) of a document that context may use: from its first
+    `MAX_DOC_CHARS` characters (a line cut there is left out), at most `MAX_DOC_LINES`, each
+    line longer than `MAX_LINE_CHARS` as None. Nothing past that prefix is ever read, and the
+    result is kept per text (a document version), so every other request costs a lookup."""
+    head = text[:MAX_DOC_CHARS]
+    lines = list(itertools.islice(iter_lines(head), MAX_DOC_LINES))
+    if len(text) > MAX_DOC_CHARS and lines and not lines[-1].endswith(("\n", "\r")):
+        if len(lines[-1]) <= MAX_LINE_CHARS:
+            lines.pop()  # cut in the middle (a longer one is left out below anyway)
+    return tuple(None if len(x.rstrip("\r\n")) > MAX_LINE_CHARS else x for x in lines)
+
+
+def context_note(text: str) -> str | None:
+    """What context leaves out of this document, in words (None: nothing)."""
+    lines = context_lines(text)
+    long = sum(x is None for x in lines)
+    parts = (
+        [f"{long} line{'s' if long != 1 else ''} over {MAX_LINE_CHARS} characters"] if long else []
+    )
+    if len(text) > MAX_DOC_CHARS:
+        parts.append(f"everything past its first {MAX_DOC_CHARS} characters")
+    elif len(lines) >= MAX_DOC_LINES and len(text) > sum(len(x or "") for x in lines):
+        parts.append(f"everything past its first {MAX_DOC_LINES} lines")
+    return ", ".join(parts) or None
+
+
+@lru_cache(maxsize=16)
+def _windows(text: str) -> tuple[tuple[int, int, str, frozenset[str]], ...]:
+    """(start line, end line, redacted text, identifiers) of each window; per document version."""
+    lines = context_lines(text)
     out = []
     last_start = max(0, len(lines) - WINDOW_LINES)
     starts = list(range(0, last_start + 1, STRIDE_LINES))
@@ -77,10 +115,13 @@ def _windows(doc: OpenDocument) -> list[tuple[int, int, str]]:
         starts.append(last_start)
     for s in starts:
         e = min(len(lines), s + WINDOW_LINES)
-        text = "".join(lines[s:e])
-        if text.strip():
-            out.append((s, e, text))
-    return out
+        window = lines[s:e]
+        if None in window:  # an over-long line: never quoted
+            continue
+        body = redact_secrets("".join(window))[0]  # type: ignore[arg-type]
+        if body.strip():
+            out.append((s, e, body, identifiers(body)))
+    return tuple(out)
 
 
 def rank_snippets(
@@ -98,9 +139,8 @@ def rank_snippets(
         if not may_quote(doc.uri, doc.language_id, workspace_root, text=doc.text):
             continue
         path = display_path(doc.uri, workspace_root)
-        for s, e, text in _windows(doc):
-            text = redact_secrets(text)[0]
-            score = jaccard(q, identifiers(text))
+        for s, e, text, ids in _windows(doc.text):
+            score = jaccard(q, ids)
             if score >= MIN_SCORE:
                 scored.append(Snippet(doc.uri, path, s, e, text, score))
     scored.sort(key=lambda x: (-x.score, x.uri, x.start_line))
@@ -157,7 +197,8 @@ def lookup_text(
             doc.uri, doc.language_id, workspace_root, text=doc.text
         ):
             continue
-        text = redact_secrets(doc.text[: max(0, max_chars - size)])[0]
+        usable = "".join(x for x in context_lines(doc.text) if x is not None)
+        text = redact_secrets(usable[: max(0, max_chars - size)])[0]
         if not text:
             break
         parts.append(text)

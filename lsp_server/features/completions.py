@@ -17,6 +17,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
 
 from completion import CompletionContext
+from completion.context.snippets import context_note
 from completion.service import CompletionOptions, CompletionResult, Superseded
 from completion.templates import UnknownFimTemplate
 from completion.types import Edit, OpenDocument
@@ -242,6 +243,11 @@ def _other_documents(ls: TandemServer, uri: str, limit: int = 5) -> list[OpenDoc
         # redacted over the WHOLE document, once per version: a secret that straddles a
         # snippet window's first line is masked before any window is cut from it
         docs.append(OpenDocument(snap.uri, snap.language_id, snap.redacted_text))
+        if not snap.context_noted:  # minified or huge: say once what context skips
+            snap.context_noted = True
+            if note := context_note(snap.redacted_text):
+                log.info("context from %s leaves out %s (bounded work per document)",
+                         snap.uri.rsplit("/", 1)[-1], note)  # fmt: skip
         if len(docs) >= limit:
             break
     return docs
