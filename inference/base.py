@@ -13,8 +13,16 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from typing import Literal
+
+#: When the user must have the answer, in event-loop time (`loop.time()`): set by the caller
+#: from the request's arrival (the LSP server: `completionTimeoutS` after a completion request
+#: came in). Engines that talk to a server bound everything by it on top of their own limits:
+#: model discovery, connects, retries, failover and the generation. A ContextVar, so it follows
+#: the request into the tasks it starts; None: only the engine's own limits apply.
+ANSWER_BY: ContextVar[float | None] = ContextVar("tandem_answer_by", default=None)
 
 #: What the output is for. It drives the speculative strategy: "edit" outputs copy the input
 #: (prompt lookup wins), "fim" is short and novel (a draft model, when one pays off).

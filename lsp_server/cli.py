@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -12,15 +13,20 @@ from lsp_server.framing import max_message_bytes_from_env
 
 def _lsp(args: argparse.Namespace) -> int:
     from lsp_server.app import create_server
-    from lsp_server.server import configure_logging
+    from lsp_server.server import TandemServer, configure_logging
+    from lsp_server.tcp import TcpHost
 
-    server = create_server()
-    configure_logging(server, args.log_level)
-    server.max_message_bytes = args.max_message_bytes
-    stderr_level = os.environ.get("TANDEM_STDERR_LOG_LEVEL")
-    if stderr_level:  # Neovim logs every stderr line as ERROR: its plugin keeps stderr for errors
-        for handler in logging.getLogger().handlers:
-            handler.setLevel(stderr_level.upper())
+    def new_server() -> TandemServer:
+        server = create_server()
+        configure_logging(server, args.log_level)
+        server.max_message_bytes = args.max_message_bytes
+        stderr_level = os.environ.get("TANDEM_STDERR_LOG_LEVEL")
+        if stderr_level:  # Neovim logs every stderr line as ERROR: its plugin keeps stderr
+            for handler in logging.getLogger().handlers:  # for errors
+                handler.setLevel(stderr_level.upper())
+        return server
+
+    server = new_server()
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         host = host or "127.0.0.1"
@@ -33,7 +39,13 @@ def _lsp(args: argparse.Namespace) -> int:
             log.warning("listening on %s: the LSP port is meant for local use only", host)
         if token is None:
             log.info("no --token / TANDEM_LSP_TOKEN: any local process may connect")
-        server.start_tcp(host, int(port), token=token)
+        host_ = TcpHost(server, lambda _old: new_server(), token=token)
+        try:
+            return asyncio.run(host_.serve(host, int(port)))
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            host_.server.shutdown()
     else:
         server.start_io()
     return server.exit_code

@@ -72,8 +72,9 @@ def build_engine(s: Settings) -> tuple[Engine, str | None]:
             from inference.openai.engine import Deadlines
         except ImportError as exc:  # pragma: no cover - package always ships it
             raise EngineError(f"openai engine unavailable: {exc}") from exc
+        # the first token within two thirds of the limit: the last third is for failover
         fim = Deadlines(s.completion_timeout_s * 2 / 3, s.completion_timeout_s)
-        chat = Deadlines(min(60.0, s.chat_timeout_s), s.chat_timeout_s)
+        chat = Deadlines(min(60.0, s.chat_timeout_s * 2 / 3), s.chat_timeout_s)
         from completion.templates import detection_tokens, template_by_name
 
         try:

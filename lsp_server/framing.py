@@ -172,15 +172,21 @@ class FrameReader:
             return body
 
 
-def decode_body(body: bytes, structure: Callable[[dict], object]) -> tuple[object | None, str]:
-    """(message, "") or (None, reason) for a body that is not a JSON object in UTF-8."""
+def decode_body(body: bytes, structure: Callable[[object], object]) -> tuple[object | None, str]:
+    """(message, "") or (None, reason) for a body that is not JSON in UTF-8.
+
+    `structure` sees the top-level value only. (pygls passes it to `json.loads` as the
+    `object_hook`, which calls it on every nested object too: a request-shaped object inside
+    `arguments` or `initializationOptions` was then treated as a message of its own and
+    answered, under an id the client never sent.)"""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, f"body is not UTF-8 ({exc})"
     try:
-        return json.loads(text, object_hook=structure), ""
+        data = json.loads(text)
     except RecursionError:
         return None, "JSON nested too deeply"
     except ValueError as exc:
         return None, f"body is not valid JSON ({exc})"
+    return structure(data), ""

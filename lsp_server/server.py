@@ -27,6 +27,7 @@ from pygls.protocol import LanguageServerProtocol, lsp_method
 from pygls.workspace import Workspace
 
 from completion.service import CompletionService
+from inference.urls import redact_url
 from lsp_server.document_store import DocumentStore
 from lsp_server.documents import RecentDocuments, sanitize_text
 from lsp_server.engine_manager import EngineManager
@@ -35,7 +36,12 @@ from lsp_server.framing import DEFAULT_MAX_MESSAGE_BYTES, FrameReader, decode_bo
 from lsp_server.protocol import STATUS_NOTIFICATION, Status, StatusRequest
 from lsp_server.session_stats import SessionStats, health
 from lsp_server.settings import Settings
-from lsp_server.validation import params_error
+from lsp_server.validation import (
+    envelope_error,
+    is_request_id,
+    params_error,
+    strict_primitives,
+)
 
 log = logging.getLogger("lsp_server")
 
@@ -45,8 +51,6 @@ log = logging.getLogger("lsp_server")
 RECEIVED_AT: ContextVar[float | None] = ContextVar("tandem_received_at", default=None)
 
 VERSION = "0.1.0"
-#: With `--token`, seconds a TCP client has to send its `initialize`.
-AUTH_TIMEOUT_S = 10.0
 
 
 class _Ignored:
@@ -65,7 +69,8 @@ class TandemProtocol(LanguageServerProtocol):
        raise "dictionary changed size during iteration" with requests in flight (pygls#606).
     3. The LSP lifecycle: a request before `initialize` gets ServerNotInitialized (-32002), a
        request after `shutdown` gets InvalidRequest (pygls drops both silently), and a message
-       that is no JSON-RPC message at all gets InvalidRequest instead of an AttributeError.
+       that is no JSON-RPC 2.0 message (checked on the raw JSON: `jsonrpc`, a string method,
+       an integer or string id) gets InvalidRequest (-32600) instead of silence or -32603.
     4. Document text is sanitized on the way in (lone UTF-16 surrogates), so no reader of the
        workspace ever meets text an encoder refuses.
     5. `exit` records its exit code (1 without a prior `shutdown`) for `tandem lsp` to return.
@@ -92,7 +97,11 @@ class TandemProtocol(LanguageServerProtocol):
     #: `shutdown` arrived (requests after it are refused, `exit` then returns 0).
     shutdown_requested = False
 
-    def structure_message(self, data: dict[str, Any]):
+    def structure_message(self, data: Any):
+        problem = envelope_error(data)
+        if problem is not None:
+            self._refuse_envelope(data, problem)
+            return _Ignored()
         if (
             "jsonrpc" in data
             and "id" in data
@@ -160,10 +169,28 @@ class TandemProtocol(LanguageServerProtocol):
         super().handle_message(message)
 
     def _answer_invalid(self, message: Any, why: str) -> None:
-        msg_id = message.get("id") if isinstance(message, dict) else None
+        if isinstance(message, dict):
+            msg_id = message.get("id")
+        else:
+            msg_id = getattr(message, "id", None)
         log.warning("ignored a message: %s", why)
-        if isinstance(msg_id, int | str) and not isinstance(msg_id, bool):
+        if is_request_id(msg_id):
             self._send_response(msg_id, None, JsonRpcInvalidRequest(why).to_response_error())
+
+    def _refuse_envelope(self, data: Any, why: str) -> None:
+        """JSON-RPC: an Invalid Request (-32600) is answered, under its id when that is valid,
+        else under id null. A response-shaped message (no method) is only logged: answering it
+        would be an error under an id the client used for a request of its own."""
+        log.warning("invalid JSON-RPC message: %s", why)
+        if isinstance(data, dict) and "method" not in data and "id" in data:
+            return
+        msg_id = data.get("id") if isinstance(data, dict) else None
+        error = JsonRpcInvalidRequest(why).to_response_error()
+        if is_request_id(msg_id):
+            self._send_response(msg_id, None, error)
+        else:
+            body = {"jsonrpc": "2.0", "id": None, "error": self._converter.unstructure(error)}
+            self._send_data(body)
 
     def send_parse_error(self, reason: str) -> None:
         """JSON-RPC: a body that is not JSON gets Parse error with id null."""
@@ -243,6 +270,7 @@ class TandemServer(LanguageServer):
             protocol_cls=TandemProtocol,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
         )
+        strict_primitives(self.protocol._converter)  # `"uri": 5` is InvalidParams, not "5"
         self.settings = Settings()
         self.engines = EngineManager()
         self.recent = RecentDocuments()
@@ -270,42 +298,54 @@ class TandemServer(LanguageServer):
         self,
         read: Callable[[int], Awaitable[bytes]],
         token: str | None = None,
+        start_within: float | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> bool:
         """Read frames until end of stream or `exit`; every bad frame is logged and skipped.
-        Returns False when the client failed the token check (nothing of it was handled)."""
+
+        The session starts with `initialize` (carrying `token` as `initializationOptions.token`
+        when one is set: then it must be the first message, or the connection is refused).
+        `start_within`: seconds the connection has to start it, else it is dropped (TCP: an
+        idle connection must not hold the one slot); `on_start` is called when it starts.
+        Returns whether the session started."""
         reader = FrameReader(read, self.max_message_bytes)
         protocol: TandemProtocol = self.protocol  # type: ignore[assignment]
-        authenticated = token is None
+        started = False
+        loop = asyncio.get_running_loop()
+        start_by = None if start_within is None else loop.time() + start_within
         while protocol.exit_code is None:
-            if authenticated:
+            if started or start_by is None:
                 body = await reader.next_body()
-            else:  # a client that never authenticates must not hold the one slot
+            else:
                 try:
-                    body = await asyncio.wait_for(reader.next_body(), AUTH_TIMEOUT_S)
+                    async with asyncio.timeout_at(start_by):
+                        body = await reader.next_body()
                 except TimeoutError:
-                    log.warning("connection dropped: no initialize with a token in time")
+                    log.warning("connection dropped: no `initialize` within %g s", start_within)
                     return False
             if body is None:
                 log.info("client closed the connection")
-                return authenticated
+                return started
             RECEIVED_AT.set(time.perf_counter())
             message, problem = decode_body(body, protocol.structure_message)
             if problem:
                 log.warning("bad LSP frame skipped: %s", problem)
                 protocol.send_parse_error(problem)
                 continue
-            if not authenticated:
-                if not _token_matches(message, token):
-                    log.warning("connection refused: missing or wrong token in initialize")
-                    msg_id = getattr(message, "id", None)
-                    if msg_id is not None:
-                        err = JsonRpcInvalidRequest(
-                            "authentication failed: send the server's token as "
-                            "initializationOptions.token"
-                        )
-                        protocol._send_response(msg_id, None, err.to_response_error())
-                    return False
-                authenticated = True
+            if not started and token is not None and not _token_matches(message, token):
+                log.warning("connection refused: missing or wrong token in initialize")
+                msg_id = getattr(message, "id", None)
+                if msg_id is not None:
+                    err = JsonRpcInvalidRequest(
+                        "authentication failed: send the server's token as "
+                        "initializationOptions.token"
+                    )
+                    protocol._send_response(msg_id, None, err.to_response_error())
+                return False
+            if not started and getattr(message, "method", None) == types.INITIALIZE:
+                started = True
+                if on_start is not None:
+                    on_start()
             if getattr(message, "method", None) == types.EXIT:
                 await _answer_pending(protocol)
             try:
@@ -313,10 +353,10 @@ class TandemServer(LanguageServer):
             except SystemExit as exc:  # pygls's `exit` handler
                 if protocol.exit_code is None:
                     protocol.exit_code = exc.code if isinstance(exc.code, int) else 0
-                return True
+                return started
             except Exception:
                 log.exception("unexpected error handling a message; the server carries on")
-        return True
+        return started
 
     def start_io(self, stdin=None, stdout=None) -> None:  # type: ignore[override]
         """stdio with the robust reader; stdin is read by a daemon thread (never blocks exit)."""
@@ -362,47 +402,6 @@ class TandemServer(LanguageServer):
         finally:
             self.shutdown()
 
-    def start_tcp(self, host: str, port: int, token: str | None = None) -> None:  # type: ignore[override]
-        """One client at a time: a second connection is refused while one is served; the
-        server ends when its client disconnects (as with stdio). With `token`, the first
-        message must be `initialize` carrying it in `initializationOptions.token`."""
-
-        async def main() -> None:
-            done = asyncio.Event()
-            busy = False
-
-            async def on_connect(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-                nonlocal busy
-                peer = w.get_extra_info("peername")
-                if busy:
-                    log.warning("refused a second connection from %s: one client at a time", peer)
-                    w.close()
-                    return
-                busy = True
-                log.info("client connected from %s", peer)
-                self.protocol.set_writer(w)  # type: ignore[arg-type]
-                served = False
-                try:
-                    served = await self.serve_stream(r.read, token)
-                finally:
-                    w.close()
-                    busy = False
-                    if served:  # the session ended; a refused client does not end the server
-                        done.set()
-
-            server = await asyncio.start_server(on_connect, host, port)
-            addrs = ", ".join(str(s.getsockname()) for s in server.sockets)
-            log.info("listening on %s (local use only; one client at a time)", addrs)
-            async with server:
-                await done.wait()
-
-        try:
-            asyncio.run(main())
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self.shutdown()
-
     @property
     def exit_code(self) -> int:
         code = getattr(self.protocol, "exit_code", None)
@@ -421,7 +420,7 @@ class TandemServer(LanguageServer):
         log.log(logging.WARNING if kind <= types.MessageType.Warning else logging.INFO, message)
         try:
             self.window_show_message(
-                types.ShowMessageParams(type=kind, message=f"Tandem: {message}")
+                types.ShowMessageParams(type=kind, message=f"Tandem: {redact_url(message)}")
             )
         except Exception as exc:  # the transport may be gone at exit
             log.debug("could not show a message to the user: %s", exc)
@@ -437,7 +436,7 @@ class TandemServer(LanguageServer):
             engine, model = self.settings.engine, self.settings.model or "(default demo model)"
         status = Status(
             state=state,  # type: ignore[typeddict-item]
-            message=message,
+            message=redact_url(message),
             engine=engine,
             model=model,
         )
@@ -509,16 +508,27 @@ def _token_matches(message: Any, token: str | None) -> bool:
     return isinstance(given, str) and hmac.compare_digest(given.encode(), token.encode())
 
 
+class RedactingFormatter(logging.Formatter):
+    """Masks URL credentials (`http://user:pw@host` → `http://***@host`) in every log line, to
+    the client and to stderr, whoever logged it (ours, httpx, a library's exception text)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_url(super().format(record))
+
+
 def configure_logging(server: TandemServer, level: str = "INFO") -> None:
     """Log to stderr and to the client; never to stdout (it is the LSP channel)."""
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fmt = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setFormatter(fmt)
     client = ClientLogHandler(server)
-    client.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    client.setFormatter(RedactingFormatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [stderr]
     root.setLevel(level)
     for name in ("lsp_server", "completion", "codechat", "inference"):
-        logging.getLogger(name).addHandler(client)
+        logger = logging.getLogger(name)
+        for old in [h for h in logger.handlers if isinstance(h, ClientLogHandler)]:
+            logger.removeHandler(old)  # a new TCP session: its client gets the lines now
+        logger.addHandler(client)
     logging.getLogger("pygls").setLevel(logging.WARNING)

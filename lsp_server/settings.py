@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from inference.urls import redact_url
+
 SECTION = "tandem"
 #: Settings whose values are never logged or echoed back (warnings name the key only).
 SECRET_SETTINGS = frozenset({"api_key"})
@@ -77,7 +79,8 @@ class Settings:
     #: openai engine: a completion must finish within this many seconds (its first token within
     #: two thirds of it), else the next endpoint is tried / the request ends with a clear error.
     completion_timeout_s: float = 6.0
-    #: openai engine: the same for CodeChat answers (first token within min(60 s, this)).
+    #: openai engine: the same for CodeChat answers (first token within min(60 s, two thirds
+    #: of this)).
     chat_timeout_s: float = 600.0
     #: Extra files no model may see (gitignore syntax, workspace-relative: ["private/",
     #: "*.sql"]): no completion or CodeChat in them, never quoted as context. Secret files
@@ -130,6 +133,7 @@ class Settings:
                 data[name] = _coerce(name, value, getattr(defaults, name))
             except (TypeError, ValueError) as exc:
                 kept = "the current value" if name in SECRET_SETTINGS else repr(data[name])
+                kept = redact_url(kept)  # an endpoint's `user:password@` never shows
                 warnings.append(f"setting {key!r}: {exc}; keeping {kept}")
         return Settings(**data), warnings
 

@@ -152,6 +152,55 @@ def _ok(value: Any, path: str, depth: int) -> str | None:
     return None
 
 
+def is_request_id(value: Any) -> bool:
+    """LSP ids are integers or strings (JSON-RPC's `true`, objects and arrays are not)."""
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def envelope_error(data: Any) -> str | None:
+    """Why `data` is not a JSON-RPC 2.0 request, notification or response (-32600), or None.
+
+    Checked on the raw JSON before pygls structures it: pygls drops a `"jsonrpc": "1.0"`
+    request silently and turns a non-string method or an object id into InternalError."""
+    if not isinstance(data, dict):
+        return f"a JSON-RPC message is an object, not {type(data).__name__}"
+    if data.get("jsonrpc") != "2.0":
+        return f'not a JSON-RPC 2.0 message ("jsonrpc" is {data.get("jsonrpc")!r}, not "2.0")'
+    if "method" in data:
+        if not isinstance(data["method"], str):
+            return f'"method" must be a string, not {type(data["method"]).__name__}'
+        if "id" in data and not is_request_id(data["id"]):
+            return f'a request "id" must be an integer or a string, not {data["id"]!r}'
+        return None
+    if "id" not in data:
+        return "neither a request, a notification nor a response (no method, no id)"
+    if data["id"] is not None and not is_request_id(data["id"]):
+        return f'a response "id" must be an integer, a string or null, not {data["id"]!r}'
+    return None
+
+
+def strict_primitives(converter: Any) -> None:
+    """Make the LSP converter refuse wrong-typed strings and integers instead of coercing
+    them: cattrs turns `"uri": 5` into "5" and `"line": true` into 1, so a client's bug
+    became a silent wrong answer. Now they fail structuring (InvalidParams, -32602)."""
+
+    def structure_str(value: Any, _type: Any) -> str:
+        if not isinstance(value, str):
+            raise TypeError(f"expected a string, not {type(value).__name__}")
+        return value
+
+    def structure_int(value: Any, _type: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError(f"expected an integer, not {type(value).__name__}")
+        return value
+
+    converter.register_structure_hook(str, structure_str)
+    converter.register_structure_hook(int, structure_int)
+    # bool is a subclass of int: without its own hook it would reach structure_int. Booleans
+    # stay as cattrs has them (capabilities are full of them; clients vary).
+    converter.register_structure_hook(bool, lambda value, _type: bool(value))
+
+
 def params_error(message: Any) -> str | None:
     """For a structured request/notification: why its params are malformed, or None."""
     cls = type(message)

@@ -566,3 +566,71 @@ async def test_a_server_without_speculation_counters_is_not_polled_again(fake_se
         await gen.text()
     assert state.metrics_calls == 0
     await eng.close()
+
+
+class _VllmLikeCounters(BaseHTTPRequestHandler):
+    """vLLM's order of events, slowed down: a request's work grows the server-wide counters at
+    once, and /metrics answers with the counters as they are when it finishes (here 0.3 s
+    later: a busy server). The CI flake of tests/vllm (drafted_tokens 0): the baseline read
+    went out with the request and came back after the request's work, so the work was inside
+    the baseline."""
+
+    protocol_version = "HTTP/1.1"
+    counts = {"drafts": 0.0, "draft": 0.0, "accepted": 0.0}
+    events: list[str] = []
+
+    def log_message(self, *args) -> None:
+        pass
+
+    def _send(self, status: int, body: bytes, kind: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        if self.path == "/metrics":
+            time.sleep(0.3)
+            c = type(self).counts
+            text = (
+                f'vllm:spec_decode_num_drafts_total{{engine="0"}} {c["drafts"]}\n'
+                f'vllm:spec_decode_num_draft_tokens_total{{engine="0"}} {c["draft"]}\n'
+                f'vllm:spec_decode_num_accepted_tokens_total{{engine="0"}} {c["accepted"]}\n'
+            )
+            type(self).events.append("metrics answered")
+            self._send(200, text.encode(), "text/plain")
+        else:
+            self._send(404, b"{}", "application/json")
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        type(self).events.append("request")
+        c = type(self).counts
+        c["drafts"], c["draft"], c["accepted"] = c["drafts"] + 3, c["draft"] + 12, c["accepted"] + 9
+        chunk = {"choices": [{"index": 0, "text": "hi", "finish_reason": "stop"}],
+                 "usage": {"prompt_tokens": 2, "completion_tokens": 4}}  # fmt: skip
+        body = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+        self._send(200, body, "text/event-stream")
+
+
+async def test_a_requests_speculative_counts_come_after_its_baseline():
+    """After an idle spell the baseline /metrics reading is in before the request is sent, so a
+    short request gets exactly its own counts (12 drafted, 9 accepted), however slow /metrics."""
+    _VllmLikeCounters.counts = {"drafts": 5.0, "draft": 20.0, "accepted": 10.0}
+    _VllmLikeCounters.events = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _VllmLikeCounters)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    eng = OpenAIEngine([f"http://127.0.0.1:{server.server_address[1]}"], model="m")
+    eng._probed_specials = []  # no /tokenize here
+    try:
+        gen = eng.start(GenerationRequest(prompt="x", max_tokens=4))
+        assert await gen.text() == "hi"
+        assert await gen.stats.wait_settled(timeout=10)
+        assert _VllmLikeCounters.events[:2] == ["metrics answered", "request"]
+        assert (gen.stats.drafted_tokens, gen.stats.accepted_tokens) == (12, 9)
+    finally:
+        await eng.close()
+        server.shutdown()
+        server.server_close()

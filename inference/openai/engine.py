@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 import httpx
 
 from inference.base import (
+    ANSWER_BY,
     Engine,
     EngineError,
     EngineInfo,
@@ -50,6 +51,7 @@ from inference.base import (
 from inference.openai.metrics import MetricsPoller, SpecCounters, SpecTicket
 from inference.openai.sse import DONE, iter_sse_data
 from inference.stop import StopTextStream
+from inference.urls import split_userinfo
 
 #: OpenAI's limit on `stop` strings, which vLLM enforces (HTTP 400 beyond it).
 MAX_SERVER_STOPS = 4
@@ -119,7 +121,7 @@ def error_text(response_body: bytes, limit: int = 500) -> str:
     """The server's own error message from an OpenAI-style (or FastAPI) error body."""
     text = response_body.decode("utf-8", "replace").strip()
     try:
-        data = json.loads(text)
+        data = loads(text)
     except ValueError:
         return text[:limit] or "(empty body)"
     if isinstance(data, dict):
@@ -237,13 +239,21 @@ class OpenAIEngine(Engine):
         extra_body: dict[str, Any] | None = None,
         deadlines: dict[str, Deadlines] | None = None,
         breaker_cooldown: float = 30.0,
-        discover_timeout: float = 15.0,
+        discover_timeout: float = 10.0,
     ) -> None:
         if isinstance(endpoints, str):
             endpoints = [endpoints]
         if not endpoints:
             raise ValueError("OpenAIEngine needs at least one endpoint URL")
-        self.endpoints = [normalize_endpoint(e) for e in endpoints]
+        #: The endpoints without credentials: every message names them by these. A URL's
+        #: userinfo (`http://user:pw@host`) becomes basic auth for its requests only.
+        self.endpoints: list[str] = []
+        self._auth: dict[str, httpx.BasicAuth] = {}
+        for url in endpoints:
+            clean, creds = split_userinfo(normalize_endpoint(url))
+            self.endpoints.append(clean)
+            if creds is not None:
+                self._auth[clean] = httpx.BasicAuth(*creds)
         self.api_key = api_key
         self.model = model
         #: The chosen FIM template's tokens (markers, stops), reported in `info`.
@@ -271,6 +281,7 @@ class OpenAIEngine(Engine):
         #: /metrics in the background, <= 1/s, only while requests run (never awaited by one)
         self._spec_poller = MetricsPoller(self._read_spec)
         self._probed_specials: list[str] | None = None
+        self._discovering: asyncio.Task | None = None
         self._max_context = 4096
         self._tokenizer: Any = None
         if tokenizer_dir is not None:
@@ -320,6 +331,8 @@ class OpenAIEngine(Engine):
     async def close(self) -> None:
         for g in list(self._latest.values()):
             g.cancel()
+        if self._discovering is not None and not self._discovering.done():
+            self._discovering.cancel()
         await self._spec_poller.close()
         if self._client is not None:
             await self._client.aclose()
@@ -339,12 +352,42 @@ class OpenAIEngine(Engine):
         await self._with_failover(bounded)
         return self.info
 
+    def _needs_discovery(self) -> bool:
+        return self.model is None or (self._tokenizer is None and self._probed_specials is None)
+
     async def ready(self) -> EngineInfo:
         """`info` once it is complete: probes the server first when nothing has yet (the LSP
-        decides the FIM template from it, so it must not look before the probe)."""
-        if self.model is None or (self._tokenizer is None and self._probed_specials is None):
-            await self.connect()
+        decides the FIM template from it, so it must not look before the probe). Within the
+        request's `ANSWER_BY` when one is set: a hung /v1/models or /tokenize must not hold a
+        completion past its deadline."""
+        if not self._needs_discovery():
+            return self.info
+        answer_by = ANSWER_BY.get()
+        if answer_by is None:
+            await self._discovery()
+            return self.info
+        try:
+            async with asyncio.timeout_at(answer_by):
+                await self._discovery()
+        except TimeoutError:
+            raise EngineError(
+                "the inference server did not finish model discovery (/v1/models, /tokenize) "
+                "before the request's deadline: " + ", ".join(self.endpoints)
+            ) from None
         return self.info
+
+    async def _discovery(self) -> None:
+        """One discovery at a time, shared by every request that needs it, and finished in the
+        background when they give up: a request waits only until its own deadline, and a slow
+        (not hung) server is still discovered for the next one, however loaded the machine.
+        Each endpoint gets `discover_timeout` seconds before the next is tried."""
+        loop = asyncio.get_running_loop()
+        task = self._discovering
+        if task is None or task.done() or task.get_loop() is not loop:
+            task = loop.create_task(self.connect())
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())  # observed
+            self._discovering = task
+        await asyncio.shield(task)
 
     def connect_blocking(self) -> EngineInfo:
         """`connect()` for code without a running event loop (e.g. a worker thread that builds
@@ -362,16 +405,20 @@ class OpenAIEngine(Engine):
 
     async def _discover(self, base: str) -> None:
         client = self._http()
-        resp = await client.get(f"{base}/v1/models", headers=self._headers())
+        resp = await client.get(
+            f"{base}/v1/models", headers=self._headers(), auth=self._auth_for(base)
+        )
         if resp.status_code >= 500 or resp.status_code == 429:
             raise _TryNext(str(_http_error(base, resp.status_code, resp.content)))
         if resp.status_code >= 400:
             raise _http_error(base, resp.status_code, resp.content)
         try:
-            resp.json()
+            listing = loads(resp.content)
         except ValueError:
             raise _TryNext(f"{base} answered /v1/models with no JSON") from None
-        models = resp.json().get("data") or []
+        models = listing.get("data") if isinstance(listing, dict) else None
+        if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+            raise _TryNext(f"{base} answered /v1/models with no model list")
         if not models:
             raise EngineError(f"inference server {base} serves no models (/v1/models is empty)")
         chosen = models[0]
@@ -394,9 +441,15 @@ class OpenAIEngine(Engine):
             resp = await client.post(
                 f"{base}/tokenize",
                 headers=self._headers(),
+                auth=self._auth_for(base),
                 json={"model": self.model, "prompt": token, "add_special_tokens": False},
             )
-            n = len(resp.json().get("tokens") or []) if resp.status_code == 200 else 0
+            try:
+                answer = loads(resp.content) if resp.status_code == 200 else {}
+            except ValueError:
+                answer = {}
+            tokens = answer.get("tokens") if isinstance(answer, dict) else None
+            n = len(tokens) if isinstance(tokens, list) else 0
             return token, resp.status_code, n
 
         results = await asyncio.gather(*(one(t) for t in self.probe_tokens))
@@ -412,6 +465,10 @@ class OpenAIEngine(Engine):
             self._client = httpx.AsyncClient(timeout=self.timeout)
             self._client_loop = loop
         return self._client
+
+    def _auth_for(self, base: str) -> Any:
+        """Basic auth from the endpoint URL's userinfo, if it had any."""
+        return self._auth.get(base, httpx.USE_CLIENT_DEFAULT)
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
@@ -472,6 +529,9 @@ class OpenAIEngine(Engine):
         """Discovery with a bound: the server status at startup ("ready" only when it answers)."""
         try:
             async with asyncio.timeout(timeout):
+                if self._needs_discovery():
+                    await self._discovery()  # the one the first requests share
+                    return self.info
                 return await self.connect()
         except TimeoutError:
             raise EngineError(
@@ -481,12 +541,12 @@ class OpenAIEngine(Engine):
     async def _read_spec(self, base: str) -> SpecCounters | None:
         if not self.spec_metrics or self._has_spec_metrics.get(base) is False:
             return None
-        url, headers = f"{base}/metrics", self._headers()
+        url, headers, auth = f"{base}/metrics", self._headers(), self._auth_for(base)
         try:
             try:
-                resp = await self._http().get(url, headers=headers, timeout=5.0)
+                resp = await self._http().get(url, headers=headers, auth=auth, timeout=5.0)
             except _STALE_CONNECTION_ERRORS:  # a kept-alive connection from before a restart
-                resp = await self._http().get(url, headers=headers, timeout=5.0)
+                resp = await self._http().get(url, headers=headers, auth=auth, timeout=5.0)
         except httpx.HTTPError:
             return None
         if resp.status_code != 200:
@@ -532,10 +592,13 @@ class OpenAIEngine(Engine):
         limits = self.deadlines.get(request.kind, DEFAULT_DEADLINES["chat"])
         loop = asyncio.get_running_loop()
         overall_at = loop.time() + limits.total_s
-        if self.model is None or (self._tokenizer is None and self._probed_specials is None):
+        answer_by = ANSWER_BY.get()  # counted from the request's arrival, so probes count too
+        if answer_by is not None:
+            overall_at = min(overall_at, answer_by)
+        if self._needs_discovery():
             try:  # once: until it succeeds, every request tries again (within its deadline)
                 async with asyncio.timeout_at(overall_at):
-                    await self.connect(min(self.discover_timeout, limits.first_token_s))
+                    await self._discovery()
             except TimeoutError:
                 raise EngineError(
                     f"the inference server did not finish model discovery within the "
@@ -566,6 +629,8 @@ class OpenAIEngine(Engine):
 
             try:
                 async with asyncio.timeout_at(first_at):
+                    if ticket is not None:  # after an idle spell: the baseline goes first
+                        await self._spec_poller.wait_baseline(ticket)
                     resp = await self._send(base, path, body, fresh)
                     if resp.status_code >= 400:
                         content = await resp.aread()
@@ -623,7 +688,7 @@ class OpenAIEngine(Engine):
                         complete = True
                         break
                     try:
-                        event = json.loads(data)
+                        event = loads(data)
                     except ValueError:
                         raise EngineError(
                             f"inference server {base} sent invalid JSON: {data[:200]}"
@@ -742,7 +807,9 @@ class OpenAIEngine(Engine):
         url, headers = f"{base}{path}", self._headers()
         try:
             return await client.send(
-                client.build_request("POST", url, json=body, headers=headers), stream=True
+                client.build_request("POST", url, json=body, headers=headers),
+                stream=True,
+                auth=self._auth_for(base),
             )
         except _STALE_CONNECTION_ERRORS as exc:
             log.info(
@@ -752,7 +819,9 @@ class OpenAIEngine(Engine):
         once = httpx.AsyncClient(timeout=self.timeout)
         fresh.append(once)
         return await once.send(
-            once.build_request("POST", url, json=body, headers=headers), stream=True
+            once.build_request("POST", url, json=body, headers=headers),
+            stream=True,
+            auth=self._auth_for(base),
         )
 
     def _spec_ticket(self, base: str, stats: GenerationStats) -> SpecTicket | None:
@@ -786,10 +855,20 @@ def apply_spec_counts(
         stats.strategy = "speculative"
 
 
+def loads(data: str | bytes) -> Any:
+    """`json.loads` whose every failure is a ValueError: a pathologically nested value (`[[[…`
+    200k deep) raises RecursionError in the parser, which must read as a bad answer from that
+    server (failover before the first token), not as a bug that skips the other endpoints."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def _unusable(data: str) -> str | None:
     """Why a first event cannot start an answer (invalid JSON, an error event), or None."""
     try:
-        event = json.loads(data)
+        event = loads(data)
     except ValueError:
         return f"sent invalid JSON: {data[:100]}"
     if not isinstance(event, dict):
@@ -803,7 +882,7 @@ def _unusable(data: str) -> str | None:
 def _has_output(data: str) -> bool:
     """Whether an SSE event carries text or ends the answer (a first token, for the deadline)."""
     try:
-        event = json.loads(data)
+        event = loads(data)
     except ValueError:
         return True  # let the main loop report it
     if not isinstance(event, dict) or "error" in event:

@@ -187,6 +187,9 @@ class SpecTicket:
     #: The request's counts are complete once a poll started at or after this time.
     settle_at: float = math.inf
     done: bool = False
+    #: Sent before the baseline reading came back: part of its work may be inside the baseline,
+    #: so its share is unknown (settled with None, never a partial count shown as exact).
+    uncertain: bool = False
 
 
 @dataclass
@@ -200,6 +203,9 @@ class _Server:
     #: what accrued while it was idle belongs to nobody here.
     rebase: bool = True
     last_poll: float = -math.inf
+    #: Set once the baseline reading after an idle spell is in (or failed): requests wait for
+    #: it before they are sent (`wait_baseline`). None: no baseline pending.
+    baseline: asyncio.Event | None = None
     task: asyncio.Task | None = None
     #: Set when a request ends or goes (the poll loop waits on it while nothing has ended).
     wake: asyncio.Event | None = None
@@ -263,8 +269,13 @@ class MetricsPoller:
         server = self._server(base)
         now = self._clock()
         if not server.tickets:  # idle until now: start from a fresh reading if one can go now
-            server.rebase = server.previous is None or now - server.last_poll >= self.interval
+            can_read_now = now - server.last_poll >= self.interval
+            server.rebase = server.previous is None or can_read_now
+            # the request waits for a baseline that goes now; one due later would come after it
+            server.baseline = asyncio.Event() if server.rebase and can_read_now else None
         ticket = SpecTicket(base, on_settled, began_at=now)
+        if server.rebase and server.baseline is None:
+            ticket.uncertain = True  # its work starts before the baseline: counts unknown
         server.tickets.append(ticket)
         loop = asyncio.get_running_loop()
         if server.task is None or server.task.done() or server.task.get_loop() is not loop:
@@ -272,6 +283,21 @@ class MetricsPoller:
             server.wake = asyncio.Event()
             server.task = loop.create_task(self._run(base, server))
         return ticket
+
+    async def wait_baseline(self, ticket: SpecTicket, timeout: float = 1.0) -> None:
+        """Before sending the request: wait (up to `timeout`) for the baseline reading when one
+        is due, so the server's counts for this request all come after it. (Sent at once, a
+        short request could be done before the server answered /metrics: its counts were then
+        in the baseline and it got 0.) Costs one /metrics read, only for the first request after
+        an idle spell; a reading slower than `timeout` leaves this request's counts unknown."""
+        server = self._servers.get(ticket.base)
+        event = server.baseline if server is not None else None
+        if event is None or event.is_set():
+            return
+        try:
+            await asyncio.wait_for(event.wait(), timeout)
+        except TimeoutError:
+            ticket.uncertain = True
 
     def progress(self, ticket: SpecTicket, tokens: int) -> None:
         """Tokens the request has generated so far (weights a split among overlapping ones)."""
@@ -339,7 +365,11 @@ class MetricsPoller:
                     server.previous, server.rebase = None, True
                     return
                 self._attribute(server, counters, started)
+                if server.baseline is not None:
+                    server.baseline.set()  # the requests waiting for it may go now
         finally:
+            if server.baseline is not None:
+                server.baseline.set()  # never leave a request waiting on a poller that stopped
             try:
                 mine = asyncio.current_task() is server.task
             except RuntimeError:  # closed by the garbage collector, its event loop long gone
@@ -383,6 +413,8 @@ class MetricsPoller:
         if ticket.done:
             return
         ticket.done = True
+        if ticket.uncertain:
+            counts = None
         try:
             ticket.on_settled(counts)
         except Exception:  # a consumer's bug must not stop the attribution of the others

@@ -8,10 +8,13 @@ advertises follows the client's capabilities (`completionMode` overrides).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams
@@ -21,15 +24,20 @@ from completion.context.snippets import context_note
 from completion.service import CompletionOptions, CompletionResult, Superseded
 from completion.templates import UnknownFimTemplate
 from completion.types import Edit, OpenDocument
-from inference.base import EngineError
+from inference.base import ANSWER_BY, EngineError
 from lsp_server import late_stats
 from lsp_server.documents import DocumentRefused, DocumentUnavailable, snapshot
 from lsp_server.features import candidates, completion_mode, events
 from lsp_server.positions import PositionError, to_index, to_position
 from lsp_server.server import RECEIVED_AT, TandemServer
+from lsp_server.settings import Settings
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[\w$]+$")
+T = TypeVar("T")
+#: The backstop fires this long after the deadline: the engine's own error (which part hung)
+#: comes first whenever the event loop is not starved.
+DEADLINE_GRACE_S = 0.5
 
 
 @dataclass
@@ -208,7 +216,11 @@ async def suggest(
         manual=manual,
     )
     try:
-        result = await ls.completions.request(ctx, lambda: ls.engines.get(settings), options)
+        result = await _within_deadline(
+            settings,
+            received,
+            ls.completions.request(ctx, lambda: ls.engines.get(settings), options),
+        )
     except Superseded:
         return None  # a newer request for the same document took over
     except (EngineError, UnknownFimTemplate) as exc:
@@ -229,6 +241,25 @@ async def suggest(
         edit.text, line, column, lines, doc.language_id, request,
         edit.replace_before, edit.replace_after, edit.at_cursor, extra, received,
     )  # fmt: skip
+
+
+async def _within_deadline(settings: Settings, received: float, work: Awaitable[T]) -> T:
+    """`work` with the openai engine's deadline, counted from the request's arrival:
+    `completionTimeoutS`. The engine bounds discovery, connects, failover and generation by
+    `ANSWER_BY` and says which part failed; the timeout here is the backstop that makes the
+    limit hold whatever hangs (plus `DEADLINE_GRACE_S` for the engine's own, clearer error)."""
+    if settings.engine != "openai":  # local engines: no network to hang on
+        return await work
+    loop = asyncio.get_running_loop()
+    left = settings.completion_timeout_s - (time.perf_counter() - received)
+    ANSWER_BY.set(loop.time() + left)  # this task's context: the engine's tasks inherit it
+    try:
+        async with asyncio.timeout(max(0.0, left) + DEADLINE_GRACE_S):
+            return await work
+    except TimeoutError:
+        raise EngineError(
+            f"no answer within completionTimeoutS ({settings.completion_timeout_s:g} s)"
+        ) from None
 
 
 def _other_documents(ls: TandemServer, uri: str, limit: int = 5) -> list[OpenDocument]:

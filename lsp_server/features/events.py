@@ -11,10 +11,13 @@ appended to the local events log (`tandem stats`). Nothing leaves the machine.
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from lsp_server.protocol import (
     ACCEPT_COMMAND,
@@ -66,8 +69,7 @@ def register(server: TandemServer, client_capabilities: types.ClientCapabilities
 
     @server.command(SNOOZE_COMMAND)
     def snooze_command(ls: TandemServer, *args: Any) -> dict:
-        minutes = _field(args[0], "minutes") if args else None
-        return snooze(ls, DEFAULT_SNOOZE_MINUTES if minutes is None else minutes)
+        return snooze(ls, snooze_minutes(args))
 
 
 def shown(ls: TandemServer, sid: Any) -> None:
@@ -104,6 +106,29 @@ def partially_accepted(ls: TandemServer, sid: Any, length: Any) -> None:
 
 def _log(ls: TandemServer, event: str, item: Suggestion, chars: int) -> None:
     ls.events.append(event, id=item.id, language=item.language, chars=chars)
+
+
+def snooze_minutes(args: Sequence[Any]) -> float:
+    """The minutes of a `tandem.snooze` call: no argument (or `{}`) means the default; anything
+    but `{"minutes": a non-negative number}` is InvalidParams (a typo must not snooze for 30
+    minutes)."""
+    if not args:
+        return DEFAULT_SNOOZE_MINUTES
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise JsonRpcInvalidParams(f'tandem.snooze takes one {{"minutes": number}}, not {args!r}')
+    minutes = args[0].get("minutes")
+    if minutes is None:
+        return DEFAULT_SNOOZE_MINUTES
+    if (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int | float)
+        or not math.isfinite(minutes)
+        or minutes < 0
+    ):
+        raise JsonRpcInvalidParams(
+            f"snooze: minutes must be a non-negative number, not {minutes!r}"
+        )
+    return float(minutes)
 
 
 def snooze(ls: TandemServer, minutes: Any) -> dict:

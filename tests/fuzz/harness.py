@@ -35,7 +35,12 @@ def count(category: str, key: str = "cases", n: int = 1) -> None:
 
 # -- the fake backend ------------------------------------------------------------------------------
 
-FAULTS = ("ok", "closed", "http500", "hang", "trickle", "garbage", "midstream_close")
+FAULTS = ("ok", "closed", "http500", "hang", "trickle", "garbage", "midstream_close",
+          "hang_models", "hang_tokenize", "hang_headers", "stall", "nested")  # fmt: skip
+#: "nested": the first event is JSON nested 200,000 deep (Python's parser hits its recursion
+#: limit); "hang_models" / "hang_tokenize": only that discovery endpoint hangs; "hang_headers":
+#: generation requests never get their headers; "stall": the first piece, then silence.
+NESTED_DEPTH = 200_000
 
 
 class Backend:
@@ -47,6 +52,8 @@ class Backend:
         self.trickle_s = trickle_s
         self.bodies: list[str] = []  # every POST body, as received
         self.hits: Counter = Counter()
+        #: The Authorization header of every request (None when absent).
+        self.auth: list[str | None] = []
         #: When set, generation requests get this answer (one piece) instead of ANSWER.
         self.chat_answer: str | None = None
         self._lock = threading.Lock()
@@ -98,6 +105,11 @@ class Backend:
 
             def do_GET(self) -> None:
                 backend.hits[self.path] += 1
+                backend.auth.append(self.headers.get("Authorization"))
+                if backend.mode == "hang_models":
+                    time.sleep(backend.hang_s)
+                    self.close_connection = True
+                    return
                 if self._fault_before_headers():
                     return
                 if self.path == "/v1/models":
@@ -111,6 +123,15 @@ class Backend:
                 with backend._lock:
                     backend.bodies.append(raw.decode("utf-8", "replace"))
                 backend.hits[self.path] += 1
+                backend.auth.append(self.headers.get("Authorization"))
+                if self.path == "/tokenize" and backend.mode == "hang_tokenize":
+                    time.sleep(backend.hang_s)
+                    self.close_connection = True
+                    return
+                if backend.mode == "hang_headers" and self.path != "/tokenize":
+                    time.sleep(backend.hang_s)
+                    self.close_connection = True
+                    return
                 if self.path == "/tokenize":
                     prompt = json.loads(raw).get("prompt", "")
                     n = 1 if prompt in ("<fim_prefix>", "<fim_suffix>", "<fim_middle>") else 3
@@ -129,6 +150,11 @@ class Backend:
                         self.wfile.write(b"data: {not json at all\n\n")
                         self.wfile.flush()
                         return
+                    if mode == "nested":
+                        nested = "[" * NESTED_DEPTH + "]" * NESTED_DEPTH
+                        self.wfile.write(f"data: {nested}\n\n".encode())
+                        self.wfile.flush()
+                        return
                     pieces = ANSWER
                     if backend.chat_answer is not None:
                         pieces = [backend.chat_answer]
@@ -142,6 +168,9 @@ class Backend:
                         self.wfile.flush()
                         if mode == "midstream_close" and i == 0:
                             self.connection.shutdown(socket.SHUT_RDWR)
+                            return
+                        if mode == "stall" and i == 0:
+                            time.sleep(backend.hang_s)
                             return
                         if mode == "trickle":
                             time.sleep(backend.trickle_s)

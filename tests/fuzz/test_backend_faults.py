@@ -50,7 +50,7 @@ async def _complete(eng: OpenAIEngine) -> str:
     return await asyncio.wait_for(gen.text(), ANSWERED_WITHIN)
 
 
-@pytest.mark.parametrize("fault", ["closed", "http500", "hang", "garbage"])
+@pytest.mark.parametrize("fault", ["closed", "http500", "hang", "garbage", "nested"])
 async def test_failover_on_a_fault_before_the_first_token(backends, fault):
     """Before the first token nothing was shown: the second endpoint answers instead."""
     bad, good = backends(fault, hang_s=12.0), backends("ok")
@@ -59,6 +59,19 @@ async def test_failover_on_a_fault_before_the_first_token(backends, fault):
         assert await _complete(eng) == ANSWER_TEXT
         assert good.hits["/v1/completions"] == 1 and bad.hits["/v1/completions"] >= 0
         count("backend faults", f"failover/{fault}")
+    finally:
+        await eng.close()
+
+
+async def test_a_pathologically_nested_event_is_a_bad_answer_not_a_crash(backends):
+    """`[[[…` 200,000 deep: Python's JSON parser raised RecursionError, which skipped the
+    failover ("maximum recursion depth exceeded"); now it is that server's invalid JSON."""
+    eng = _engine(backends("nested").url)
+    try:
+        with pytest.raises(EngineError) as err:
+            await _complete(eng)
+        assert "invalid JSON" in str(err.value) and "recursion" not in str(err.value)
+        count("backend faults", "nested event")
     finally:
         await eng.close()
 

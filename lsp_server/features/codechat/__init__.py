@@ -17,6 +17,7 @@ The request path (protocol in `lsp_server.protocol`):
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +28,7 @@ from pygls.exceptions import JsonRpcInvalidParams
 
 from codechat.tasks import ACTION_SPECS, ACTIONS, Action
 from codechat.testfiles import OutsideWorkspace, contained_path
+from inference.base import ANSWER_BY
 from lsp_server.documents import DocumentUnavailable, snapshot
 from lsp_server.features.codechat.apply import (
     checked_edit,
@@ -48,7 +50,7 @@ from lsp_server.protocol import (
     CodeChatResult,
     code_chat_result,
 )
-from lsp_server.server import TandemServer
+from lsp_server.server import RECEIVED_AT, TandemServer
 
 
 def register(server: TandemServer, client_capabilities: types.ClientCapabilities) -> None:
@@ -76,6 +78,7 @@ def register(server: TandemServer, client_capabilities: types.ClientCapabilities
 
 def _command_handler(action: Action) -> Callable:
     async def handler(ls: TandemServer, *args: Any) -> CodeChatResult:
+        _answer_by(ls)  # this task's context: the background run below inherits it
         try:
             req = parse_request(
                 action,
@@ -99,6 +102,14 @@ def _command_handler(action: Action) -> Callable:
 
     handler.__name__ = f"codechat_{action}"
     return handler
+
+
+def _answer_by(ls: TandemServer) -> None:
+    """The whole answer is due `chatTimeoutS` after the request arrived (the engine's own
+    limits, such as the first token's, count from when it starts)."""
+    received = RECEIVED_AT.get() or time.perf_counter()
+    left = ls.settings.chat_timeout_s - (time.perf_counter() - received)
+    ANSWER_BY.set(asyncio.get_running_loop().time() + left)
 
 
 def _code_actions(
@@ -139,6 +150,7 @@ async def resolve_code_action(ls: TandemServer, action: types.CodeAction) -> typ
         return action
     arg = {k: v for k, v in data.items() if k != "action"}
     token = f"tandem-{name}-{uuid.uuid4().hex[:12]}"
+    _answer_by(ls)
     try:
         req = parse_request(
             name, arg, ls.workspace, ls.settings.max_document_bytes, ls.settings.exclude_globs

@@ -26,6 +26,8 @@ from lsp_server.protocol import CodeChatArgs, Position, Range
 from textkit.lines import lsp_lines
 
 _SHAPE = "{uri, range?, position?, instruction?, version?}"
+#: LSP's `uinteger` (positions): larger values are the client's bug, not ours.
+MAX_UINTEGER = 2**31 - 1
 
 
 class Unservable(Exception):
@@ -134,9 +136,13 @@ def _position(value: Any, name: str) -> types.Position:
     """A JSON Position with non-negative integer line/character (bools are not integers)."""
     fields = value if isinstance(value, dict) else {}
     line, char = fields.get("line"), fields.get("character")
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (line, char)):
+    if not all(
+        isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_UINTEGER
+        for v in (line, char)
+    ):
         raise JsonRpcInvalidParams(
-            f"'{name}' must be {{line, character}} with non-negative integers, not {value!r}"
+            f"'{name}' must be {{line, character}} with integers from 0 to {MAX_UINTEGER} "
+            f"(LSP's uinteger), not {value!r}"
         )
     return types.Position(line=line, character=char)
 
