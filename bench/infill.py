@@ -231,6 +231,7 @@ def _parser() -> argparse.ArgumentParser:
         help="holes of the data set, or new multi-line / random-span holes in its programs",
     )
     ap.add_argument("--limit", type=int, default=None, help="first N problems only")
+    ap.add_argument("--offset", type=int, default=0, help="skip the first N problems")
     ap.add_argument("--json", action="store_true", help="print only the JSON result")
     ap.add_argument("--widen", type=int, default=0, help="move N suffix lines into the hole")
     ap.add_argument(
@@ -415,7 +416,8 @@ def run(args: argparse.Namespace, make_engine: Callable[..., Engine] | None) -> 
     data = args.data or default_data()
     if not data:
         raise SystemExit("no data: pass --data FILE (HumanEval infilling jsonl or jsonl.gz)")
-    problems = load_problems(data, args.limit)
+    offset = getattr(args, "offset", 0) or 0
+    problems = load_problems(data, None if args.limit is None else offset + args.limit)[offset:]
     if args.variant != "single":
         problems = make_variant(problems, args.variant)
         if args.limit is not None:
