@@ -210,7 +210,7 @@ async def suggest(
     except Superseded:
         return None  # a newer request for the same document took over
     except (EngineError, UnknownFimTemplate) as exc:
-        ls.send_status("error", str(exc))
+        ls.engine_failed(str(exc))  # the status, and one showMessage per distinct error
         log.error("%s failed: %s", kind, exc)
         return None
     except Exception as exc:  # a bug or odd input: an error for this request, not the server
@@ -218,6 +218,7 @@ async def suggest(
         ls.send_status("error", f"{kind} failed: {type(exc).__name__}: {exc}")
         raise JsonRpcInternalError(f"{kind} failed: {type(exc).__name__}: {exc}") from None
     request = _record(ls, kind, received, t0, result, context_ms, doc.language_id)
+    ls.engine_recovered()  # a later failure is shown again
     if not result.text:
         publish(ls, request, received)
         return None
