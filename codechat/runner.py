@@ -202,7 +202,9 @@ async def _generate(
             return ChatOutcome(False, "cancelled; nothing was changed", "cancelled"), None
     except EngineError as exc:
         return ChatOutcome(False, f"the engine failed: {exc}", "engine_error"), None
-    if loop is not None:
+    if loop is None:
+        show(think.flush())  # text held back while it was not known to be answer
+    else:
         raw = "".join(chunks)[: loop.keep_until]
         # what came before the loop, when it is known not to be reasoning
         head = "" if think.unknown else strip_think(raw, prompt.starts_thinking)

@@ -83,10 +83,13 @@ def find_loop(text: str, allowed: str = "") -> Loop | None:
         words = _word_chars(unit)
         if words < MIN_UNIT_WORD_CHARS or not _primitive(unit):
             continue
-        # how far back does the period hold?
+        # how far back does the period hold? (to the character: the unit then starts where
+        # the model began repeating, e.g. at a sentence, not somewhere inside it)
         start = n - MIN_COPIES * p
         while start - p >= 0 and text[start - p : start] == text[start : start + p]:
             start -= p
+        while start > 0 and text[start - 1] == text[start - 1 + p]:
+            start -= 1
         copies = (n - start) // p
         if copies * words < MIN_SPAN_WORD_CHARS:
             continue
