@@ -25,14 +25,14 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
+from bench.codechat_functions import SNIPPETS, on_topic
 from codechat import ACTIONS as CODECHAT_ACTIONS
 from codechat import ChatTask, run_task
-from bench.codechat_functions import SNIPPETS, on_topic
 from codechat.language import detect_language
 from inference.base import Engine, GenerationRequest
-from textkit.repetition import find_loop
 from lsp_server.settings import Settings
 from testing.scripted import ScriptedEngine
+from textkit.repetition import find_loop
 
 #: Small, self-contained stdlib functions, by dotted name.
 FUNCTIONS = [
@@ -116,9 +116,11 @@ def verifiable(action: str, name: str, outcome) -> dict[str, bool]:
     }
 
 
-async def run_bench(engine: Engine, functions: list[str], settings: Settings) -> dict:
+async def run_bench(
+    engine: Engine, functions: list[str], settings: Settings, actions: tuple[str, ...] = ACTIONS
+) -> dict:
     report: dict[str, dict] = {}
-    for action in ACTIONS:
+    for action in actions:
         applied, rejected, passed = 0, Counter(), Counter()
         examples: list[dict] = []
         answers: list[dict] = []
@@ -179,11 +181,20 @@ def main(
     p.add_argument("--prompt-format", default="auto")
     p.add_argument("--max-tokens", type=int, default=256)
     p.add_argument("--functions", type=int, default=None, help="how many to use (default all)")
+    p.add_argument(
+        "--actions", default=",".join(ACTIONS),
+        help=f"comma-separated subset of {','.join(ACTIONS)} (default: all)",
+    )  # fmt: skip
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for a GGUF (0: all)")
     p.add_argument("--out", help="also write the JSON report here")
     args = p.parse_args(argv)
+    actions = tuple(a.strip() for a in args.actions.split(",") if a.strip())
+    if unknown := [a for a in actions if a not in ACTIONS]:
+        p.error(f"unknown action(s) {', '.join(unknown)}; choose from {', '.join(ACTIONS)}")
     settings = Settings(
-        model=args.model, prompt_format=args.prompt_format, chat_max_tokens=args.max_tokens
-    )
+        model=args.model, prompt_format=args.prompt_format, chat_max_tokens=args.max_tokens,
+        threads=args.threads,
+    )  # fmt: skip
     if args.scripted:
         engine: Engine = scripted_engine()
     else:
@@ -197,7 +208,7 @@ def main(
 
     async def go() -> dict:
         try:
-            return await run_bench(engine, SETS[args.set][: args.functions], settings)
+            return await run_bench(engine, SETS[args.set][: args.functions], settings, actions)
         finally:
             await engine.close()
 
@@ -208,6 +219,7 @@ def main(
         "set": args.set,
         "prompt_format": args.prompt_format,
         "max_tokens": args.max_tokens,
+        "threads": args.threads,
         "actions": asyncio.run(go()),
     }
     text = json.dumps(report, indent=2, ensure_ascii=False)

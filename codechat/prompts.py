@@ -44,8 +44,6 @@ SECTION_STOPS = (
     "\n### Response",
     "\n### Input:",
     "\n### Output:",
-    "\n### Answer:",
-    "\n### Explanation:",
     "<eos>",
     "<end_of_turn>",
     "<|endoftext|>",

@@ -26,7 +26,6 @@ from codechat.testfiles import (
     test_target,
 )
 from codechat.thinking import ThinkFilter, strip_think
-from textkit.repetition import Loop, find_loop
 from inference.base import (
     Engine,
     EngineError,
@@ -34,6 +33,7 @@ from inference.base import (
     GenerationRequest,
     GenerationStats,
 )
+from textkit.repetition import Loop, find_loop
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,7 @@ def _looped(request: GenerationRequest, head: str, loop: Loop) -> ChatOutcome:
     what = "nothing was changed" if request.kind == "edit" else "the answer is cut there"
     return ChatOutcome(
         False,
-        f"the model repeated itself ({loop.copies}x \"{quoted}\") and was stopped; {what}. "
+        f'the model repeated itself ({loop.copies}x "{quoted}") and was stopped; {what}. '
         "A small or base model does this: configure an instruction-tuned model for CodeChat",
         "repetition",
         markdown=(head or None) if request.kind != "edit" else None,

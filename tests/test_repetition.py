@@ -13,14 +13,20 @@ from textkit.repetition import cut_loop, find_loop
 
 # -- real looping outputs -------------------------------------------------------------------------
 
-#: explain `is_leap` (Gemma 3 270M base): one sentence, forever
-GEMMA_SENTENCE = (
-    "The code is a function that takes a year as input and returns True if the year is a leap "
-    "year. " * 4
+#: explain `is_leap`, `clamp` and `safe_div` (Gemma 3 270M base, alpaca format, greedy): the
+#: text the model wrote up to where the stop fired (61, 34 and 40 tokens)
+GEMMA_IS_LEAP = (
+    "The code below "
+    + ("is a simple example of a python program that does not have a lot of logic. It ") * 3
+    + "is a simple example of a python program that does not hav"
 )
+GEMMA_CLAMP = "The code below " + "is a simple example of a python program. It " * 4
+GEMMA_SAFE_DIV = "The code below " + "is a simple example of a safe-div function. It " * 4
 
 LOOPS = {
-    "gemma: one sentence": GEMMA_SENTENCE,
+    "gemma: is_leap": GEMMA_IS_LEAP,
+    "gemma: clamp": GEMMA_CLAMP,
+    "gemma: safe_div": GEMMA_SAFE_DIV,
     "a two-line cycle": "Start here.\n" + "- It adds the numbers.\n- It returns the sum.\n" * 3,
     "a line repeated": "Explanation:\n" + "The function returns the maximum of the list.\n" * 3,
     "within one line": "return foo(" + "bar, baz, qux, " * 6,
@@ -65,6 +71,16 @@ def test_fires_at_every_character_once_looping_as_the_text_streams():
     text = "Intro line.\n" + unit * 6
     first = next(i for i in range(1, len(text) + 1) if find_loop(text[:i]) is not None)
     assert len("Intro line.\n") + 2 * len(unit) < first <= len("Intro line.\n") + 3 * len(unit)
+
+
+def test_the_kept_text_ends_at_a_sentence_before_the_loop():
+    """Gemma's loops start mid-sentence ("… logic. It is a simple …"): what is kept for the user
+    ends at the first copy's sentence end, once."""
+    kept, loop = cut_loop(GEMMA_IS_LEAP)
+    assert loop is not None and loop.copies >= 3
+    assert kept == (
+        "The code below is a simple example of a python program that does not have a lot of logic."
+    )
 
 
 def test_repetition_the_user_already_has_is_allowed():

@@ -47,13 +47,11 @@ class Loop:
 
     unit: str
     copies: int
-    #: Offset in the text where the first copy starts (keep text[:start + len(unit)]).
+    #: Offset in the text where the first copy starts.
     start: int
-
-    @property
-    def keep_until(self) -> int:
-        """Offset after the first copy: what came before the model started repeating itself."""
-        return self.start + len(self.unit)
+    #: Offset to keep the text up to: through the first copy, back to the last sentence or line
+    #: end inside it when there is one (a loop often starts mid-sentence: "… logic. It is …").
+    keep_until: int
 
 
 def _word_chars(s: str) -> int:
@@ -95,8 +93,21 @@ def find_loop(text: str, allowed: str = "") -> Loop | None:
             continue
         if allowed and _is_allowed(text[start : start + 2 * p], allowed):
             continue
-        return Loop(text[start : start + p], copies, start)
+        return Loop(text[start : start + p], copies, start, _boundary(text, start, start + p))
     return None
+
+
+def _boundary(text: str, start: int, end: int) -> int:
+    """The end of the last sentence or line in text[start:end] (just after its `.`/`!`/`?` or
+    newline), else `end`."""
+    best = -1
+    for mark in (". ", ".\n", "! ", "? ", "\n"):
+        i = text.rfind(mark, start, end)
+        if i >= 0:
+            best = max(best, i + 1)
+    if end > 0 and text[end - 1] in ".!?\n":
+        best = end
+    return best if best > start else end
 
 
 def _is_allowed(twice: str, allowed: str) -> bool:

@@ -843,7 +843,9 @@ def _has_output(data: str) -> bool:
 
 def _reasoning(delta: dict[str, Any]) -> bool:
     """Whether a chat delta carries reasoning apart from the answer."""
-    return any(isinstance(delta.get(k), str) and delta[k] for k in ("reasoning_content", "reasoning"))
+    return any(
+        isinstance(delta.get(k), str) and delta[k] for k in ("reasoning_content", "reasoning")
+    )
 
 
 def _describe_connect_error(exc: BaseException) -> str:

@@ -45,7 +45,9 @@ SCRIPTS: dict[str, list[dict]] = {
     # the template opened <think> in the prompt: reasoning, then </think>, then the answer
     "opened-by-prompt": [{"content": p} for p in _pieces(REASONING + "\n</think>\n\n" + ANSWER)],
     # the model writes the whole block itself
-    "think-tags": [{"content": p} for p in _pieces("<think>\n" + REASONING + "</think>\n" + ANSWER)],
+    "think-tags": [
+        {"content": p} for p in _pieces("<think>\n" + REASONING + "</think>\n" + ANSWER)
+    ],
     # the server's reasoning parser: reasoning apart, the content is the answer alone
     "reasoning-content": [{"reasoning_content": p} for p in _pieces(REASONING)]
     + [{"content": p} for p in _pieces(ANSWER)],
@@ -149,9 +151,7 @@ def test_a_local_template_says_whether_the_prompt_opens_think(
     """With `tokenizer` set, the template is rendered locally: QwQ's opens `<think>`, so the
     reasoning is hidden up to `</think>` and the answer then streams piece by piece."""
     base, seen = chat_server
-    outcome, progress = _explain(
-        OpenAIEngine(base, model=model, tokenizer_dir=qwq_tokenizer_dir)
-    )
+    outcome, progress = _explain(OpenAIEngine(base, model=model, tokenizer_dir=qwq_tokenizer_dir))
     assert seen[-1][0] == "/v1/chat/completions"
     assert outcome.prompt_format == "server template"
     assert all("SECRET-REASONING" not in t for t in progress)
