@@ -112,8 +112,11 @@ def uri_to_path(uri: str) -> str | None:
     return path
 
 
+@lru_cache(maxsize=32)
 def is_secret_content(text: str) -> bool:
-    """True when the text itself shows a secret file (a private key, a service-account key)."""
+    """True when the text itself shows a secret file (a private key, a service-account key).
+    Remembered per text: every completion asks it of every open document (a scan of up to
+    200 kB each), and a document version's text is one string object, hashed once."""
     head = text[:200_000]
     return any(needle in head and p.search(head) for needle, p in _SECRET_CONTENT)
 

@@ -181,7 +181,7 @@ def _split_secret_source() -> str:
     starts: masked only when the document is redacted whole (defect 3)."""
     head = [f"unrelated_{i} = {i}" for i in range(8)]
     head += ['CONFIG = """', "aws_secret_access_key=", TOKENS["AWS secret key"], '"""']
-    body = [f"total_{i} = add(a, b) + total" for i in range(18)]
+    body = [f"total = add(a, b) + total  # {i}" for i in range(18)]
     return "\n".join(head + body) + "\n"
 
 
@@ -260,5 +260,27 @@ async def test_every_secret_kind_through_every_action_never_reaches_the_backend(
         assert "*" * 20 not in refactor and "*" * 20 not in json.dumps(edits[1]["params"])
         backend.chat_answer = None
         await assert_healthy(lsp, main_uri, "secrets")
+    finally:
+        await lsp.stop()
+
+
+async def test_a_secret_split_over_a_window_start_is_masked(backend, tmp_path):
+    """Defect 3: `aws_secret_access_key=` ends line 9 and its value is line 10, where a snippet
+    window starts; the window quoted into the neighbour's prompt must not carry the value."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    lsp = await LspProcess.start(openai_settings(backend.url))
+    try:
+        await lsp.initialize(str(ws))
+        lsp.open(f"file://{ws}/conf.py", _split_secret_source())
+        main_uri = f"file://{ws}/main.py"
+        lsp.open(main_uri, BAIT + "total = add(a, b) + total\n")
+        res = await lsp.complete(main_uri, 4, 0)
+        assert res is not None and "error" not in res, res
+        sent = "\n".join(backend.bodies)
+        # the window from line 10 was quoted (its value line first), not the one from line 0
+        assert "+ total  # 17" in sent and "unrelated_0" not in sent, sent[-2000:]
+        assert TOKENS["AWS secret key"] not in sent
+        count("secrets", "cases")
     finally:
         await lsp.stop()

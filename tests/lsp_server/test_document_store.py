@@ -150,3 +150,29 @@ def test_the_protocol_installs_the_store_at_initialize():
     assert isinstance(protocol._workspace, DocumentStore)
     assert protocol._workspace.position_encoding == "utf-8"
     assert protocol._workspace.root_path == "/w"
+
+
+def test_an_edit_is_built_only_on_the_text_its_task_was_cut_from():
+    from types import SimpleNamespace
+
+    from lsp_server.features.codechat.apply import _stale
+    from lsp_server.features.codechat.arguments import parse_request
+
+    ws = store()
+    open_doc(ws, "a = 1\nb = 2\n", uri="file:///w/my%20file.py", version=3)
+    arg = {"uri": "file:///w/my file.py", "range": {"start": {"line": 0, "character": 0},
+                                                   "end": {"line": 0, "character": 5}}}  # fmt: skip
+    req = parse_request("refactor", [arg], ws, 1 << 20)
+    assert req.uri == "file:///w/my%20file.py" and req.task.code == "a = 1"
+    ls = SimpleNamespace(workspace=ws)
+    assert _stale(ls, req) is None
+    # the same version number with other text (a client that does not count versions)
+    ws.update_text_document(
+        types.VersionedTextDocumentIdentifier(uri=req.uri, version=3),
+        types.TextDocumentContentChangeWholeDocument(text="b = 2\n"),
+    )
+    assert "changed" in _stale(ls, req)
+    change(ws, (0, 0), (0, 0), "", 4, uri=req.uri)
+    assert "version 3 → 4" in _stale(ls, req)
+    ws.remove_text_document(req.uri)
+    assert "closed" in _stale(ls, req)
