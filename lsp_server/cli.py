@@ -12,7 +12,7 @@ from lsp_server.framing import max_message_bytes_from_env
 
 def _lsp(args: argparse.Namespace) -> int:
     from lsp_server.app import create_server
-    from lsp_server.server import configure_logging
+    from lsp_server.server import CLIENT_LOGGERS, configure_logging
 
     server = create_server()
     configure_logging(server, args.log_level)
@@ -21,6 +21,11 @@ def _lsp(args: argparse.Namespace) -> int:
     if stderr_level:  # Neovim logs every stderr line as ERROR: its plugin keeps stderr for errors
         for handler in logging.getLogger().handlers:
             handler.setLevel(stderr_level.upper())
+    if os.environ.get("TANDEM_STDERR_SKIP_CLIENT_LOGS"):
+        # VS Code shows stderr AND window/logMessage in one output channel: send our own lines
+        # only through logMessage (at their level), keep stderr for other libraries and crashes
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(lambda r: not r.name.startswith(tuple(CLIENT_LOGGERS)))
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
         host = host or "127.0.0.1"

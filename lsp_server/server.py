@@ -493,6 +493,10 @@ def _token_matches(message: Any, token: str | None) -> bool:
     return isinstance(given, str) and hmac.compare_digest(given.encode(), token.encode())
 
 
+#: Loggers whose records also go to the client (window/logMessage).
+CLIENT_LOGGERS = ("lsp_server", "completion", "codechat", "inference")
+
+
 def configure_logging(server: TandemServer, level: str = "INFO") -> None:
     """Log to stderr and to the client; never to stdout (it is the LSP channel)."""
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -503,6 +507,6 @@ def configure_logging(server: TandemServer, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [stderr]
     root.setLevel(level)
-    for name in ("lsp_server", "completion", "codechat", "inference"):
+    for name in CLIENT_LOGGERS:
         logging.getLogger(name).addHandler(client)
     logging.getLogger("pygls").setLevel(logging.WARNING)
