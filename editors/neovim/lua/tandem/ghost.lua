@@ -78,7 +78,12 @@ function M.show(bufnr, row, col, suggestion, meta)
   M.clear()
   meta = meta or {}
   local hl = config.options.ghost.hl_group
-  local lines = vim.split(suggestion, '\n', { plain = true })
+  local tail = meta.tail or ''
+  local display = suggestion
+  if tail ~= '' and not suggestion:find('\n', 1, true) and suggestion:sub(-#tail) == tail then
+    display = suggestion:sub(1, #suggestion - #tail) -- the closer is on screen already
+  end
+  local lines = vim.split(display, '\n', { plain = true })
   local function chunk(s)
     return { { (s:gsub('\t', string.rep(' ', vim.bo[bufnr].tabstop))), hl } }
   end
