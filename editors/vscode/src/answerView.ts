@@ -13,13 +13,22 @@ export class AnswerView implements vscode.TextDocumentContentProvider, vscode.Di
   private readonly texts = new Map<string, string>();
   private readonly byToken = new Map<string, vscode.Uri>();
   private readonly changed = new vscode.EventEmitter<vscode.Uri>();
-  private readonly registration: vscode.Disposable;
+  private readonly registrations: vscode.Disposable[];
   private count = 0;
 
   readonly onDidChange = this.changed.event;
 
   constructor() {
-    this.registration = vscode.workspace.registerTextDocumentContentProvider(ANSWER_SCHEME, this);
+    this.registrations = [
+      vscode.workspace.registerTextDocumentContentProvider(ANSWER_SCHEME, this),
+      // Follow the stream: once VS Code has the new text (it asks us asynchronously), keep the
+      // answer's end in view.
+      vscode.workspace.onDidChangeTextDocument((e) => {
+        if (e.document.uri.scheme === ANSWER_SCHEME) {
+          this.follow(e.document.uri);
+        }
+      }),
+    ];
   }
 
   provideTextDocumentContent(uri: vscode.Uri): string {
@@ -41,26 +50,23 @@ export class AnswerView implements vscode.TextDocumentContentProvider, vscode.Di
       const doc = await vscode.workspace.openTextDocument(uri);
       await vscode.languages.setTextDocumentLanguage(doc, 'markdown').then(undefined, () => doc);
       await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true, preview: false });
+      this.follow(uri);
     } else {
-      this.changed.fire(uri);
+      this.changed.fire(uri); // VS Code asks for the text again; onDidChangeTextDocument follows
     }
-    this.follow(uri);
   }
 
   private follow(uri: vscode.Uri): void {
-    // VS Code applies the new content asynchronously; reveal the end once it is there.
-    setTimeout(() => {
-      for (const editor of vscode.window.visibleTextEditors) {
-        if (editor.document.uri.toString() === uri.toString()) {
-          const last = editor.document.lineCount - 1;
-          editor.revealRange(new vscode.Range(last, 0, last, 0), vscode.TextEditorRevealType.Default);
-        }
+    for (const editor of vscode.window.visibleTextEditors) {
+      if (editor.document.uri.toString() === uri.toString()) {
+        const last = editor.document.lineCount - 1;
+        editor.revealRange(new vscode.Range(last, 0, last, 0), vscode.TextEditorRevealType.Default);
       }
-    }, 50);
+    }
   }
 
   dispose(): void {
-    this.registration.dispose();
+    this.registrations.forEach((r) => r.dispose());
     this.changed.dispose();
   }
 }

@@ -36,10 +36,10 @@ from lsp_server.features.codechat.apply import (
     show_document,
 )
 from lsp_server.features.codechat.arguments import (
-    position_offset,
     Unservable,
     command_argument,
     parse_request,
+    position_offset,
     workspace_roots,
 )
 from lsp_server.features.codechat.presentation import present, shows_chat_results, user_text
