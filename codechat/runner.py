@@ -145,10 +145,22 @@ async def run_task(
     # A model that opens its own fence despite the prefilled one: keep only its fence.
     prefill = "" if raw.lstrip().startswith(("```", "~~~")) else prompt.prefill
     answer = strip_think(prefill + raw, prompt.starts_thinking)
+    if live is not None and live.finish_reason == "length" and task.action in ("explain", "ask"):
+        answer = close_cut_answer(answer, request.max_tokens)
     out = _finish(task, prompt, answer, code, start, end, target, read_file)
     out.answer, out.stats, out.prompt_format = answer, stats, prompt.format
     out.generation_stats = live
     return out
+
+
+def close_cut_answer(text: str, max_tokens: int) -> str:
+    """An answer cut at the token limit: close a code fence left open (or the rest of the
+    Markdown renders as code) and say why it ends there."""
+    fences = [ln.lstrip()[:3] for ln in text.split("\n") if ln.lstrip().startswith(("```", "~~~"))]
+    out = text.rstrip()
+    if len(fences) % 2:
+        out += "\n" + fences[-1]
+    return out + f"\n\n_(cut at {max_tokens} tokens: raise `chatMaxTokens` for a longer answer)_"
 
 
 async def _generate(

@@ -33,10 +33,16 @@ def _python_function(text: str, offset: int) -> tuple[int, int] | None:
     return offs[best[0] - 1], offs[min(best[1], len(offs) - 1)]
 
 
-def enclosing_span(language_id: str, text: str, offset: int) -> tuple[int, int]:
-    """Code-point span of the innermost function around `offset`, or the whole document."""
+def function_at(language_id: str, text: str, offset: int) -> tuple[int, int] | None:
+    """Code-point span of the innermost function around `offset`, or None outside any."""
     if language_id == "python":
         span = _python_function(text, offset)
-    else:
-        span = syntax.enclosing_function(language_id, text, offset)
+        # a file mid-edit (an unclosed string elsewhere) has no AST: tree-sitter still finds it
+        return span if span is not None else syntax.enclosing_function(language_id, text, offset)
+    return syntax.enclosing_function(language_id, text, offset)
+
+
+def enclosing_span(language_id: str, text: str, offset: int) -> tuple[int, int]:
+    """Code-point span of the innermost function around `offset`, or the whole document."""
+    span = function_at(language_id, text, offset)
     return span if span is not None else (0, len(text))

@@ -181,6 +181,18 @@ def to_edit(text: str, raw: str, cur: Cursor) -> Edit:
     """The postprocessed text as an edit of the cursor line (see the module docstring)."""
     if not text:
         return Edit("")
+    if cur.mode != "inline" and cur.before and cur.in_indentation and not cur.after.strip():
+        lead = len(text) - len(text.lstrip("\r\n"))
+        if lead:
+            # An indented blank cursor line (the editor indented after Enter) and a suggestion
+            # that begins with a line break: the code goes ON this line (its indentation is the
+            # model's, from column 0), not below it; else editors show it a line low and
+            # accepting leaves a line of only blanks behind.
+            body = text[lead:]
+            if not body.strip():
+                return Edit("")
+            at_cursor = body[len(cur.before) :] if body.startswith(cur.before) else body
+            return Edit(body, replace_before=len(cur.before), at_cursor=at_cursor)
     if cur.mode != "inline" and cur.before and cur.in_indentation:
         return Edit(cur.before + text, replace_before=len(cur.before), at_cursor=text)
     closers = cur.after.rstrip()

@@ -38,5 +38,10 @@ def _install_test_engine(server: TandemServer) -> None:
         return
     module, _, func = spec.partition(":")
     factory = getattr(importlib.import_module(module), func)
-    server.engines = EngineManager(builder=lambda s: (factory(s), f"test engine from {spec}"))
+
+    def build(settings):
+        made = factory(settings)  # an engine, or (engine, the notice a user would see)
+        return made if isinstance(made, tuple) else (made, f"test engine from {spec}")
+
+    server.engines = EngineManager(builder=build)
     log.warning("using the test engine factory %s (%s is set)", spec, TEST_ENGINE_FACTORY_ENV)

@@ -13,7 +13,7 @@ from lsp_server.framing import max_message_bytes_from_env
 
 def _lsp(args: argparse.Namespace) -> int:
     from lsp_server.app import create_server
-    from lsp_server.server import TandemServer, configure_logging
+    from lsp_server.server import CLIENT_LOGGERS, TandemServer, configure_logging
     from lsp_server.tcp import TcpHost
 
     def new_server() -> TandemServer:
@@ -24,6 +24,12 @@ def _lsp(args: argparse.Namespace) -> int:
         if stderr_level:  # Neovim logs every stderr line as ERROR: its plugin keeps stderr
             for handler in logging.getLogger().handlers:  # for errors
                 handler.setLevel(stderr_level.upper())
+        if os.environ.get("TANDEM_STDERR_SKIP_CLIENT_LOGS"):
+            # VS Code shows stderr AND window/logMessage in one output channel: send our own
+            # lines only through logMessage (at their level), keep stderr for other libraries
+            # and crashes
+            for handler in logging.getLogger().handlers:
+                handler.addFilter(lambda r: not r.name.startswith(tuple(CLIENT_LOGGERS)))
         return server
 
     server = new_server()

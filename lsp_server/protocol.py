@@ -37,8 +37,8 @@ TextEdits; a new test file as CreateFile + its content, for clients whose
 ``window/workDoneProgress/cancel``: the generation stops, nothing changes.
 
 Code actions (textDocument/codeAction): "Tandem: Refactor" (``refactor.rewrite.tandem``),
-"Tandem: Generate tests" (``source.tandem.tests``), "Tandem: Generate docs"
-(``refactor.rewrite.tandem.docs``), "Tandem: Explain" (``source.tandem.explain``). Clients that
+"Tandem: Generate tests" (``refactor.tandem.tests``), "Tandem: Generate docs"
+(``refactor.rewrite.tandem.docs``), "Tandem: Explain" (``refactor.tandem.explain``). Clients that
 resolve "edit" get the edit from ``codeAction/resolve`` (``data`` is a `CodeActionData`; the
 resolve waits for the model, and ``$/cancelRequest`` cancels it); the others get the command.
 """
@@ -66,9 +66,9 @@ CODECHAT_COMMANDS: dict[str, str] = {f"tandem.{action}": action for action in AC
 #: CodeActionKind per CodeChat code action ("ask" needs a question, so it is a command only).
 CODECHAT_ACTION_KINDS: dict[str, str] = {
     "refactor": "refactor.rewrite.tandem",
-    "tests": "source.tandem.tests",
+    "tests": "refactor.tandem.tests",
     "docs": "refactor.rewrite.tandem.docs",
-    "explain": "source.tandem.explain",
+    "explain": "refactor.tandem.explain",
 }
 #: Tests only: "module:function" returning an Engine for the settings (a scripted stand-in).
 TEST_ENGINE_FACTORY_ENV = "TANDEM_TEST_ENGINE_FACTORY"

@@ -539,6 +539,10 @@ class RedactingFormatter(logging.Formatter):
         return redact_url(super().format(record))
 
 
+#: Loggers whose records also go to the client (window/logMessage).
+CLIENT_LOGGERS = ("lsp_server", "completion", "codechat", "inference")
+
+
 def configure_logging(server: TandemServer, level: str = "INFO") -> None:
     """Log to stderr and to the client; never to stdout (it is the LSP channel)."""
     fmt = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -549,7 +553,7 @@ def configure_logging(server: TandemServer, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [stderr]
     root.setLevel(level)
-    for name in ("lsp_server", "completion", "codechat", "inference"):
+    for name in CLIENT_LOGGERS:
         logger = logging.getLogger(name)
         for old in [h for h in logger.handlers if isinstance(h, ClientLogHandler)]:
             logger.removeHandler(old)  # a new TCP session: its client gets the lines now

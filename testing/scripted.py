@@ -19,12 +19,17 @@ Responder = Callable[[GenerationRequest], str]
 
 
 class ScriptedGeneration(Generation):
-    def __init__(self, text: str, chunk: int, delay_s: float, stop: list[str]) -> None:
+    def __init__(
+        self, text: str, chunk: int, delay_s: float, stop: list[str], max_tokens: int = 0
+    ) -> None:
         super().__init__("scripted")
         cut = min([i for s in stop if s and (i := text.find(s)) >= 0] or [len(text)])
-        self.stats.finish_reason = "stop" if cut < len(text) else "length"
-        self._text = text[:cut]
         self._chunk = max(1, chunk)
+        # Each chunk counts as one token: an answer longer than `max_tokens` chunks is cut
+        # there ("length"), like a model at its limit; one that ends is a model's EOS ("stop").
+        limit = max_tokens * self._chunk if max_tokens > 0 else cut
+        self.stats.finish_reason = "length" if limit < cut else "stop"
+        self._text = text[: min(cut, limit)]
         self._delay = delay_s
         self.cancelled = False
 
@@ -89,6 +94,8 @@ class ScriptedEngine(Engine):
 
     def start(self, request: GenerationRequest) -> Generation:
         self.requests.append(request)
-        gen = ScriptedGeneration(self._respond(request), self.chunk, self.delay_s, request.stop)
+        gen = ScriptedGeneration(
+            self._respond(request), self.chunk, self.delay_s, request.stop, request.max_tokens
+        )
         self.generations.append(gen)
         return gen

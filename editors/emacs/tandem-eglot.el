@@ -13,7 +13,16 @@
 ;; offers "Tandem: Refactor", "Generate tests", "Generate docs" and "Explain" and they work.
 ;; The mode line shows Tandem's state (from the server's `tandem/status' notifications).
 
-(require 'eglot)
+;; Debian's elpa-eglot (Emacs 28) lives in /usr/share/emacs/site-lisp/elpa, which only the
+;; site start-up files (skipped by `emacs -Q') make known: when Eglot is not found otherwise,
+;; list that directory and activate the installed packages (Eglot 1.9 is one).
+(unless (require 'eglot nil t)
+  (require 'package)
+  (dolist (dir '("/usr/share/emacs/site-lisp/elpa" "/usr/local/share/emacs/site-lisp/elpa"))
+    (when (file-directory-p dir)
+      (add-to-list 'package-directory-list dir t)))
+  (package-initialize)
+  (require 'eglot))
 (require 'cl-lib)
 
 (defvar tandem-command '("tandem" "lsp")
@@ -70,8 +79,10 @@ Eglot's default (10 s) is shorter than a CodeChat answer from a large model on a
                     ""))
                 (if (equal health "slow") " slow" ""))))))
 
+;; The mode line reads `%' as a %-construct ("spec 96%" would lose its sign): escape it.
 (defvar tandem--mode-line '(:eval (let ((s (tandem-status-text)))
-                                    (if (string-empty-p s) "" (concat " " s)))))
+                                    (if (string-empty-p s) ""
+                                      (concat " " (replace-regexp-in-string "%" "%%" s t t))))))
 (put 'tandem--mode-line 'risky-local-variable t)
 (unless (member 'tandem--mode-line global-mode-string)
   (setq global-mode-string (append (or global-mode-string '("")) '(tandem--mode-line))))

@@ -184,6 +184,22 @@ def test_python_refactor_keeps_public_names():
     assert not r.ok and "does not parse" in r.reason
 
 
+def test_python_mid_edit_file_counts_only_new_errors():
+    """An unclosed \"\"\" elsewhere (a file being edited) must not block a refactor or docs edit
+    of a function that is fine; an edit that adds errors, or changes code in docs, still fails."""
+    broken = SRC + '\n\ndef later():\n    """unfinished docstring\n'
+    refactored = broken.replace("return a + b", "return b + a")
+    r = check_edit("refactor", "python", broken, refactored)
+    assert r.ok, r.reason
+    documented = broken.replace("    return a + b", '    """Sum."""\n    return a + b  # add')
+    assert check_edit("docs", "python", broken, documented).ok
+    r = check_edit("docs", "python", broken, broken.replace("return a + b", "return a - b"))
+    assert not r.ok and "changes code" in r.reason
+    worse = broken.replace("def add(a, b):", "def add(a, b)")
+    r = check_edit("refactor", "python", broken, worse)
+    assert not r.ok and "new syntax errors" in r.reason
+
+
 def test_python_tests_must_import_the_module():
     ok = "from m import add\n\ndef test_add():\n    assert add(1, 2) == 3\n"
     assert check_edit("tests", "python", "", ok, "m").ok
@@ -291,3 +307,17 @@ async def test_runner_rejections_are_clear():
     assert out.reason == "bad_request"
     out = await run_task(ScriptedEngine("x", max_context_tokens=10), task())
     assert out.reason == "too_large"
+
+
+async def test_runner_answer_cut_at_the_limit_closes_its_fence_and_says_so():
+    """An explain answer cut at `chatMaxTokens` mid-fence: the fence is closed (or the rest of
+    the Markdown renders as code) and a note says why it ends there; a whole answer has none."""
+    answer = "It adds.\n\n```python\nprint(add(1, 2))\nprint(add(3, 4))\n```\nDone."
+    cut = await run_task(ScriptedEngine(answer, chunk=4), task("explain"), max_tokens=8)
+    assert cut.ok
+    assert cut.markdown.startswith("It adds.\n\n```python\nprint(")
+    body, note = cut.markdown.rsplit("\n\n", 1)
+    assert body.endswith("\n```") and body.count("```") == 2
+    assert "cut at 8 tokens" in note and "chatMaxTokens" in note
+    whole = await run_task(ScriptedEngine(answer, chunk=4), task("explain"), max_tokens=768)
+    assert whole.markdown == answer

@@ -21,6 +21,8 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, client_capabilities
 
+from lsp_server.protocol import CODECHAT_ACTION_KINDS
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(tempfile.mkdtemp(prefix="tandem-codechat-e2e-")) / "answers.json"
 
@@ -334,11 +336,11 @@ async def test_code_actions_carry_commands_for_clients_that_do_not_resolve_edits
             types.CodeActionParams(
                 text_document=types.TextDocumentIdentifier(uri=uri),
                 range=types.Range(types.Position(9, 4), types.Position(9, 4)),
-                context=types.CodeActionContext(diagnostics=[], only=["refactor"]),
+                context=types.CodeActionContext(diagnostics=[], only=["refactor.rewrite"]),
             )
         )
         # pygls's client decodes CodeAction-with-command as Command (see notes): accept both
-        # kinds are hierarchical: "refactor" matches refactor.rewrite.tandem(.docs)
+        # kinds are hierarchical: "refactor.rewrite" matches refactor.rewrite.tandem(.docs)
         assert [a.title for a in actions] == ["Tandem: Refactor", "Tandem: Generate docs"]
         cmd = actions[0].command
         if isinstance(cmd, str) and cmd.startswith("{"):  # decoded as Command: the nested
@@ -348,6 +350,39 @@ async def test_code_actions_carry_commands_for_clients_that_do_not_resolve_edits
         assert cmd.command == "tandem.refactor"
         result = await run(client, cmd.command, cmd.arguments[0])
         assert result["ok"] and result["applied"], result
+
+
+async def test_light_bulb_only_in_a_function_or_selection_and_ctrl_dot_lists_all(tmp_path):
+    """VS Code asks for code actions on every cursor move (triggerKind Automatic: the light
+    bulb): offer them only inside a function or with a selection. Ctrl+. (Invoked) lists all
+    four, and none is a `source.*` kind (VS Code leaves those out of that menu)."""
+    uri = (tmp_path / "sample.py").as_uri()
+    lines = SRC.split("\n")
+    blank = next(i for i, ln in enumerate(lines) if ln == "" and i > 0)
+    inside = next(i for i, ln in enumerate(lines) if ln.startswith("    return"))
+
+    async def titles(line: int, trigger, end_line: int | None = None) -> list[str]:
+        end = types.Position(end_line, 0) if end_line is not None else types.Position(line, 0)
+        actions = await client.text_document_code_action_async(
+            types.CodeActionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                range=types.Range(types.Position(line, 0), end),
+                context=types.CodeActionContext(diagnostics=[], trigger_kind=trigger),
+            )
+        )
+        return [a.title for a in actions or []]
+
+    all_four = ["Tandem: Refactor", "Tandem: Generate tests", "Tandem: Generate docs",
+                "Tandem: Explain"]  # fmt: skip
+    auto, invoked = types.CodeActionTriggerKind.Automatic, types.CodeActionTriggerKind.Invoked
+    async with session("visual-studio-code") as client:
+        open_doc(client, uri, SRC)
+        assert await titles(blank, auto) == []
+        assert sorted(await titles(inside, auto)) == sorted(all_four)
+        assert sorted(await titles(blank, auto, end_line=blank + 2)) == sorted(all_four)
+        assert sorted(await titles(blank, invoked)) == sorted(all_four)
+        assert sorted(await titles(blank, None)) == sorted(all_four)
+    assert not any(kind.startswith("source") for kind in CODECHAT_ACTION_KINDS.values())
 
 
 async def test_tests_go_to_a_new_test_file_with_create_file(tmp_path):
@@ -384,7 +419,7 @@ async def test_resolving_the_tests_action_writes_nothing_to_disk(tmp_path):
             types.CodeActionParams(
                 text_document=types.TextDocumentIdentifier(uri=uri),
                 range=TEST_ACTION_RANGE,
-                context=types.CodeActionContext(diagnostics=[], only=["source.tandem.tests"]),
+                context=types.CodeActionContext(diagnostics=[], only=["refactor.tandem.tests"]),
             )
         )
         (tests_action,) = actions

@@ -20,6 +20,11 @@ local item = { insertText = 'os.path.join()', range = { start = { line = 0, char
 eq(text.remaining(item, 'x = os.', 7, 'utf-16'), 'path.join()')
 eq(text.remaining(item, 'x = ab.', 7, 'utf-16'), nil)
 eq(text.remaining({ insertText = '' }, 'x', 1, 'utf-8'), nil)
+-- A range that ends after the cursor covers a re-typed closer: accepting replaces it (issue:
+-- `dict(a=1, b=True))`). The second result is the text after the cursor the item replaces.
+local closer = { insertText = 'True)', range = { start = { line = 0, character = 21 }, ['end'] = { line = 0, character = 22 } } }
+eq({ text.remaining(closer, 'result = dict(a=1, b=)', 21, 'utf-8') }, { 'True)', ')' })
+eq({ text.remaining({ insertText = 'x' }, 'ab', 1, 'utf-8') }, { 'x', '' })
 eq(text.remaining({ insertText = { kind = 'snippet', value = 'v' } }, 'x', 1, 'utf-8'), 'v')
 -- 'é' is 2 bytes, 1 UTF-16 unit: character 2 is byte 3.
 eq(text.byte_col('éa', 2, 'utf-16'), 3)

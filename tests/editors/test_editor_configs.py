@@ -89,3 +89,18 @@ def test_emacs_snippet_order_does_not_matter():
     assert "tandem--contact" in el and "(add-to-list 'eglot-server-programs" in el
     # the contact is a function, read when Eglot starts: not `,@tandem-command` at load time
     assert "`(,tandem-modes . tandem--contact)" in el
+
+
+def test_enums_match_between_the_lsp4ij_schema_and_vscode():
+    """Every engine the server knows (llamacpp included) is allowed in both clients' schemas,
+    and the model setting says a .gguf file works."""
+    schema = json.loads((EDITORS / "jetbrains/tandem/settings.schema.json").read_text())
+    props = schema["properties"]["tandem"]["properties"]
+    vscode = json.loads((EDITORS / "vscode/package.json").read_text())["contributes"][
+        "configuration"
+    ]["properties"]
+    for key, prop in props.items():
+        if "enum" in prop:
+            assert prop["enum"] == vscode[f"tandem.{key}"]["enum"], key
+    assert "llamacpp" in props["engine"]["enum"]
+    assert ".gguf" in props["model"]["description"]

@@ -208,3 +208,17 @@ def test_lsp_log_has_no_info_lines_as_errors(session):
     assert "[INFO]" in text  # the server's info lines arrive (window/logMessage) at INFO
     bad = [line for line in text.splitlines() if "[ERROR]" in line and " INFO " in line]
     assert bad == [], bad[:3]
+
+
+def test_help_tandem_works_with_the_plain_runtimepath_install(tmp_path):
+    """`:help tandem` right after `set rtp^=…/editors/neovim` (the README's install): no E149,
+    because doc/tags is shipped; and the shipped file is what :helptags makes of tandem.txt."""
+    probe = tmp_path / "out.txt"
+    cmd = f"try | help tandem | call writefile([expand('%:t')], '{probe}') | catch | call writefile([v:exception], '{probe}') | endtry | qa!"
+    proc = _nvim(["-c", cmd], {}, timeout=60)
+    assert probe.read_text().strip() == "tandem.txt", (probe.read_text(), proc.stderr)
+    fresh = tmp_path / "doc"
+    shutil.copytree(PLUGIN / "doc", fresh)
+    (fresh / "tags").unlink()
+    _nvim(["-c", f"helptags {fresh}", "-c", "qa!"], {}, timeout=60)
+    assert (fresh / "tags").read_text() == (PLUGIN / "doc" / "tags").read_text()

@@ -45,7 +45,11 @@ class ChatResultFeature implements StaticFeature {
 
 export function createClient(output: vscode.LogOutputChannel, hooks: ClientHooks): LanguageClient {
   const { command, args } = serverCommand(readSettings());
-  const serverOptions: ServerOptions = { command, args, transport: TransportKind.stdio };
+  // The output channel shows the server's stderr (as [error]) AND its window/logMessage lines:
+  // the server sends its own lines only through logMessage (each at its level), so none shows
+  // twice; stderr keeps other libraries' warnings and crashes.
+  const env = { ...process.env, TANDEM_STDERR_SKIP_CLIENT_LOGS: '1' };
+  const serverOptions: ServerOptions = { command, args, transport: TransportKind.stdio, options: { env } };
   const clientOptions: LanguageClientOptions = {
     // Real languages only: not every output pane, settings file or git view (each would load
     // the model in its window). See languages.ts (also package.json's activationEvents).

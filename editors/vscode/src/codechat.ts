@@ -2,20 +2,30 @@
 //
 // A tandem.<kind> command answers at once ({ok, pending, token} or why it could not start); the
 // answer streams as tandem/chatProgress and the run ends with ONE tandem/chatResult (we declare
-// experimental.tandem.chatResult in client.ts). That notification is what we show, once: an
-// explain/ask answer as a Markdown preview beside the code, an edit's outcome as a message.
+// experimental.tandem.chatResult in client.ts). An explain/ask answer streams into a read-only
+// document beside the code (answerView.ts) and its final text replaces it; an edit's outcome
+// is one message.
 import * as vscode from 'vscode';
 import { ExecuteCommandRequest, LanguageClient } from 'vscode-languageclient/node';
+import { AnswerView } from './answerView';
 import { buildCommandArgs, instructionPrompt, resultMessage } from './commandArgs';
-import { CODECHAT_KINDS, ChatResult, CodeChatKind, isChatResult, isCodeChatResult } from './protocol';
+import { CODECHAT_KINDS, ChatProgress, ChatResult, CodeChatKind, isChatResult, isCodeChatResult } from './protocol';
+
+/** The answer document's title for an action. */
+function answerTitle(action: string): string {
+  return action === 'ask' ? 'Tandem Answer' : action === 'explain' ? 'Tandem Explanation' : `Tandem ${action}`;
+}
 
 export class CodeChat {
+  private readonly answers = new AnswerView();
+
   constructor(
     private readonly getClient: () => LanguageClient | undefined,
     private readonly output: vscode.LogOutputChannel,
   ) {}
 
   register(context: vscode.ExtensionContext): void {
+    context.subscriptions.push(this.answers);
     for (const kind of CODECHAT_KINDS) {
       // Not `tandem.<kind>`: vscode-languageclient registers the server's commands under those ids.
       context.subscriptions.push(vscode.commands.registerCommand(`tandem.chat.${kind}`, () => this.run(kind)));
@@ -81,6 +91,14 @@ export class CodeChat {
     void (result.ok ? vscode.window.showInformationMessage(text) : vscode.window.showWarningMessage(text));
   }
 
+  /** tandem/chatProgress: an explain/ask answer so far (the whole text: replace, don't append),
+   * shown as it arrives. Edits stream code nobody needs to read; their outcome is enough. */
+  onProgress(p: ChatProgress): void {
+    if ((p.action === 'explain' || p.action === 'ask') && typeof p.text === 'string' && p.text.trim() !== '') {
+      void this.answers.show(String(p.token), answerTitle(p.action), p.text);
+    }
+  }
+
   /** tandem/chatResult: the outcome of one run, shown once. */
   onResult(result: unknown): void {
     if (!isChatResult(result)) {
@@ -94,26 +112,18 @@ export class CodeChat {
   private async present(result: ChatResult): Promise<void> {
     const text = resultMessage(`tandem.${result.action}`, result);
     if (result.ok && result.markdown) {
-      await this.showMarkdown(result.markdown); // the answer itself: no message on top
+      // the answer itself (it streamed into the same document): no message on top
+      await this.answers.show(result.token, answerTitle(result.action), result.markdown);
       return;
     }
     if (!result.ok) {
       void vscode.window.showWarningMessage(text);
       if (result.markdown) {
-        await this.showMarkdown(result.markdown); // cannot_create: the file's content to paste
+        // cannot_create: the file's content to paste
+        await this.answers.show(result.token, answerTitle(result.action), result.markdown);
       }
       return;
     }
     void vscode.window.showInformationMessage(text);
-  }
-
-  /** An untitled Markdown document (nothing on disk), previewed beside the code. */
-  private async showMarkdown(markdown: string): Promise<void> {
-    const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: markdown });
-    try {
-      await vscode.commands.executeCommand('markdown.showPreviewToSide', doc.uri);
-    } catch {
-      await vscode.window.showTextDocument(doc, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true });
-    }
   }
 }

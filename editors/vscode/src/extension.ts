@@ -19,6 +19,7 @@ import {
   STATUS_NOTIFICATION,
   TandemStatus,
 } from './protocol';
+import { LANGUAGES } from './languages';
 import { CLIENT_SETTING_KEYS, toServerSettings } from './settings';
 import { formatStatus } from './statusFormat';
 import { StatusBar } from './statusBar';
@@ -32,6 +33,8 @@ let client: LanguageClient | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel('Tandem', { log: true });
+  // package.json's menus offer "Ask…" only in the languages Tandem serves (not every editor).
+  void vscode.commands.executeCommand('setContext', 'tandem.languages', [...LANGUAGES]);
   const statusBar = new StatusBar();
   const codechat = new CodeChat(() => client, output);
   context.subscriptions.push(output, statusBar);
@@ -108,9 +111,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       onInlineItems,
     });
     client.onNotification(STATUS_NOTIFICATION, (status: TandemStatus) => statusBar.update(status));
-    client.onNotification(CHAT_PROGRESS_NOTIFICATION, (p: ChatProgress) =>
-      statusBar.busy(p.done ? undefined : 'thinking…'),
-    );
+    client.onNotification(CHAT_PROGRESS_NOTIFICATION, (p: ChatProgress) => {
+      statusBar.busy(p.done ? undefined : 'thinking…');
+      codechat.onProgress(p);
+    });
     client.onNotification(CHAT_RESULT_NOTIFICATION, (result: unknown) => codechat.onResult(result));
     client.onDidChangeState((e) => {
       if (e.newState === State.Stopped) {

@@ -26,6 +26,7 @@ from lsprotocol import types
 from pygls import uris
 from pygls.exceptions import JsonRpcInvalidParams
 
+from codechat.scope import function_at
 from codechat.tasks import ACTION_SPECS, ACTIONS, Action
 from codechat.testfiles import OutsideWorkspace, contained_path
 from inference.base import ANSWER_BY
@@ -40,10 +41,12 @@ from lsp_server.features.codechat.arguments import (
     Unservable,
     command_argument,
     parse_request,
+    position_offset,
     workspace_roots,
 )
 from lsp_server.features.codechat.presentation import present, shows_chat_results, user_text
 from lsp_server.features.codechat.progress import run_with_progress
+from lsp_server.positions import PositionError
 from lsp_server.protocol import (
     CODECHAT_ACTION_KINDS,
     OPEN_FILE_COMMAND,
@@ -125,6 +128,8 @@ def _code_actions(
         return None
     if not ls.settings.enabled_for(doc.language_id):
         return None
+    if not _worth_offering(ls, doc, params):
+        return None
     arg = command_argument(uri, doc.version, params.range)
     out: list[Any] = []
     for action, kind in CODECHAT_ACTION_KINDS.items():
@@ -139,6 +144,23 @@ def _code_actions(
         else:
             out.append(types.CodeAction(title=title, kind=kind, command=command))
     return out
+
+
+def _worth_offering(ls: TandemServer, doc, params: types.CodeActionParams) -> bool:
+    """Asked automatically (VS Code's light bulb, on every cursor move), offer the actions only
+    with a selection or inside a function: not a light bulb on every line. Asked by the user
+    (Ctrl+., a menu; clients that send no trigger kind), always offer them."""
+    if params.context.trigger_kind != types.CodeActionTriggerKind.Automatic:
+        return True
+    r = params.range
+    if r.start != r.end:
+        return True
+    enc = ls.workspace.position_encoding or types.PositionEncodingKind.Utf16
+    try:
+        offset = position_offset(doc.text, doc.lines, r.start, enc)
+    except PositionError:
+        return False
+    return function_at(doc.language_id, doc.text, offset) is not None
 
 
 async def resolve_code_action(ls: TandemServer, action: types.CodeAction) -> types.CodeAction:

@@ -73,6 +73,22 @@ local function handlers()
         vim.lsp.log.info('tandem showMessage (shown in the statusline):', result.message)
         return vim.NIL
       end
+      -- Info notices (which model is in use) must not stop every start on "Press ENTER": one
+      -- line that fits the command line now; the whole text in :Tandem status and lsp.log.
+      local info = type(result) == 'table' and type(result.message) == 'string'
+        and (result.type or 1) >= vim.lsp.protocol.MessageType.Info
+      if info then
+        status.notices = status.notices or {}
+        table.insert(status.notices, result.message)
+        vim.lsp.log.info('tandem showMessage:', result.message)
+        local line = result.message:gsub('%s*\n%s*', ' ')
+        local room = math.max(20, vim.v.echospace - 1)
+        if vim.fn.strdisplaywidth(line) > room then
+          line = vim.fn.strcharpart(line, 0, room - 1) .. '…'
+        end
+        vim.api.nvim_echo({ { line } }, false, {})
+        return vim.NIL
+      end
       return vim.lsp.handlers['window/showMessage'](err, result, ctx, cfg)
     end,
   }
@@ -107,7 +123,7 @@ function M.start(bufnr)
     return nil
   end
   local opts = config.options
-  local settings = vim.deepcopy(opts.settings or {})
+  local settings = M.settings_object(opts.settings)
   return vim.lsp.start({
     name = M.name,
     cmd = opts.cmd,
@@ -126,8 +142,19 @@ function M.start(bufnr)
   }, { bufnr = bufnr })
 end
 
+-- The settings as a JSON object: an empty Lua table would go out as `[]` (an array), which
+-- the server reads as an unknown setting.
+function M.settings_object(settings)
+  settings = vim.deepcopy(settings or {})
+  if vim.tbl_isempty(settings) then
+    return vim.empty_dict()
+  end
+  return settings
+end
+
 -- Push new settings to running clients (workspace/didChangeConfiguration).
 function M.update_settings(settings)
+  settings = M.settings_object(settings)
   config.options.settings = settings
   for _, client in ipairs(vim.lsp.get_clients({ name = M.name })) do
     client.settings = { tandem = settings }

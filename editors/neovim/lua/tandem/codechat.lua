@@ -21,9 +21,12 @@ local runs = {}
 -- Outcomes that arrived before the command's own answer (kept until it comes), by token.
 local early = {}
 
+local close_float
+
 -- Open (or reuse) the answer window and put `lines` in it. The window takes the focus, so its
--- buffer-local `q` closes it.
-local function open_float(lines)
+-- buffer-local `q` closes it (and stops a run still streaming into it). `follow`: keep the
+-- last line in view (a streaming answer longer than the window).
+local function open_float(lines, follow)
   if not (float and vim.api.nvim_win_is_valid(float.win)) then
     local buf = vim.api.nvim_create_buf(false, true)
     vim.bo[buf].filetype = 'markdown'
@@ -41,11 +44,42 @@ local function open_float(lines)
       title = ' Tandem ',
     })
     vim.wo[win].wrap = true
-    vim.keymap.set('n', 'q', '<Cmd>close<CR>', { buffer = buf, nowait = true, desc = 'close Tandem answer' })
+    vim.keymap.set('n', 'q', function()
+      close_float()
+    end, { buffer = buf, nowait = true, desc = 'close the Tandem answer (stops it if still streaming)' })
     float = { buf = buf, win = win }
   end
   vim.api.nvim_buf_set_lines(float.buf, 0, -1, false, lines)
+  if follow then
+    pcall(vim.api.nvim_win_set_cursor, float.win, { #lines, 0 })
+  end
   return float
+end
+
+-- Ask the server to stop a run (its progress token is the command's token).
+local function cancel_run(run)
+  local client = run.client_id and vim.lsp.get_client_by_id(run.client_id)
+  if client and run.token then
+    client_mod.notify(client, 'window/workDoneProgress/cancel', { token = run.token })
+  end
+end
+
+-- `q` in the answer window: close it. A run still streaming into it is cancelled and never
+-- opens the window again (nor takes the focus): the user said they are done with it.
+close_float = function()
+  if float and vim.api.nvim_win_is_valid(float.win) then
+    vim.api.nvim_win_close(float.win, true)
+  end
+  float = nil
+  local run = active
+  if run and run.streams and not run.finished then
+    run.dismissed = true
+    cancel_run(run) -- no token yet: sent when the command's answer names it
+  end
+end
+
+function M.close()
+  close_float()
 end
 
 function M.float()
@@ -71,13 +105,13 @@ function M.on_progress(params)
   end
   vim.schedule(function()
     local run = active
-    if not (owns(run, params.token) and run.streams) then
+    if not (owns(run, params.token) and run.streams) or run.dismissed then
       return
     end
     local closed_by_user = not (float and vim.api.nvim_win_is_valid(float.win))
     if type(params.text) == 'string' and params.text ~= '' and not closed_by_user then
       run.streamed = true
-      open_float(M.progress_lines(params.text))
+      open_float(M.progress_lines(params.text), true)
     end
   end)
 end
@@ -128,12 +162,16 @@ end
 -- replaced (the user started another while it was still generating) must not take the float
 -- from the newer run: its outcome becomes one short notification instead.
 local function finish(run, err, result)
+  run.finished = true
   local superseded = active ~= nil and active ~= run
   if active == run then
     active = nil
   end
   if err then
     vim.notify('Tandem ' .. run.command .. ': ' .. (err.message or vim.inspect(err)), vim.log.levels.ERROR)
+  elseif run.dismissed then
+    -- closed with `q` while streaming: a one-line note, never the window (or the focus) again
+    vim.notify('Tandem ' .. run.command:gsub('^tandem%.', '') .. ': stopped (window closed)', vim.log.levels.INFO)
   elseif superseded then
     local ok = type(result) == 'table' and result.ok
     local what = type(result) == 'table' and type(result.markdown) == 'string' and result.markdown ~= ''
@@ -175,7 +213,7 @@ function M.execute(client_id, command, args, bufnr, on_done)
     return vim.notify('Tandem: the server is not running', vim.log.levels.ERROR)
   end
   local streams = command == 'tandem.explain' or command == 'tandem.ask'
-  local run = { command = command, streams = streams, on_done = on_done }
+  local run = { command = command, streams = streams, on_done = on_done, client_id = client_id }
   active = run
   if streams then
     open_float({ '_thinking…_', '' })
@@ -183,6 +221,9 @@ function M.execute(client_id, command, args, bufnr, on_done)
   client_mod.request(client, 'workspace/executeCommand', { command = command, arguments = { args } }, function(err, result)
     if not err and type(result) == 'table' and result.pending and result.token then
       run.token = result.token -- "… started": not an outcome; the chatResult follows
+      if run.dismissed then
+        cancel_run(run) -- closed before the server named the run
+      end
       local outcome = early[result.token]
       early[result.token] = nil
       if outcome then

@@ -78,7 +78,12 @@ function M.show(bufnr, row, col, suggestion, meta)
   M.clear()
   meta = meta or {}
   local hl = config.options.ghost.hl_group
-  local lines = vim.split(suggestion, '\n', { plain = true })
+  local tail = meta.tail or ''
+  local display = suggestion
+  if tail ~= '' and not suggestion:find('\n', 1, true) and suggestion:sub(-#tail) == tail then
+    display = suggestion:sub(1, #suggestion - #tail) -- the closer is on screen already
+  end
+  local lines = vim.split(display, '\n', { plain = true })
   local function chunk(s)
     return { { (s:gsub('\t', string.rep(' ', vim.bo[bufnr].tabstop))), hl } }
   end
@@ -93,6 +98,8 @@ function M.show(bufnr, row, col, suggestion, meta)
   shown = {
     bufnr = bufnr, row = row, col = col, tick = vim.b[bufnr].changedtick, text = suggestion, extmark = id,
     id = meta.id, full = meta.full or suggestion, done = meta.done or 0,
+    -- the text after the cursor that accepting all of it replaces (a re-typed closer)
+    tail = meta.tail or '',
   }
   if meta.id and not reported[meta.id] then
     reported[meta.id] = true
@@ -103,7 +110,7 @@ end
 local function show_candidate(index)
   local c = cands.list[index]
   cands.index = index
-  M.show(cands.bufnr, cands.row, cands.col, c.text, { id = c.id, full = c.text, done = 0 })
+  M.show(cands.bufnr, cands.row, cands.col, c.text, { id = c.id, full = c.text, done = 0, tail = c.tail })
   pcall(vim.cmd.redrawstatus) -- the statusline shows "n/m"
 end
 
@@ -142,9 +149,9 @@ function M.request(bufnr, trigger_kind, on_items)
     local line = vim.api.nvim_buf_get_lines(bufnr, row, row + 1, false)[1] or ''
     local list = {}
     for _, item in ipairs(result.items or result) do
-      local rest = text.remaining(item, line, col, client.offset_encoding)
+      local rest, tail = text.remaining(item, line, col, client.offset_encoding)
       if rest then
-        table.insert(list, { text = rest, id = M.item_id(item) })
+        table.insert(list, { text = rest, id = M.item_id(item), tail = tail })
       end
     end
     if #list == 0 then
@@ -175,10 +182,17 @@ local function insert(part)
   vim.api.nvim_win_set_cursor(0, { row + 1, col })
   local rest = s.text:sub(#part + 1)
   local done = s.done + #part
+  if rest == '' and s.tail ~= '' then
+    -- The item's range ends after the cursor: replace what it covers (never double a closer).
+    local now = vim.api.nvim_buf_get_lines(s.bufnr, row, row + 1, false)[1] or ''
+    if now:sub(col + 1, col + #s.tail) == s.tail then
+      vim.api.nvim_buf_set_text(s.bufnr, row, col, row, col + #s.tail, { '' })
+    end
+  end
   M.clear()
   cands = nil
   if rest ~= '' then
-    M.show(s.bufnr, row, col, rest, { id = s.id, full = s.full, done = done })
+    M.show(s.bufnr, row, col, rest, { id = s.id, full = s.full, done = done, tail = s.tail })
     send_event(s.bufnr, 'tandem/didPartiallyAcceptCompletion', {
       id = s.id, acceptedLength = vim.fn.strchars(s.full:sub(1, done)),
     })
@@ -254,7 +268,7 @@ local function on_edit(bufnr)
       local rest = text.after_typed(shown.text, line:sub(shown.col + 1, col))
       if rest and rest ~= '' then
         local s = shown
-        M.show(bufnr, row, col, rest, { id = s.id, full = s.full, done = s.done + (col - s.col) })
+        M.show(bufnr, row, col, rest, { id = s.id, full = s.full, done = s.done + (col - s.col), tail = s.tail })
         return
       end
     end

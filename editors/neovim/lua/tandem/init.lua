@@ -37,6 +37,7 @@ local subcommands = {
       table.insert(lines, s.last.message)
     end
     vim.list_extend(lines, s.details(s.last))
+    vim.list_extend(lines, s.notices or {}) -- the server's notices (which model is in use)
     vim.notify(table.concat(lines, '\n'))
   end,
   toggle = function()

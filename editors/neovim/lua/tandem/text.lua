@@ -49,9 +49,12 @@ function M.insert_text(item)
 end
 
 -- The text still to insert at the cursor (byte col `col` in `line`), or nil if the item doesn't
--- continue what is typed. Items may replace a range that starts before the cursor.
+-- continue what is typed. Items may replace a range that starts before the cursor and ends after
+-- it (re-typed closers: "True)" over the `)` already there). Second result: the text after the
+-- cursor that accepting the whole item replaces ('' when the range ends at the cursor).
 function M.remaining(item, line, col, encoding)
   local text = M.insert_text(item)
+  local tail = ''
   if item.range then
     local start = M.byte_col(line, item.range.start.character, encoding)
     if start < col then
@@ -61,11 +64,17 @@ function M.remaining(item, line, col, encoding)
       end
       text = text:sub(#typed + 1)
     end
+    if item.range['end'].line == item.range.start.line then
+      local stop = M.byte_col(line, item.range['end'].character, encoding)
+      if stop > col then
+        tail = line:sub(col + 1, stop)
+      end
+    end
   end
   if text == '' then
     return nil
   end
-  return text
+  return text, tail
 end
 
 return M

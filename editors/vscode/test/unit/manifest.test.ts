@@ -21,3 +21,15 @@ test('menus only reference contributed commands', () => {
     assert.ok(contributed.includes(entry.command), entry.command);
   }
 });
+
+test('context-menu entries are limited (never in every editor), and no GNOME-taken keys', () => {
+  for (const entry of pkg.contributes.menus['editor/context'] as { command: string; when?: string }[]) {
+    assert.ok(entry.when, `${entry.command} needs a when clause`);
+  }
+  const ask = pkg.contributes.menus['editor/context'].find((e: { command: string }) => e.command === 'tandem.chat.ask');
+  assert.match(ask.when, /editorLangId in tandem\.languages/);
+  // GNOME switches workspaces with Ctrl+Alt+arrows: VS Code never sees those keys there.
+  for (const kb of pkg.contributes.keybindings as { key: string }[]) {
+    assert.doesNotMatch(kb.key, /^ctrl\+alt\+(left|right|up|down)$/, kb.key);
+  }
+});
