@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from codechat.checks import check_edit
 from codechat.diff import Change, fit_code, minimal_changes
 from codechat.extract import extract_code
-from codechat.prompts import Prompt, build_prompt
+from codechat.prompts import FALLBACK_FORMAT, Prompt, build_prompt
 from codechat.tasks import ACTION_SPECS, EDIT_ACTIONS, ChatTask, line_span
 from codechat.testfiles import (
     OutsideWorkspace,
@@ -137,6 +137,14 @@ async def run_task(
         cache_key=f"codechat:{task.action}:{task.path}",
     )
     raw, live = await _generate(engine, request, prompt, on_text, allowed=code)
+    if _no_server_template(raw, prompt):
+        # a base model behind the server (vLLM refuses chat without a template): the plain
+        # format through the completions endpoint, as for a local model without a template
+        log.info("codechat: the server has no chat template; using %r", FALLBACK_FORMAT)
+        prompt = build_prompt(task, code, FALLBACK_FORMAT, engine.render_chat, target)
+        prompt.note = "the server has no chat template for this model"
+        request.prompt, request.messages, request.stop = prompt.text, None, prompt.stop
+        raw, live = await _generate(engine, request, prompt, on_text, allowed=code)
     stats = live.to_dict() if live is not None else None
     if isinstance(raw, ChatOutcome):
         raw.prompt_format = prompt.format
@@ -222,6 +230,16 @@ async def _generate(
         head = "" if think.unknown else strip_think(raw, prompt.starts_thinking)
         return _looped(request, head, loop), gen.stats
     return "".join(chunks), gen.stats
+
+
+def _no_server_template(raw: str | ChatOutcome, prompt: Prompt) -> bool:
+    """The chat endpoint refused the messages because the model has no chat template."""
+    return (
+        prompt.send_messages
+        and isinstance(raw, ChatOutcome)
+        and raw.reason == "engine_error"
+        and "chat template" in raw.message.lower()
+    )
 
 
 def _looped(request: GenerationRequest, head: str, loop: Loop) -> ChatOutcome:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,13 +27,35 @@ CODE = "def area(w, h):\n    return w * h\n"
 REASONING = "Okay, the user wants an explanation. SECRET-REASONING: think about w and h. "
 ANSWER = "It returns the **area** of a `w` by `h` rectangle: their product."
 
-#: QwQ-32B's original generation prompt (Hugging Face Qwen/QwQ-32B, tokenizer_config.json):
-#: the assistant turn opens `<think>` itself, so the model's output has only the closing tag.
-QWQ_ORIGINAL = (
+#: llama.cpp's copy of QwQ-32B's template (real-tokenizers/templates) adds one line that closes
+#: `<think>` again unless `enable_thinking`; without it, it is QwQ-32B's original template: the
+#: assistant turn opens `<think>`, so the model's output has only the closing tag.
+ENABLE_THINKING_LINE = "{%- if not enable_thinking -%}{{- '</think>' -}}{%- endif -%}"
+#: The same generation prompt, when the real-tokenizer cache is not there.
+QWQ_FALLBACK = (
     "{%- for message in messages %}"
     "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}"
     "{%- endfor %}"
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n<think>\\n' }}{%- endif %}"
+)
+
+
+def qwq_original_template() -> str:
+    real = (
+        Path(
+            os.environ.get("TANDEM_REAL_TOKENIZERS")
+            or Path.home() / ".cache/tandem/real-tokenizers"
+        )
+        / "templates/Qwen-QwQ-32B.jinja"
+    )
+    if real.is_file() and ENABLE_THINKING_LINE in real.read_text():
+        return real.read_text().replace(ENABLE_THINKING_LINE, "")
+    return QWQ_FALLBACK
+
+
+VLLM_NO_TEMPLATE = (
+    "As of transformers v4.44, default chat template is no longer allowed, so you must provide "
+    "a chat template if the tokenizer does not define one."
 )
 
 
@@ -82,12 +105,24 @@ def chat_server():
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            chat = self.path == "/v1/chat/completions"
+            if body["model"] == "no-template" and chat:  # vLLM's answer for a base model
+                error = json.dumps({"error": {"message": VLLM_NO_TEMPLATE}}).encode()
+                self.send_response(400)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(error)))
+                self.end_headers()
+                self.wfile.write(error)
+                return
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Connection", "close")
             self.end_headers()
-            for delta in SCRIPTS[body["model"]]:
-                event = {"choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+            script = SCRIPTS.get(body["model"]) or SCRIPTS["plain"]
+            for delta in script:
+                choice = {"index": 0, "finish_reason": None}
+                choice.update({"delta": delta} if chat else {"text": delta["content"]})
+                event = {"choices": [choice]}
                 self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
             end = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
             self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())
@@ -108,7 +143,7 @@ def qwq_tokenizer_dir(tmp_path_factory) -> Path:
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(str(ROOT / "inference/demo_models/target"))
-    tok.chat_template = QWQ_ORIGINAL
+    tok.chat_template = qwq_original_template()
     out = tmp_path_factory.mktemp("qwq-tokenizer")
     tok.save_pretrained(str(out))
     return out
@@ -125,6 +160,17 @@ def _explain(engine: OpenAIEngine) -> tuple[object, list[str]]:
             await engine.close()
 
     return asyncio.run(go()), progress
+
+
+def test_a_server_without_a_chat_template_gets_the_plain_format(chat_server):
+    """A base model behind vLLM: chat is refused (no template), so CodeChat sends the plain
+    `alpaca` prompt to /v1/completions instead, and answers."""
+    base, seen = chat_server
+    outcome, progress = _explain(OpenAIEngine(base, model="no-template"))
+    paths = [p for p, _ in seen[-2:]]
+    assert paths == ["/v1/chat/completions", "/v1/completions"]
+    assert "### Response:" in seen[-1][1]["prompt"]
+    assert outcome.ok and outcome.markdown == ANSWER and outcome.prompt_format == "alpaca"
 
 
 @pytest.mark.parametrize("model", sorted(SCRIPTS))
