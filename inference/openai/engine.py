@@ -631,7 +631,6 @@ class OpenAIEngine(Engine):
         async def open_stream(base: str) -> tuple[httpx.Response, AsyncIterator[str], list[str]]:
             """Send the request and read up to the first event with text (or the end), within
             the first-token deadline: until then, any failure may go to the next endpoint."""
-            first_at = min(loop.time() + limits.first_token_s, overall_at)
             resp = None
             fresh: list[httpx.AsyncClient] = []  # a one-off client, when the retry needed one
             # Before sending: on an idle server the poller's baseline reading goes out now,
@@ -648,9 +647,10 @@ class OpenAIEngine(Engine):
                     stats.settle()  # nothing owed from here (another endpoint defers again)
 
             try:
+                if ticket is not None:  # after an idle spell the baseline goes first (<= 1 s,
+                    await self._spec_poller.wait_baseline(ticket)  # not the server's time)
+                first_at = min(loop.time() + limits.first_token_s, overall_at)
                 async with asyncio.timeout_at(first_at):
-                    if ticket is not None:  # after an idle spell: the baseline goes first
-                        await self._spec_poller.wait_baseline(ticket)
                     resp = await self._send(base, path, body, fresh)
                     if resp.status_code >= 400:
                         content = await resp.aread()
