@@ -278,7 +278,8 @@ class OpenAIEngine(Engine):
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._latest: dict[str, OpenAIGeneration] = {}
         self._has_spec_metrics: dict[str, bool] = {}
-        #: /metrics in the background, <= 1/s, only while requests run (never awaited by one)
+        #: /metrics in the background, <= 1/s, only while requests run (a request waits only
+        #: for the baseline after an idle spell, `MetricsPoller.wait_baseline`)
         self._spec_poller = MetricsPoller(self._read_spec)
         self._probed_specials: list[str] | None = None
         self._discovering: asyncio.Task | None = None
