@@ -281,12 +281,15 @@ class OpenAIEngine(Engine):
         self._client_loop: asyncio.AbstractEventLoop | None = None
         self._latest: dict[str, OpenAIGeneration] = {}
         self._has_spec_metrics: dict[str, bool] = {}
-        #: /metrics in the background, <= 1/s, only while requests run (never awaited by one)
+        #: /metrics in the background, <= 1/s, only while requests run (a request waits only
+        #: for the baseline after an idle spell, `MetricsPoller.wait_baseline`)
         self._spec_poller = MetricsPoller(self._read_spec)
         self._probed_specials: list[str] | None = None
         self._discovering: asyncio.Task | None = None
         #: A local tokenizer or the server's /tokenize says which tokens exist.
         self._vocab_known = tokenizer_dir is not None
+        #: Why endpoints failed in the discovery under way (named when a request gives up).
+        self._discovery_failures: list[str] = []
         self._max_context = 4096
         self._tokenizer: Any = None
         if tokenizer_dir is not None:
@@ -360,16 +363,22 @@ class OpenAIEngine(Engine):
 
     # -- discovery ---------------------------------------------------------------------------
 
-    async def connect(self, endpoint_timeout: float | None = None) -> EngineInfo:
+    async def connect(
+        self, endpoint_timeout: float | None = None, last_timeout: float | None = None
+    ) -> EngineInfo:
         """Discover the model name, context length and special tokens; returns `info`.
-        Each endpoint gets `endpoint_timeout` (default `discover_timeout`) seconds."""
+        Each endpoint gets `endpoint_timeout` (default `discover_timeout`) seconds, the last one
+        tried `last_timeout` (default the same): there is no failover left to make time for."""
         bound = self.discover_timeout if endpoint_timeout is None else endpoint_timeout
+        last = self.endpoints[self._endpoint_order()[-1]]
 
         async def bounded(base: str) -> None:  # a hung server must not stall failover
-            async with asyncio.timeout(bound):
+            limit = last_timeout if base == last and last_timeout is not None else bound
+            async with asyncio.timeout(limit):
                 await self._discover(base)
 
-        await self._with_failover(bounded)
+        self._discovery_failures = []
+        await self._with_failover(bounded, self._discovery_failures)
         return self.info
 
     def _needs_discovery(self) -> bool:
@@ -392,19 +401,27 @@ class OpenAIEngine(Engine):
         except TimeoutError:
             raise EngineError(
                 "the inference server did not finish model discovery (/v1/models, /tokenize) "
-                "before the request's deadline: " + ", ".join(self.endpoints)
+                "before the request's deadline: " + self._discovery_progress()
             ) from None
         return self.info
+
+    def _discovery_progress(self) -> str:
+        """The endpoints, and why those tried so far failed."""
+        failed = "; ".join(self._discovery_failures)
+        return ", ".join(self.endpoints) + (f" (so far: {failed})" if failed else "")
 
     async def _discovery(self) -> None:
         """One discovery at a time, shared by every request that needs it, and finished in the
         background when they give up: a request waits only until its own deadline, and a slow
         (not hung) server is still discovered for the next one, however loaded the machine.
-        Each endpoint gets `discover_timeout` seconds before the next is tried."""
+        An endpoint gets a completion's first-token share (at most `discover_timeout`) before
+        the next is tried, so a hung first endpoint leaves time to fail over; the last one tried
+        gets all of `discover_timeout`."""
         loop = asyncio.get_running_loop()
         task = self._discovering
         if task is None or task.done() or task.get_loop() is not loop:
-            task = loop.create_task(self.connect())
+            share = min(self.discover_timeout, self.deadlines["fim"].first_token_s)
+            task = loop.create_task(self.connect(share, self.discover_timeout))
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # observed
             self._discovering = task
         await asyncio.shield(task)
@@ -503,15 +520,18 @@ class OpenAIEngine(Engine):
         healthy = [i for i in order if not self.breaker.is_open(self.endpoints[i])]
         return healthy or order
 
-    async def _with_failover(self, attempt: Callable[[str], Awaitable[T]]) -> T:
+    async def _with_failover(
+        self, attempt: Callable[[str], Awaitable[T]], failures: list[str] | None = None
+    ) -> T:
         """Run `attempt(base)` on each endpoint in turn until one succeeds.
 
         Connect errors are retried with backoff on the same endpoint first. Connect errors,
         timeouts, connections lost and `_TryNext` (HTTP 5xx/429, no first token in time) move
         on to the next endpoint and open its breaker; an `EngineError` (HTTP 4xx: the request
-        itself is wrong) ends the request at once.
+        itself is wrong) ends the request at once. `failures` collects why each endpoint failed
+        (the caller may read it while this runs).
         """
-        failures: list[str] = []
+        failures = [] if failures is None else failures
         for idx in self._endpoint_order():
             base = self.endpoints[idx]
             for retry in range(self.connect_retries + 1):
@@ -629,7 +649,8 @@ class OpenAIEngine(Engine):
             except TimeoutError:
                 raise EngineError(
                     f"the inference server did not finish model discovery within the "
-                    f"{limits.total_s:g} s deadline for {request.kind} requests"
+                    f"{limits.total_s:g} s deadline for {request.kind} requests: "
+                    + self._discovery_progress()
                 ) from None
         path, body = self._body(request)
         stats.strategy = self.server_strategy or "plain"
@@ -638,7 +659,6 @@ class OpenAIEngine(Engine):
         async def open_stream(base: str) -> tuple[httpx.Response, AsyncIterator[str], list[str]]:
             """Send the request and read up to the first event with text (or the end), within
             the first-token deadline: until then, any failure may go to the next endpoint."""
-            first_at = min(loop.time() + limits.first_token_s, overall_at)
             resp = None
             fresh: list[httpx.AsyncClient] = []  # a one-off client, when the retry needed one
             # Before sending: on an idle server the poller's baseline reading goes out now,
@@ -655,9 +675,10 @@ class OpenAIEngine(Engine):
                     stats.settle()  # nothing owed from here (another endpoint defers again)
 
             try:
+                if ticket is not None:  # after an idle spell the baseline goes first (<= 1 s,
+                    await self._spec_poller.wait_baseline(ticket)  # not the server's time)
+                first_at = min(loop.time() + limits.first_token_s, overall_at)
                 async with asyncio.timeout_at(first_at):
-                    if ticket is not None:  # after an idle spell: the baseline goes first
-                        await self._spec_poller.wait_baseline(ticket)
                     resp = await self._send(base, path, body, fresh)
                     if resp.status_code >= 400:
                         content = await resp.aread()

@@ -216,8 +216,9 @@ class MetricsPoller:
 
     Rate: at most once per `interval` seconds per server, and only when a reading is needed: a
     baseline when a request begins on an idle server, and after requests end (the last such
-    poll is the trailing one; then polling stops until the next request). Requests never wait
-    for `/metrics`: each gets its numbers later, through `on_settled`.
+    poll is the trailing one; then polling stops until the next request). Each request gets its
+    numbers later, through `on_settled`; only the first after an idle spell waits, for the
+    baseline (`wait_baseline`, bounded), so that none of its work falls inside it.
 
     Attribution, per server: the counts read since the last attribution stay pending until a
     poll finds requests that ended (at least `settle_delay` before it started). Then the pending

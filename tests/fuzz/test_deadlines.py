@@ -107,17 +107,6 @@ async def _chat(lsp: LspProcess, uri: str) -> tuple[float, str | None]:
     return time.monotonic() - t0, None
 
 
-async def _warmed_up(lsp: LspProcess) -> None:
-    """Until the start-up health check is over ("ready" or "error"): a slow but healthy model
-    discovery on a loaded machine must not count against the requests measured next."""
-    for _ in range(int(GIVE_UP_S / 0.05)):
-        states = [n["params"]["state"] for n in lsp.notifications
-                  if n.get("method") == "tandem/status"]  # fmt: skip
-        if states and states[-1] != "loading":
-            return
-        await asyncio.sleep(0.05)
-
-
 async def _run_path(
     tmp_path, urls: list[str], expect_text: bool, warm: bool = False
 ) -> tuple[int, list[str]]:
@@ -125,9 +114,7 @@ async def _run_path(
     settings = openai_settings(*urls, completionTimeoutS=LIMIT_S, chatTimeoutS=LIMIT_S)
     lsp = await LspProcess.start(settings)
     try:
-        await lsp.initialize(str(tmp_path))
-        if warm:  # the fault is later than discovery: let it finish first
-            await _warmed_up(lsp)
+        await lsp.initialize(str(tmp_path), ready=warm)  # warm: the fault is after discovery
         uris = [f"file://{tmp_path}/f{i}.py" for i in range(COMPLETIONS)]
         for uri in uris:
             lsp.open(uri, SUM_PY)

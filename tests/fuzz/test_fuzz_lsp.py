@@ -326,8 +326,12 @@ async def test_backend_faults_through_the_server(backend, tmp_path):
                                        "midstream_close", "ok"]):  # fmt: skip
                 first.mode = fault
                 # a settings change rebuilds the engine: a fresh breaker, the first endpoint first
+                # 6 s (the default) leaves time for model discovery on a loaded machine (the
+                # engine is new) and for failing over from a hung one after 4 s; 3 s for the
+                # trickle, which must hit the overall deadline
+                limit = (3.0 if fault == "trickle" else 6.0) + i / 100
                 lsp.send({"method": "workspace/didChangeConfiguration",
-                          "params": {"settings": {"tandem": {"completionTimeoutS": 3.0 + i / 100}}}})  # fmt: skip
+                          "params": {"settings": {"tandem": {"completionTimeoutS": limit}}}})  # fmt: skip
                 lsp.open(f"file://{tmp_path}/f{i}.py", SUM_PY)  # no typeahead cache hit
                 res = await lsp.complete(f"file://{tmp_path}/f{i}.py", line, col, ANSWER_WITHIN)
                 count("backend faults", "cases")

@@ -317,3 +317,42 @@ def test_a_poller_used_from_a_new_event_loop_still_settles():
     asyncio.run(second())
     assert seen["new"] is not None and seen["new"].draft_tokens == 4
     assert "old" in seen  # settled (its counts unknown), never left hanging
+
+
+async def test_the_first_request_after_idle_waits_for_its_baseline():
+    """The CI flake (drafted_tokens 0): the baseline read raced the request, and a short
+    request's work landed inside it. Now the request waits for the baseline; one that cannot
+    wait (the read is slower than the bound) gets unknown counts, never a partial count."""
+    h = Harness()
+    release = asyncio.Event()
+    fast = h.server.fetch
+
+    async def slow_fetch(base: str) -> SpecCounters | None:
+        await release.wait()
+        return await fast(base)
+
+    h.poller._fetch = slow_fetch
+    a = await h.begin("a")
+    waiting = asyncio.ensure_future(h.poller.wait_baseline(a, timeout=30))
+    await h.time.settle()
+    assert not waiting.done()  # the request is not sent before the baseline is in
+    release.set()
+    await h.time.settle()
+    await asyncio.wait_for(waiting, 5)
+    assert not a.uncertain
+    h.server.run(12, 9)  # the request's work, after its baseline
+    h.poller.end(a, tokens=16)
+    await h.time.advance(1.1)
+    assert h.drafted("a") == (12, 9)
+    # too slow a baseline: the request goes, and its counts are unknown
+    release.clear()
+    await h.time.advance(2.0)  # idle long enough for a fresh baseline
+    b = await h.begin("b")
+    await h.poller.wait_baseline(b, timeout=0.05)
+    assert b.uncertain
+    h.server.run(30, 20)  # (part of it may land inside the late baseline)
+    release.set()
+    h.poller.end(b, tokens=16)
+    await h.time.advance(1.1)
+    assert "b" in h.results and h.results["b"] is None
+    await h.poller.close()
