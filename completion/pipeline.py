@@ -127,10 +127,10 @@ def _prepare_prefix(
     workspace_root: str | None,
 ) -> PromptPlan:
     """Prefix mode: the prompt is the text before the cursor, nothing else (the engine adds BOS
-    as the model wants). Measured on Gemma 3 270M (README, "Which models get which mode"): the
-    suffix or other files ahead of the prefix cost more passes than they gave and came back
-    echoed, so they stay out of the prompt; the suffix decides where the suggestion ends
-    (postprocessing), the other files feed prompt lookup only. The prefix start is anchored
+    as the model wants). Measured on Gemma 3 270M (README, "Infilling"): the suffix ahead of
+    the prefix halved the passes and was re-typed more often; other files' windows ahead of it
+    gained nothing. Both cost prompt tokens on every keystroke, so they stay out; the suffix
+    decides where the suggestion ends (postprocessing), the other files feed prompt lookup only. The prefix start is anchored
     (`fit_prefix_counted`), so the next keystroke's prompt extends this one (KV reuse)."""
     budget = max(16, max_prompt_tokens - 4)
     prefix, _ = fit_prefix_counted(ctx.prefix, count_tokens, budget, n_lines=ctx.line + 1)
