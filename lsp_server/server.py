@@ -245,6 +245,11 @@ class TandemServer(LanguageServer):
         self.snoozed_until = 0.0
         #: Whether the user was told (once, by showMessage) that suggestions are slow.
         self.told_slow = False
+        #: Called as observer(uri, event) on didOpen/didChange/didClose ("open", "change",
+        #: "close"), after the workspace applied it (next-edit history listens here).
+        self.document_observers: list[Callable[[str, str], None]] = []
+        #: Next-edit state (features/nextedit.py sets it at initialize).
+        self.next_edit: Any = None
 
     # -- transports: our robust frame reader instead of pygls's (see lsp_server/framing.py) -------
 
