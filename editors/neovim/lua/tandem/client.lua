@@ -122,6 +122,7 @@ function M.start(bufnr)
     commands = commands(),
     on_attach = function(client, b)
       require('tandem.ghost').on_attach(client, b)
+      require('tandem.nextedit').on_attach(client, b)
     end,
   }, { bufnr = bufnr })
 end
@@ -129,6 +130,7 @@ end
 -- Push new settings to running clients (workspace/didChangeConfiguration).
 function M.update_settings(settings)
   config.options.settings = settings
+  require('tandem.nextedit').reset()
   for _, client in ipairs(vim.lsp.get_clients({ name = M.name })) do
     client.settings = { tandem = settings }
     M.notify(client, 'workspace/didChangeConfiguration', { settings = { tandem = settings } })
