@@ -83,12 +83,17 @@ def rewrite_to_edits(
         pre = _common_prefix(a, b)
         suf = _common_prefix(a[pre:][::-1], b[pre:][::-1])
         # whole words: a rename shows as "w" → "width", not as "idth" inserted after "w"
-        while pre > 0 and _word(a[pre - 1]) and (_word(a[pre : pre + 1]) or _word(b[pre : pre + 1])):
+        while (
+            pre > 0 and _word(a[pre - 1]) and (_word(a[pre : pre + 1]) or _word(b[pre : pre + 1]))
+        ):
             pre -= 1
         while (
             suf > 0
             and _word(a[len(a) - suf])
-            and (_word(a[len(a) - suf - 1 : len(a) - suf]) or _word(b[len(b) - suf - 1 : len(b) - suf]))
+            and (
+                _word(a[len(a) - suf - 1 : len(a) - suf])
+                or _word(b[len(b) - suf - 1 : len(b) - suf])
+            )
         ):
             suf -= 1
         a_mid, b_mid = a[pre : len(a) - suf], b[pre : len(b) - suf]
@@ -140,7 +145,7 @@ def apply_edits(lines: Sequence[str], edits: Sequence[TextEdit]) -> list[str]:
         ((offset(e.start_line, e.start_col), offset(e.end_line, e.end_col), e.text) for e in edits),
         key=lambda s: (s[0], s[1]),
     )
-    for (_, prev_end, _), (lo, hi, _) in zip(spans, spans[1:], strict=False):
+    for (_, prev_end, _), (lo, _hi, _) in zip(spans, spans[1:], strict=False):
         if lo < prev_end:
             raise ValueError("edits overlap")
     for lo, hi, _ in spans:

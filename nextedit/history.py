@@ -170,8 +170,10 @@ class EditHistory:
         now = self.clock()
         last = max(start, new_end - 1)
         b = doc.burst
-        near = b is not None and start <= b.last + self.burst_lines and last >= b.first - (
-            self.burst_lines
+        near = (
+            b is not None
+            and start <= b.last + self.burst_lines
+            and last >= b.first - (self.burst_lines)
         )
         if b is not None and near and now - b.updated <= self.burst_gap_s:
             shift = len(new) - len(prev)  # lines below the change moved

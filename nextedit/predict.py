@@ -172,4 +172,6 @@ def finish(
         return NextEditResult(region, [], rewrite, output, stats, reason="empty_rewrite")
     edits = rewrite_to_edits(region, rewrite, len(inp.lines))
     edits = postprocess(inp.lines, region, edits)
-    return NextEditResult(region, edits, rewrite, output, stats, reason="" if edits else "no_change")
+    return NextEditResult(
+        region, edits, rewrite, output, stats, reason="" if edits else "no_change"
+    )

@@ -40,7 +40,13 @@ ALLOWED: dict[str, set[str]] = {
     "testing": {"completion", "codechat", "nextedit", "inference", "textkit"},
     "training": {"completion", "codechat", "inference", "textkit"},
     "bench": {
-        "lsp_server", "completion", "codechat", "nextedit", "inference", "textkit", "testing"
+        "lsp_server",
+        "completion",
+        "codechat",
+        "nextedit",
+        "inference",
+        "textkit",
+        "testing",
     },
 }
 

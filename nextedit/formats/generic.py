@@ -37,9 +37,7 @@ class GenericFormat(NextEditFormat):
 
     def build(self, inp: NextEditInput, *, chat: bool = False) -> PromptSpec:
         if chat:
-            return PromptSpec(
-                messages=[{"role": "user", "content": self.body(inp)}], stop=[CLOSE]
-            )
+            return PromptSpec(messages=[{"role": "user", "content": self.body(inp)}], stop=[CLOSE])
         return PromptSpec(prompt=self.body(inp) + f"\nRewritten region:\n{OPEN}\n", stop=[CLOSE])
 
     def region_so_far(self, output: str) -> str | None:

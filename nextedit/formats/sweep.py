@@ -28,7 +28,9 @@ class SweepFormat(NextEditFormat):
     def build(self, inp: NextEditInput, *, chat: bool = False) -> PromptSpec:
         parts = [_block(p, t) for p, t in inp.context_files]
         for e in inp.recent[-MAX_CHANGES:]:
-            parts.append(_block(f"{e.path}.diff", f"original:\n{e.original}\nupdated:\n{e.updated}"))
+            parts.append(
+                _block(f"{e.path}.diff", f"original:\n{e.original}\nupdated:\n{e.updated}")
+            )
         parts.append(_block(f"original/{inp.path}", "\n".join(inp.original_region_lines())))
         parts.append(_block(f"current/{inp.path}", inp.region.text))
         parts.append(f"{FILE_SEP}updated/{inp.path}\n")

@@ -46,7 +46,9 @@ async def client(lsp_client: LanguageClient):
     )
     lsp_client.text_document_did_open(
         types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=URI, language_id="python", version=1, text=BEFORE)
+            text_document=types.TextDocumentItem(
+                uri=URI, language_id="python", version=1, text=BEFORE
+            )
         )
     )
     # the user renames `w` in the signature

@@ -35,7 +35,9 @@ def scale(points, factor):
     return out
 """
 # each commit: a first hunk (the recent edit) and a second one a few lines below (the target)
-V1 = V0.replace("def area(w, h):", "def area(width, h):").replace("return w * h", "return width * h")
+V1 = V0.replace("def area(w, h):", "def area(width, h):").replace(
+    "return w * h", "return width * h"
+)
 V2 = V1.replace("def scale(points, factor):", "def scale(points, k):").replace(
     "p * factor", "p * k"
 )
