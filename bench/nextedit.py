@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import difflib
 import json
 import re
 import statistics
@@ -281,9 +282,13 @@ async def speed(
     med = {m: statistics.median(v) for m, v in times.items()}
     changed = 0
     if plain.rewrite is not None:
+        matcher = difflib.SequenceMatcher(None, list(plain.region.lines), plain.rewrite)
         changed = sum(
-            a != b for a, b in zip(plain.rewrite, plain.region.lines, strict=False)
-        ) + abs(len(plain.rewrite) - len(plain.region.lines))
+            max(i2 - i1, j2 - j1) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+        )
+    # each round's plain and speculative runs are back to back: their ratio is robust to the
+    # load of a shared machine drifting between rounds
+    paired = [p / q for p, q in zip(times["plain"], times["speculative"], strict=True)]
     return {
         "format": fmt.name,
         "rounds": rounds,
@@ -293,6 +298,8 @@ async def speed(
         "median_ms": {m: round(v, 1) for m, v in med.items()},
         "ms_per_round": {m: [round(x) for x in v] for m, v in times.items()},
         "speedup_vs_plain": round(med["plain"] / med["speculative"], 2),
+        "paired_speedups": [round(x, 2) for x in paired],
+        "median_paired_speedup": round(statistics.median(paired), 2),
         **(
             {
                 "identical_rewrite_lookup_only": last["lookup_only"].rewrite == plain.rewrite,
