@@ -1,4 +1,4 @@
-"""`tandem bench {spec,latency,infill,codechat,engines}`: benchmarks, not tests.
+"""`tandem bench {spec,latency,infill,codechat,engines,nextedit}`: benchmarks, not tests.
 
 Each prints a JSON report of ratios measured side by side in one run (the machines are shared
 and noisy, so absolute times from different runs are not comparable).
@@ -17,6 +17,7 @@ _COMMANDS = {
         "bench.engines",
         "transformers vs llama.cpp engines vs llama.cpp itself, same weights",
     ),
+    "nextedit": ("bench.nextedit", "next-edit suggestions on git history; --speed: spec vs plain"),
 }
 
 

@@ -13,14 +13,14 @@ import logging
 import os
 
 from lsp_server.engine_manager import EngineManager
-from lsp_server.features import codechat, commands, completions, events, lifecycle
+from lsp_server.features import codechat, commands, completions, events, lifecycle, nextedit
 from lsp_server.protocol import TEST_ENGINE_FACTORY_ENV
 from lsp_server.server import TandemServer
 
 log = logging.getLogger(__name__)
 
 #: Registered at `initialize`, in this order.
-FEATURES = (completions, commands, codechat, events)
+FEATURES = (completions, commands, codechat, events, nextedit)
 
 
 def create_server() -> TandemServer:

@@ -294,3 +294,46 @@ class Health(TypedDict):
     state: str  # "healthy" | "slow" | "error"
     reason: NotRequired[str]
     hint: NotRequired[str]
+
+
+# -- next-edit suggestions (lsp_server/features/nextedit.py, nextedit/) -----------------------
+#
+# ``tandem/nextEdit`` (request, `NextEditParams` → `NextEditResult`), shaped like Copilot's
+# ``textDocument/copilotInlineEdit``: a versioned document and a position in; the predicted next
+# edits out, each a range (possibly lines away from the cursor), its new text, the versioned
+# document it applies to and a command the client runs when the user accepts it (it reports
+# the acceptance, like completion items). A document whose version moved on answers
+# ``{"edits": [], "reason": "stale"}``; ``reason`` also says why there is no edit otherwise
+# ("off", "refused", "engine_error", "no_change", "malformed", "cancelled", ...).
+#
+# ``tandem.applyNextEdit`` (command, optional `NextEditParams`): predicts and applies the next
+# edit through workspace/applyEdit, for clients that cannot show a preview (Helix, Emacs
+# without the overlay). Without arguments it predicts at the user's latest edit.
+
+NEXT_EDIT_REQUEST = "tandem/nextEdit"
+NEXT_EDIT_APPLY_COMMAND = "tandem.applyNextEdit"
+
+
+class VersionedDocument(TypedDict):
+    uri: str
+    version: NotRequired[int | None]
+
+
+class NextEditParams(TypedDict):
+    textDocument: VersionedDocument
+    position: Position
+
+
+class NextEditItem(TypedDict):
+    range: Range
+    text: str
+    textDocument: VersionedDocument
+    command: NotRequired[dict[str, Any]]
+
+
+class NextEditResult(TypedDict):
+    edits: list[NextEditItem]
+    reason: NotRequired[str]
+    #: nextedit.NextEditStats.to_dict(): format, strategy, drafted/accepted tokens, the early
+    #: stop (stopped_early, spliced_lines, saved_tokens), timings.
+    stats: NotRequired[dict[str, Any]]

@@ -293,6 +293,11 @@ class TandemServer(LanguageServer):
         self.prompt_mode: tuple[Any, Any] | None = None
         #: The engine error last shown by showMessage (None: none since the last success).
         self.shown_engine_error: str | None = None
+        #: Called as observer(uri, event) on didOpen/didChange/didClose ("open", "change",
+        #: "close"), after the workspace applied it (next-edit history listens here).
+        self.document_observers: list[Callable[[str, str], None]] = []
+        #: Next-edit state (features/nextedit.py sets it at initialize).
+        self.next_edit: Any = None
 
     # -- transports: our robust frame reader instead of pygls's (see lsp_server/framing.py) -------
 

@@ -108,6 +108,18 @@ class Settings:
     events_log_enabled: bool | None = None
     #: Median suggestion latency (ms) above which the status says "slow", with a hint.
     slow_latency_ms: float = 1500.0
+    #: Next-edit suggestions (`tandem/nextEdit`, nextedit/). None (the default): on only when a
+    #: next-edit model is configured: `nextEditModel`, or a main model that is one (Sweep's or
+    #: Zeta, by name, or `nextEditFormat` naming their format). true: on with any model (the
+    #: generic format for models trained for neither); false: off.
+    next_edit: bool | None = None
+    #: A separate model for next edits (a .gguf file, e.g. sweep-next-edit-1.5B; or a Hugging
+    #: Face directory). None: the main `model`.
+    next_edit_model: str | None = None
+    #: "auto" (from the model's name and tokens) | "sweep" | "zeta" | "generic".
+    next_edit_format: str = "auto"
+    #: Most tokens one next-edit rewrite may generate (the region is 21 lines).
+    next_edit_max_tokens: int = 768
 
     @property
     def events_log_on(self) -> bool:
@@ -157,12 +169,14 @@ _CHOICES = {
     "speculative": {"auto", "plain", "prompt_lookup", "draft"},
     "completion_mode": {"auto", "inline", "completion", "both"},
     "completion_prompt": {"auto", "fim", "prefix"},
+    "next_edit_format": {"auto", "sweep", "zeta", "generic"},
 }
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
     if value is None:
-        nullable = {"model", "draft_model", "events_log", "events_log_enabled"}
+        nullable = {"model", "draft_model", "events_log", "events_log_enabled", "next_edit",
+                    "next_edit_model"}  # fmt: skip
         return None if default is None or name in nullable else default
     if name == "endpoint":
         if isinstance(value, str):
@@ -186,6 +200,8 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return list(dict.fromkeys(value))
         raise TypeError("expected a list of language ids")
+    if name in ("next_edit", "events_log_enabled") and not isinstance(value, bool):
+        raise TypeError("expected true/false or null")
     if name in _CHOICES:
         if value not in _CHOICES[name]:
             raise ValueError(f"expected one of {sorted(_CHOICES[name])}")

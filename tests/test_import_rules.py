@@ -16,6 +16,7 @@ FIRST_PARTY = {
     "lsp_server",
     "completion",
     "codechat",
+    "nextedit",
     "inference",
     "textkit",
     "bench",
@@ -32,12 +33,21 @@ ALLOWED: dict[str, set[str]] = {
     # the pure cores see only the engine interface and the shared text layer
     "completion": {"inference.base", "textkit"},
     "codechat": {"inference.base", "textkit"},
+    "nextedit": {"inference.base"},
     # the glue may use every product room, never the drivers or stand-ins
-    "lsp_server": {"completion", "codechat", "inference", "textkit"},
+    "lsp_server": {"completion", "codechat", "nextedit", "inference", "textkit"},
     # drivers and stand-ins sit on top
-    "testing": {"completion", "codechat", "inference", "textkit"},
+    "testing": {"completion", "codechat", "nextedit", "inference", "textkit"},
     "training": {"completion", "codechat", "inference", "textkit"},
-    "bench": {"lsp_server", "completion", "codechat", "inference", "textkit", "testing"},
+    "bench": {
+        "lsp_server",
+        "completion",
+        "codechat",
+        "nextedit",
+        "inference",
+        "textkit",
+        "testing",
+    },
 }
 
 #: Third-party modules a room must not touch (the pure cores stay free of LSP, torch and HTTP).
@@ -45,6 +55,7 @@ FORBIDDEN_THIRD_PARTY: dict[str, set[str]] = {
     "textkit": {"torch", "transformers", "httpx", "pygls", "lsprotocol", "llama_cpp"},
     "completion": {"torch", "transformers", "httpx", "pygls", "lsprotocol", "llama_cpp"},
     "codechat": {"torch", "transformers", "httpx", "pygls", "lsprotocol", "llama_cpp"},
+    "nextedit": {"torch", "transformers", "httpx", "pygls", "lsprotocol", "llama_cpp"},
     "inference": {"pygls", "lsprotocol"},
 }
 

@@ -113,5 +113,80 @@ Eglot's default (10 s) is shorter than a CodeChat answer from a large model on a
 
 (advice-add 'eglot-execute-command :around #'tandem--long-commands)
 
+;;; Next-edit suggestions (the server's `nextEdit' setting turns them on)
+
+(defface tandem-next-edit-removed '((t :inherit diff-removed :strike-through t))
+  "The text a next-edit suggestion replaces.")
+(defface tandem-next-edit-added '((t :inherit diff-added))
+  "The line(s) a next-edit suggestion gives.")
+
+(defun tandem--point (pos)
+  "Buffer position of the LSP position POS (a plist :line :character)."
+  (save-excursion
+    (goto-char (point-min))
+    (forward-line (plist-get pos :line))
+    (let ((eol (line-end-position)))
+      ;; Eglot negotiates UTF-16 by default; `eglot-move-to-column' knows the encoding
+      (if (fboundp 'eglot-move-to-column)
+          (eglot-move-to-column (plist-get pos :character))
+        (forward-char (min (plist-get pos :character) (- eol (point)))))
+      (point))))
+
+(defun tandem-next-edit ()
+  "Ask Tandem for the next edit, show it in place and offer to apply it.
+The replaced text is struck through, the resulting line shown after it; `y' applies
+every edit of the suggestion, anything else dismisses it."
+  (interactive)
+  (let* ((server (eglot-current-server))
+         (result (and server
+                      (jsonrpc-request server :tandem/nextEdit
+                                       `(:textDocument (:uri ,(eglot--path-to-uri buffer-file-name)
+                                                        :version ,eglot--versioned-identifier)
+                                         :position ,(eglot--pos-to-lsp-position)))))
+         (edits (and result (append (plist-get result :edits) nil)))
+         (overlays nil))
+    (if (null edits)
+        (message "Tandem: no next edit%s"
+                 (let ((why (and result (plist-get result :reason))))
+                   (if why (format " (%s)" why) "")))
+      (unwind-protect
+          (progn
+            (dolist (e edits)
+              (let* ((range (plist-get e :range))
+                     (beg (tandem--point (plist-get range :start)))
+                     (end (tandem--point (plist-get range :end)))
+                     (line (concat (buffer-substring (save-excursion (goto-char beg) (line-beginning-position)) beg)
+                                   (plist-get e :text)
+                                   (buffer-substring end (save-excursion (goto-char end) (line-end-position)))))
+                     (ov (make-overlay beg end)))
+                (overlay-put ov 'face 'tandem-next-edit-removed)
+                (let ((after (make-overlay (save-excursion (goto-char end) (line-end-position))
+                                           (save-excursion (goto-char end) (line-end-position)))))
+                  (overlay-put after 'after-string
+                               (propertize (concat "  → " (string-trim line)) 'face 'tandem-next-edit-added))
+                  (push after overlays))
+                (push ov overlays)))
+            (when (y-or-n-p "Tandem: apply the next edit? ")
+              ;; last edit first, so earlier positions stay valid
+              (dolist (e (sort (copy-sequence edits)
+                               (lambda (a b) (> (tandem--point (plist-get (plist-get a :range) :start))
+                                                (tandem--point (plist-get (plist-get b :range) :start))))))
+                (let* ((range (plist-get e :range))
+                       (beg (tandem--point (plist-get range :start)))
+                       (end (tandem--point (plist-get range :end))))
+                  (delete-region beg end)
+                  (save-excursion (goto-char beg) (insert (plist-get e :text)))))
+              (let ((cmd (plist-get (car edits) :command)))
+                (when cmd
+                  (dolist (e edits)
+                    (let ((c (plist-get e :command)))
+                      (eglot-execute-command server (plist-get c :command) (plist-get c :arguments))))))))
+        (mapc #'delete-overlay overlays)))))
+
+(defun tandem-apply-next-edit ()
+  "Predict and apply the next edit at once (the server's `tandem.applyNextEdit')."
+  (interactive)
+  (eglot-execute-command (eglot-current-server) "tandem.applyNextEdit" []))
+
 (provide 'tandem-eglot)
 ;;; tandem-eglot.el ends here

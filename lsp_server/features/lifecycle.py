@@ -49,10 +49,13 @@ def register(server: TandemServer, features: Sequence[ModuleType]) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def on_open(ls: TandemServer, params: types.DidOpenTextDocumentParams) -> None:
         ls.recent.touch(params.text_document.uri)
+        _observe(ls, params.text_document.uri, "open")
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: TandemServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.recent.touch(ls.workspace.client_uri(params.text_document.uri))
+        uri = ls.workspace.client_uri(params.text_document.uri)
+        ls.recent.touch(uri)
+        _observe(ls, uri, "change")
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: TandemServer, params: types.DidCloseTextDocumentParams) -> None:
@@ -60,11 +63,20 @@ def register(server: TandemServer, features: Sequence[ModuleType]) -> None:
         opened_as = ls.recent.forget(uri)  # the client's didOpen spelling, which state uses
         for spelling in {uri, opened_as or uri}:
             ls.completions.forget(spelling)
+        _observe(ls, opened_as or uri, "close")
 
     @server.feature(types.SHUTDOWN)
     async def on_shutdown(ls: TandemServer, *args) -> None:
         ls.completions.cancel_all()
         await ls.engines.close()
+
+
+def _observe(ls: TandemServer, uri: str, event: str) -> None:
+    for observer in ls.document_observers:
+        try:
+            observer(uri, event)
+        except Exception:  # an observer's bug must not lose the document sync
+            log.exception("document observer failed on %s of %s", event, uri)
 
 
 def apply_settings(ls: TandemServer, raw: dict) -> None:
@@ -130,7 +142,8 @@ async def warm_up(ls: TandemServer) -> None:
 
 
 _TOGGLES = {"enabled", "disabled_languages", "enable", "candidates", "completion_mode",
-            "events_log", "events_log_enabled", "slow_latency_ms"}  # fmt: skip
+            "events_log", "events_log_enabled", "slow_latency_ms", "next_edit",
+            "next_edit_model", "next_edit_format", "next_edit_max_tokens"}  # fmt: skip
 
 
 def _only_toggles_changed(old, new) -> bool:

@@ -31,6 +31,10 @@ TS_TYPES = {
     "CodeChatResult": protocol.CodeChatResult,
     "LspPosition": protocol.Position,
     "LspRange": protocol.Range,
+    "VersionedDocument": protocol.VersionedDocument,
+    "NextEditParams": protocol.NextEditParams,
+    "NextEditItem": protocol.NextEditItem,
+    "NextEditResult": protocol.NextEditResult,
 }
 STATS_KEYS = set(GenerationStats().to_dict())
 #: Every custom method name protocol.py defines.

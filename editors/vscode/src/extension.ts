@@ -9,6 +9,7 @@ import {
 } from 'vscode-languageclient/node';
 import { SECTION, createClient, readSettings } from './client';
 import { CodeChat } from './codechat';
+import { NextEdit } from './nextEdit';
 import {
   CHAT_PROGRESS_NOTIFICATION,
   CHAT_RESULT_NOTIFICATION,
@@ -39,6 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const codechat = new CodeChat(() => client, output);
   context.subscriptions.push(output, statusBar);
   codechat.register(context);
+  new NextEdit(() => client, output).register(context);
   const tracker = new SuggestionTracker();
 
   const notify = (method: string, params: object): void => {

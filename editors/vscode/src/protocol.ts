@@ -168,3 +168,30 @@ export function isChatResult(x: unknown): x is ChatResult {
 export function isCodeChatResult(x: unknown): x is CodeChatResult {
   return typeof x === 'object' && x !== null && typeof (x as CodeChatResult).ok === 'boolean';
 }
+
+/** Next-edit suggestions (protocol.py NEXT_EDIT_REQUEST): shaped like Copilot's
+ * textDocument/copilotInlineEdit. */
+export const NEXT_EDIT_REQUEST = 'tandem/nextEdit';
+
+export interface VersionedDocument {
+  uri: string;
+  version?: number | null;
+}
+
+export interface NextEditParams {
+  textDocument: VersionedDocument;
+  position: LspPosition;
+}
+
+export interface NextEditItem {
+  range: LspRange;
+  text: string;
+  textDocument: VersionedDocument;
+  command?: { title: string; command: string; arguments?: unknown[] };
+}
+
+export interface NextEditResult {
+  edits: NextEditItem[];
+  reason?: string;
+  stats?: Record<string, unknown>;
+}

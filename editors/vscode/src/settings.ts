@@ -34,6 +34,10 @@ export const SERVER_SETTING_KEYS = [
   'eventsLogEnabled',
   'slowLatencyMs',
   'debounce',
+  'nextEdit',
+  'nextEditModel',
+  'nextEditFormat',
+  'nextEditMaxTokens',
 ] as const;
 
 /** Settings only the extension uses: how to start the server. */

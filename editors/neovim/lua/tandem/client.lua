@@ -138,6 +138,7 @@ function M.start(bufnr)
     commands = commands(),
     on_attach = function(client, b)
       require('tandem.ghost').on_attach(client, b)
+      require('tandem.nextedit').on_attach(client, b)
     end,
   }, { bufnr = bufnr })
 end
@@ -156,6 +157,7 @@ end
 function M.update_settings(settings)
   settings = M.settings_object(settings)
   config.options.settings = settings
+  require('tandem.nextedit').reset()
   for _, client in ipairs(vim.lsp.get_clients({ name = M.name })) do
     client.settings = { tandem = settings }
     M.notify(client, 'workspace/didChangeConfiguration', { settings = { tandem = settings } })

@@ -26,6 +26,16 @@ M.defaults = {
     next = '<M-]>', -- cycle to the next candidate (asks the server for several on first press)
     prev = '<M-[>',
   },
+  -- Next-edit suggestions (the server's `nextEdit` setting turns them on; see editors/README.md):
+  -- shown in place, the replaced text marked, the new line(s) as virtual lines below.
+  next_edit = {
+    enabled = true,
+    auto_trigger = true, -- ask after a change in Normal mode and when leaving Insert mode
+    debounce_ms = 300,
+    delete_hl = 'DiffDelete',
+    add_hl = 'DiffAdd',
+    keymaps = { jump = '<M-n>', accept = '<M-y>', dismiss = '<M-e>' }, -- Normal and Insert mode
+  },
   -- 'auto': Neovim's own vim.lsp.inline_completion on 0.12+, Tandem's extmarks before that.
   native = 'auto',
 }

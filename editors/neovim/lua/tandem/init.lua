@@ -59,6 +59,16 @@ local subcommands = {
   unsnooze = function()
     M.snooze(0)
   end,
+  -- next-edit suggestions: ask now, jump to the shown one, accept it, dismiss it
+  nextedit = function()
+    require('tandem.nextedit').request()
+  end,
+  jumpedit = function()
+    require('tandem.nextedit').jump()
+  end,
+  acceptedit = function()
+    require('tandem.nextedit').accept()
+  end,
 }
 for _, kind in ipairs(require('tandem.codechat').kinds) do
   subcommands[kind] = function(opts)
@@ -91,7 +101,7 @@ function M.setup(opts)
   vim.api.nvim_create_user_command('Tandem', tandem_command, {
     nargs = '+',
     range = true,
-    desc = 'Tandem: refactor|tests|docs|explain|ask [instruction], status, toggle, suggest, enable|disable [filetype], snooze [minutes], unsnooze',
+    desc = 'Tandem: refactor|tests|docs|explain|ask [instruction], status, toggle, suggest, enable|disable [filetype], snooze [minutes], unsnooze, nextedit, jumpedit, acceptedit',
     complete = function(arglead, line)
       if line:match('^%S+%s+%S+%s') then
         return {}
