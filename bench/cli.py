@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _default_engine():
     """The engine the server would build from its settings: `TANDEM_MODEL` / `TANDEM_DRAFT_MODEL`
-    when set, else the shipped demo pair."""
+    when set, else the server's default (the fetched Gemma GGUF, else the shipped demo pair)."""
     import os
 
     from lsp_server.engine_manager import build_engine
@@ -50,6 +50,11 @@ def _default_engine():
     if notice:
         print(notice, file=sys.stderr)
     return engine
+
+
+def names() -> list[str]:
+    """The bench subcommands, for `tandem --help` (lsp_server/cli.py reads them by name)."""
+    return list(_COMMANDS)
 
 
 if __name__ == "__main__":

@@ -141,7 +141,9 @@ def main(
 ) -> int:
     p = argparse.ArgumentParser(prog="tandem bench codechat", description=__doc__.split("\n")[0])
     p.add_argument("--scripted", action="store_true", help="stand-in model with known answers")
-    p.add_argument("--model", help="model dir (default: the shipped demo model)")
+    p.add_argument(
+        "--model", help="a .gguf file or model dir (default: the server's default model)"
+    )
     p.add_argument("--prompt-format", default="auto")
     p.add_argument("--max-tokens", type=int, default=256)
     p.add_argument("--functions", type=int, default=len(FUNCTIONS), help="how many to use")

@@ -418,7 +418,7 @@ class TandemServer(LanguageServer):
             info = running.info
             engine, model = info.name, info.model or self.settings.model_name or "(server default)"
         else:  # nothing loaded yet: what the settings ask for
-            engine, model = self.settings.engine, self.settings.model or "(default demo model)"
+            engine, model = self.settings.engine, self.settings.model or "(default model)"
         status = Status(
             state=state,  # type: ignore[typeddict-item]
             message=message,
