@@ -157,10 +157,8 @@ class Demo:
     def _stream(self, text: str) -> None:
         """Each chatProgress holds the whole answer so far: print only what is new (a text
         that no longer extends the printed one, rare, is printed again on a new line)."""
-        if text.startswith(self.streamed):
-            print(text[len(self.streamed) :], end="", flush=True)
-        else:
-            print("\n" + text, end="", flush=True)
+        new = text[len(self.streamed) :] if text.startswith(self.streamed) else "\n" + text
+        print(new.replace("\n", "\n  "), end="", flush=True)
         self.streamed = text
 
     async def wait_for(self, predicate, timeout_s: float):
@@ -210,6 +208,7 @@ async def run(args: argparse.Namespace) -> int:
             inline_completion=types.InlineCompletionClientCapabilities()
         ),
         general=types.GeneralClientCapabilities(position_encodings=["utf-16"]),
+        window=types.WindowClientCapabilities(work_done_progress=True),
         experimental={"tandem": {"chatResult": True}},
     )
     t0 = time.perf_counter()
@@ -310,11 +309,12 @@ async def _complete(demo: Demo, uri: str, cur: Cursor, char: int, line_text: str
     else:
         print(f"  {head}▏ (no suggestion)")
     status = await demo.wait_for(
-        lambda: next(
-            (s for s in reversed(demo.statuses[before:]) if (s.get("request") or {})), None
-        ),
-        2.0,
+        lambda: next((s for s in reversed(demo.statuses[before:]) if s.get("request") or {}), None),
+        0.5 if not text else 2.0,
     )
+    failed = next((s for s in reversed(demo.statuses[before:]) if s["state"] == "error"), None)
+    if failed and not text:
+        print(f"  [server status: error] {failed['message']}")
     request = (status or {}).get("request") or {}
     parts = [f"round trip {wall:.0f} ms"]
     if request:
@@ -354,10 +354,14 @@ async def _explain(demo: Demo, uri: str, timeout_s: float) -> None:
         demo._stream(demo.results[token].get("markdown") or "")
     print("  ", end="")
     result = await demo.wait_for(lambda: demo.results.get(token), timeout_s)
+    demo.streaming_token = None
     print()
     secs = time.perf_counter() - t0
-    if result is None:
-        print(f"  {DIM}no answer within {timeout_s:.0f} s{RESET}")
+    if result is None:  # cancel it as an editor would (the progress is cancellable)
+        demo.client.window_work_done_progress_cancel(
+            types.WorkDoneProgressCancelParams(token=token)
+        )
+        print(f"  {DIM}no full answer within {timeout_s:.0f} s: cancelled{RESET}")
         return
     if not demo.streamed and result.get("markdown"):
         print("  " + result["markdown"])
