@@ -143,6 +143,14 @@ class Demo:
         def on_log(params: types.LogMessageParams) -> None:
             pass  # the server logs to stderr too
 
+        @c.feature(types.WINDOW_WORK_DONE_PROGRESS_CREATE)
+        def on_progress_create(params: types.WorkDoneProgressCreateParams) -> None:
+            return None  # accepted: CodeChat's $/progress is what a cancel refers to
+
+        @c.feature(types.PROGRESS)
+        def on_lsp_progress(params: types.ProgressParams) -> None:
+            pass  # the text itself comes in tandem/chatProgress
+
         @c.feature("tandem/chatProgress")
         def on_progress(params) -> None:
             p = _as_dict(params)
@@ -183,13 +191,11 @@ def _describe_model(status: dict) -> tuple[str, bool]:
     return f"{what} on the {status.get('engine')} engine", is_gemma
 
 
-def _mode(status: dict, request: dict | None) -> str | None:
-    """The completion mode (`fim` or `prefix`) the server reports, where it reports one."""
-    for source in (request or {}, (request or {}).get("stats") or {}, status):
-        mode = source.get("mode") if isinstance(source, dict) else None
-        if mode:
-            return str(mode)
-    return None
+def _mode(status: dict) -> str | None:
+    """The completion mode the server reports in `tandem/status` ("prefix: the model has no
+    FIM tokens", "fim: qwen"), once it knows it."""
+    prompt = status.get("prompt") or {}
+    return prompt.get("description") or prompt.get("mode")
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -239,7 +245,7 @@ async def _drive(demo: Demo, t0: float, chat_timeout_s: float) -> int:
             f"  {DEFAULT_GGUF_LABEL} is provided under the Gemma Terms of Use "
             f"({GEMMA_TERMS_URL});\n  GEMMA_TERMS.html and NOTICE.md are beside the file."
         )
-    mode = _mode(ready, None)
+    mode = _mode(ready)
     if mode:
         print(f"  completion mode: {mode}")
 
@@ -299,8 +305,16 @@ async def _complete(demo: Demo, uri: str, cur: Cursor, char: int, line_text: str
     items = res.items if isinstance(res, types.InlineCompletionList) else (res or [])
     text = items[0].insert_text if items else ""
     text = text if isinstance(text, str) else text.value
-    # the ghost text, dimmed, where the editor would show it
+    # the ghost text, dimmed, where the editor would show it (an item's range replaces the
+    # start of the cursor line: the suggestion then brings its own indentation)
     head = line_text[:char]
+    if items and items[0].range is not None and items[0].range.start.line == cur.line:
+        start = items[0].range.start.character
+        typed = line_text[start:char]
+        if text.startswith(typed):  # the usual case: it re-types what the line has
+            text = text[len(typed) :]
+        else:
+            head = line_text[:start]
     if text:
         first, *rest = text.split("\n")
         print(f"  {head}{DIM}{first}{RESET}")
@@ -319,7 +333,7 @@ async def _complete(demo: Demo, uri: str, cur: Cursor, char: int, line_text: str
     parts = [f"round trip {wall:.0f} ms"]
     if request:
         parts.append(f"server {request['latencyMs']:.0f} ms")
-        mode = _mode(status or {}, request)
+        mode = _mode(status or {})
         if mode:
             parts.append(f"mode {mode}")
         st = request.get("stats") or {}

@@ -122,8 +122,8 @@ def file_size(path):
 }
 
 
-async def _complete(client, name: str, text: str) -> tuple[str, str, int]:
-    """(the document, the suggestion, the cursor's offset) for one case."""
+async def _complete(client, name: str, text: str) -> tuple[str, str]:
+    """(the suggestion, the document with it applied as an editor would) for one case."""
     before, _, after = text.partition("‸")
     doc = before + after
     line = before.count("\n")
@@ -144,21 +144,34 @@ async def _complete(client, name: str, text: str) -> tuple[str, str, int]:
         )
     )
     items = result.items if isinstance(result, types.InlineCompletionList) else (result or [])
-    text = items[0].insert_text if items else ""
-    return doc, (text if isinstance(text, str) else text.value), len(before)
+    if not items:
+        return "", doc
+    item = items[0]
+    text = item.insert_text if isinstance(item.insert_text, str) else item.insert_text.value
+    start, end = len(before), len(before)
+    if item.range is not None:  # the edit may replace part of the cursor line
+        start = _offset(doc, item.range.start)
+        end = _offset(doc, item.range.end)
+    return text, doc[:start] + text + doc[end:]
+
+
+def _offset(doc: str, pos: types.Position) -> int:
+    lines = doc.split("\n")
+    return sum(len(line) + 1 for line in lines[: pos.line]) + pos.character  # ASCII cases
 
 
 async def test_no_configuration_serves_the_fetched_gemma_on_llamacpp(gemma, default_gguf):
     ready = _ready_status(gemma)
     assert (ready["engine"], ready["model"]) == ("llamacpp", str(default_gguf))
+    assert ready["prompt"]["mode"] == "prefix"  # Gemma has no FIM tokens, and the status says so
+    assert "prefix" in ready["message"]
     assert not any("plumbing demo" in m for m in _shown(gemma)), _shown(gemma)
 
 
 @pytest.mark.parametrize("name", list(CASES))
 async def test_gemma_completes_realistic_cursors_with_code_that_parses(gemma, name):
-    doc, suggestion, at = await _complete(gemma, name, CASES[name])
+    suggestion, completed = await _complete(gemma, name, CASES[name])
     assert suggestion.strip(), f"no suggestion for {name!r}"
-    completed = doc[:at] + suggestion + doc[at:]
     try:
         ast.parse(completed)
     except SyntaxError as exc:
