@@ -35,6 +35,20 @@ END_OF_TURN = (
     "<|END_OF_TURN_TOKEN|>",
 )
 
+#: The response section of the `alpaca` / `question` formats ends where a base model starts the
+#: next section (`### Instruction:`, another `### Response:`; headers of this format end in a
+#: colon, a Markdown heading in the answer does not) or writes an end-of-text marker as text.
+SECTION_STOPS = (
+    "\n### Instruction",
+    "\n### Question",
+    "\n### Response",
+    "\n### Input:",
+    "\n### Output:",
+    "<eos>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+)
+
 PLAIN_FORMATS = ("chatml", "deepseek", "alpaca", "question")
 FORMATS = ("auto",) + PLAIN_FORMATS
 #: Used when "auto" finds no chat template: base models follow it best.
@@ -52,9 +66,13 @@ class Prompt:
     prefill: str = ""
     #: Why this format was chosen, when it was not the configured one (for the log).
     note: str | None = None
-    #: The template opened a `<think>` block in the prompt (reasoning models).
-    starts_thinking: bool = False
+    #: The template opened a `<think>` block in the prompt (reasoning models); None: not known
+    #: (a server renders a template Tandem cannot see: the answer is held until it is clear).
+    starts_thinking: bool | None = False
     answer_language: str = "en"
+    #: Send `messages` (the server renders its chat template: `/v1/chat/completions`), not
+    #: `text`. `text` is then the local rendering when there is one, for token counts.
+    send_messages: bool = False
 
 
 _ROLE = (
@@ -136,19 +154,21 @@ def _plain(fmt: str, messages: list[dict[str, str]]) -> tuple[str, list[str]]:
         (first,) = fold_system(messages)[:1]
         return f"User: {first['content']}\n\nAssistant:", ["\nUser:", "<｜end▁of▁sentence｜>"]
     head = "### Question" if fmt == "question" else "### Instruction"
-    return f"{system}\n\n{head}:\n{user}\n\n### Response:\n", [
-        "\n### Instruction",
-        "\n### Question",
-    ]
+    return f"{system}\n\n{head}:\n{user}\n\n### Response:\n", list(SECTION_STOPS)
 
 
 def render(
     messages: list[dict[str, str]],
     fmt: str,
     render_chat: Callable[[list[dict[str, str]]], str | None],
+    server_chat: bool = False,
 ) -> Prompt:
     """The prompt text for `fmt`; "auto" uses the chat template, folding the system turn into
-    the user turn when the template rejects or drops it, and falls back to a plain format."""
+    the user turn when the template rejects or drops it, and falls back to a plain format.
+
+    `server_chat`: the engine's server renders the chat template (`/v1/chat/completions`), so
+    "auto" sends the messages; a local rendering, when the engine has one (a tokenizer), only
+    tells whether the template opens `<think>` in the prompt."""
     note = None
     if fmt not in FORMATS:
         note = f"unknown promptFormat {fmt!r}; using {FALLBACK_FORMAT!r}"
@@ -174,7 +194,14 @@ def render(
         if rendered:
             starts_thinking = rendered.rstrip().endswith("<think>")
             stop = [t for t in END_OF_TURN if t in rendered]
+            if server_chat:  # the server ends the turn itself; its end marker never shows
+                return Prompt(rendered, f"server {how}", messages,
+                              starts_thinking=starts_thinking, send_messages=True)  # fmt: skip
             return Prompt(rendered, how, messages, stop=stop, starts_thinking=starts_thinking)
+        if server_chat and not failure:
+            text = "\n\n".join(m["content"] for m in messages)  # for token counts only
+            return Prompt(text, "server template", messages, starts_thinking=None,
+                          send_messages=True)  # fmt: skip
         if failure:
             note = (
                 f"the model's chat template failed ({failure}); using the plain "
@@ -196,10 +223,13 @@ def build_prompt(
     fmt: str,
     render_chat: Callable[[list[dict[str, str]]], str | None],
     test_target: TestTarget | None = None,
+    server_chat: bool = False,
 ) -> Prompt:
     messages, lang = build_messages(task, code, test_target)
-    prompt = render(messages, fmt, render_chat)
+    prompt = render(messages, fmt, render_chat, server_chat)
     prompt.answer_language = lang
+    if prompt.send_messages:  # no prefill through a chat endpoint: the model opens its fence
+        return prompt
     if task.action in ("refactor", "docs", "tests") and not prompt.starts_thinking:
         prompt.prefill = f"```{fence_tag(task.language_id)}\n"
         prompt.text += prompt.prefill

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from codechat.checks import check_edit
 from codechat.diff import Change, fit_code, minimal_changes
 from codechat.extract import extract_code
-from codechat.prompts import Prompt, build_prompt
+from codechat.prompts import FALLBACK_FORMAT, Prompt, build_prompt
 from codechat.tasks import ACTION_SPECS, EDIT_ACTIONS, ChatTask, line_span
 from codechat.testfiles import (
     OutsideWorkspace,
@@ -33,6 +33,7 @@ from inference.base import (
     GenerationRequest,
     GenerationStats,
 )
+from textkit.repetition import Loop, find_loop
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ class ChatOutcome:
     ok: bool
     message: str
     #: "rejected" (a check failed), "no_code", "no_change", "empty", "cancelled",
-    #: "engine_error", "too_large", "bad_request", "outside_workspace"; "" when ok.
+    #: "engine_error", "too_large", "bad_request", "outside_workspace", "repetition" (the model
+    #: looped and was stopped; `markdown` holds the answer up to the loop); "" when ok.
     reason: str = ""
     markdown: str | None = None
     files: list[FileChange] = field(default_factory=list)
@@ -107,7 +109,9 @@ async def run_task(
                 return ChatOutcome(
                     False, f"the test file cannot go there: {exc}", "outside_workspace"
                 )
-    prompt = build_prompt(task, code, prompt_format, engine.render_chat, target)
+    prompt = build_prompt(
+        task, code, prompt_format, engine.render_chat, target, engine.info.chat_endpoint
+    )
     if prompt.note:
         log.info("codechat: %s", prompt.note)
 
@@ -121,7 +125,8 @@ async def run_task(
         )
     edit = task.action in EDIT_ACTIONS
     request = GenerationRequest(
-        prompt=prompt.text,
+        prompt=None if prompt.send_messages else prompt.text,
+        messages=prompt.messages if prompt.send_messages else None,
         kind="edit" if edit else "chat",
         max_tokens=min(max_tokens, budget),
         temperature=temperature,
@@ -131,10 +136,19 @@ async def run_task(
         # older run, and the engine keeps its KV cache apart from the document's completions
         cache_key=f"codechat:{task.action}:{task.path}",
     )
-    raw, live = await _generate(engine, request, prompt, on_text)
+    raw, live = await _generate(engine, request, prompt, on_text, allowed=code)
+    if _no_server_template(raw, prompt):
+        # a base model behind the server (vLLM refuses chat without a template): the plain
+        # format through the completions endpoint, as for a local model without a template
+        log.info("codechat: the server has no chat template; using %r", FALLBACK_FORMAT)
+        prompt = build_prompt(task, code, FALLBACK_FORMAT, engine.render_chat, target)
+        prompt.note = "the server has no chat template for this model"
+        request.prompt, request.messages, request.stop = prompt.text, None, prompt.stop
+        raw, live = await _generate(engine, request, prompt, on_text, allowed=code)
     stats = live.to_dict() if live is not None else None
     if isinstance(raw, ChatOutcome):
         raw.prompt_format = prompt.format
+        raw.stats, raw.generation_stats = stats, live
         return raw
     # A model that opens its own fence despite the prefilled one: keep only its fence.
     prefill = "" if raw.lstrip().startswith(("```", "~~~")) else prompt.prefill
@@ -146,8 +160,19 @@ async def run_task(
 
 
 async def _generate(
-    engine: Engine, request: GenerationRequest, prompt: Prompt, on_text: OnText | None
+    engine: Engine,
+    request: GenerationRequest,
+    prompt: Prompt,
+    on_text: OnText | None,
+    allowed: str = "",
 ) -> tuple[str | ChatOutcome, GenerationStats | None]:
+    """The raw answer, or the outcome that ends the run early (error, cancel, a loop).
+
+    The visible answer is watched for degenerate repetition (`textkit.repetition`): once it
+    ends in the same sentence or lines repeated, the generation is cancelled (a base model
+    would otherwise loop until `max_tokens`) and the run reports the loop, never "ready".
+    Repetition already in the selection (`allowed`) is not a loop.
+    """
     try:
         gen = engine.start(request)
     except EngineError as exc:
@@ -155,21 +180,71 @@ async def _generate(
     chunks: list[str] = []
     visible: list[str] = []
     think = ThinkFilter(prompt.starts_thinking)
+    loop: Loop | None = None
+
+    def show(shown: str) -> None:
+        if shown:
+            visible.append(shown)
+            if on_text is not None:
+                on_text(shown, "".join(visible))
+
     try:
         async for delta in gen:
+            if loop is not None:
+                continue  # cancelled: drain what the engine still hands over
             chunks.append(delta)
-            shown = think.feed(delta)
-            if shown and on_text is not None:
-                visible.append(shown)
-                on_text(shown, "".join(visible))
+            if think.unknown and gen.reasoning_apart:
+                show(think.settle(False))  # the server keeps reasoning out of the text
+            # the raw text: a model that loops while its text is held (reasoning, or not
+            # known yet) is stopped as well
+            loop = find_loop("".join(chunks), allowed)
+            if loop is not None:
+                gen.cancel()
+                continue
+            show(think.feed(delta))
     except asyncio.CancelledError:
         gen.cancel()
         raise
     except GenerationCancelled:
-        return ChatOutcome(False, "cancelled; nothing was changed", "cancelled"), None
+        if loop is None:
+            return ChatOutcome(False, "cancelled; nothing was changed", "cancelled"), None
     except EngineError as exc:
         return ChatOutcome(False, f"the engine failed: {exc}", "engine_error"), None
+    if loop is None:
+        show(think.flush())  # text held back while it was not known to be answer
+    else:
+        raw = "".join(chunks)[: loop.keep_until]
+        # what came before the loop, when it is known not to be reasoning
+        head = "" if think.unknown else strip_think(raw, prompt.starts_thinking)
+        return _looped(request, head, loop), gen.stats
     return "".join(chunks), gen.stats
+
+
+def _no_server_template(raw: str | ChatOutcome, prompt: Prompt) -> bool:
+    """The chat endpoint refused the messages because the model has no chat template."""
+    return (
+        prompt.send_messages
+        and isinstance(raw, ChatOutcome)
+        and raw.reason == "engine_error"
+        and "chat template" in raw.message.lower()
+    )
+
+
+def _looped(request: GenerationRequest, head: str, loop: Loop) -> ChatOutcome:
+    """The model repeated itself: stopped, nothing applied; the text before the loop is kept
+    for the user to read (it is often a fair start)."""
+    head = head.strip()
+    unit = " ".join(loop.unit.split())
+    quoted = unit if len(unit) <= 60 else unit[:57] + "..."
+    what = "nothing was changed" if request.kind == "edit" else "the answer is cut there"
+    return ChatOutcome(
+        False,
+        f'the model repeated itself ({loop.copies}x "{quoted}") and was stopped; {what}. '
+        "A small or base model does this: configure an instruction-tuned model for CodeChat",
+        "repetition",
+        markdown=(head or None) if request.kind != "edit" else None,
+        answer=head,
+    )
 
 
 def _finish(

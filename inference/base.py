@@ -169,10 +169,17 @@ class EngineInfo:
     max_context_tokens: int = 4096
     #: Where it runs ("cpu", "cuda:0", or the server URL), for reports.
     device: str = ""
+    #: Chat goes to a server that renders the model's chat template itself (an OpenAI-style
+    #: `/v1/chat/completions`): CodeChat sends `messages` rather than a rendered prompt.
+    chat_endpoint: bool = False
 
 
 class Generation(abc.ABC):
     """A running generation: iterate for text deltas, `cancel()` to stop, `stats` at the end."""
+
+    #: The server streams the model's reasoning apart from the text (`reasoning_content`): the
+    #: text is the answer alone. Set by the engine once it saw such a delta.
+    reasoning_apart: bool = False
 
     def __init__(self, engine: str) -> None:
         self.stats = GenerationStats(engine=engine)

@@ -91,6 +91,7 @@ ChatFailure = Literal[
     "apply_refused",
     "apply_failed",
     "internal_error",  # a server bug; logged with its traceback
+    "repetition",  # the model looped and was stopped; `markdown` holds the answer up to there
 ]
 
 

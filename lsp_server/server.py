@@ -247,6 +247,8 @@ class TandemServer(LanguageServer):
         self.told_slow = False
         #: (engine, its completion.templates.CompletionMode) for the status; None until known.
         self.prompt_mode: tuple[Any, Any] | None = None
+        #: The engine error last shown by showMessage (None: none since the last success).
+        self.shown_engine_error: str | None = None
 
     # -- transports: our robust frame reader instead of pygls's (see lsp_server/framing.py) -------
 
@@ -411,6 +413,20 @@ class TandemServer(LanguageServer):
             )
         except Exception as exc:  # the transport may be gone at exit
             log.debug("could not show a message to the user: %s", exc)
+
+    def engine_failed(self, message: str) -> None:
+        """An engine or model error that makes completions impossible: the status says so, and
+        the user is told once by `window/showMessage` (LSP4IJ, Helix and Eglot show no custom
+        status). Each keystroke meets the same error again: shown again only when the error
+        changes, or after a success (`engine_recovered`) and a new failure."""
+        self.send_status("error", message)
+        if message != self.shown_engine_error:
+            self.shown_engine_error = message
+            self.notify_user(message, types.MessageType.Error)
+
+    def engine_recovered(self) -> None:
+        """The engine served a request (or loaded): the next failure is news again."""
+        self.shown_engine_error = None
 
     def send_status(
         self, state: str, message: str = "", request: StatusRequest | None = None

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from completion.cursor import Cursor
 from completion.postprocess import postprocess, stop_strings
 from inference.base import Generation, GenerationCancelled
+from textkit.repetition import find_loop
 
 #: Complete non-blank lines past the kept text, with the same kept text at each, before the
 #: stream is cut: one line alone may still turn out to be part of the answer.
@@ -76,7 +77,9 @@ async def collect(gen: Generation, cur: Cursor, watch: bool = True) -> StreamRes
 
     After the cancel the same iterator is read to its end (the engine stops within a decode
     step), so the engine's stats are final; the text that still arrives is not used. A
-    cancellation that did not come from here (a newer request won) propagates.
+    cancellation that did not come from here (a newer request won) propagates. A model stuck
+    repeating itself (`textkit.repetition`, also within one line, which no newline stop ends)
+    is stopped too, its text cut to the first copy.
     """
     watcher = StreamWatch(cur) if watch else None
     raw = ""
@@ -86,7 +89,10 @@ async def collect(gen: Generation, cur: Cursor, watch: bool = True) -> StreamRes
             if stopped:
                 continue
             raw += chunk
-            if watcher is not None and "\n" in chunk and watcher.over(raw):
+            loop = None
+            if watch and (loop := find_loop(raw)) is not None:
+                raw = raw[: loop.keep_until]  # one copy, as the repetition filter keeps
+            if loop is not None or (watcher is not None and "\n" in chunk and watcher.over(raw)):
                 stopped = True
                 gen.cancel()
     except GenerationCancelled:

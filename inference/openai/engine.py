@@ -154,9 +154,12 @@ class OpenAIGeneration(Generation):
         self._task = asyncio.get_running_loop().create_task(self._run(engine, request))
 
     async def _run(self, engine: OpenAIEngine, request: GenerationRequest) -> None:
+        def reasoning() -> None:
+            self.reasoning_apart = True
+
         try:
             async for delta in engine._stream(
-                request, self.stats, self._started, self.accepted.set
+                request, self.stats, self._started, self.accepted.set, reasoning
             ):
                 self._queue.put_nowait(delta)
         except asyncio.CancelledError:
@@ -300,7 +303,19 @@ class OpenAIEngine(Engine):
             special_tokens=sorted(specials),
             has_chat_template=has_chat,
             max_context_tokens=self._max_context,
+            # a local tokenizer without a chat template says the model has none: CodeChat
+            # then uses a plain prompt format through /v1/completions
+            chat_endpoint=tok is None or bool(getattr(tok, "chat_template", None)),
         )
+
+    def render_chat(self, messages: list[dict[str, str]]) -> str | None:
+        """The chat prompt as the server will render it, when a local tokenizer with a chat
+        template is configured (`tokenizer`); else None. Chat requests still send `messages`:
+        this only tells CodeChat whether the template opens `<think>` in the prompt."""
+        tok = self._tokenizer
+        if tok is None or not getattr(tok, "chat_template", None):
+            return None
+        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     def count_tokens(self, text: str) -> int:
         """Exact with a local tokenizer; otherwise ceil(UTF-8 bytes / 3), a slight over-count."""
@@ -534,8 +549,13 @@ class OpenAIEngine(Engine):
         stats: GenerationStats,
         started: float,
         on_accepted: Callable[[], None] = lambda: None,
+        on_reasoning: Callable[[], None] = lambda: None,
     ) -> AsyncIterator[str]:
-        """Yield text deltas; fills `stats`. Raises `EngineError` for anything user-visible."""
+        """Yield text deltas; fills `stats`. Raises `EngineError` for anything user-visible.
+
+        Reasoning the server sends apart (`delta.reasoning_content`, vLLM's and llama-server's
+        reasoning parsers; `delta.reasoning` in newer servers) is never yielded as text: it
+        only calls `on_reasoning`, so the caller knows the text is the answer alone."""
         limits = self.deadlines.get(request.kind, DEFAULT_DEADLINES["chat"])
         loop = asyncio.get_running_loop()
         overall_at = loop.time() + limits.total_s
@@ -657,6 +677,8 @@ class OpenAIEngine(Engine):
                         text = choice.get("text")
                         if text is None:
                             delta = choice.get("delta")
+                            if isinstance(delta, dict) and _reasoning(delta):
+                                on_reasoning()
                             text = (delta.get("content") if isinstance(delta, dict) else "") or ""
                         if not isinstance(text, str):
                             text = ""
@@ -821,9 +843,16 @@ def _has_output(data: str) -> bool:
         delta = choice.get("delta")
         if choice.get("text") or choice.get("finish_reason"):
             return True
-        if isinstance(delta, dict) and delta.get("content"):
-            return True
+        if isinstance(delta, dict) and (delta.get("content") or _reasoning(delta)):
+            return True  # reasoning is the model at work: it meets the first-token deadline
     return False
+
+
+def _reasoning(delta: dict[str, Any]) -> bool:
+    """Whether a chat delta carries reasoning apart from the answer."""
+    return any(
+        isinstance(delta.get(k), str) and delta[k] for k in ("reasoning_content", "reasoning")
+    )
 
 
 def _describe_connect_error(exc: BaseException) -> str:

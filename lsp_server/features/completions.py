@@ -211,7 +211,7 @@ async def suggest(
     except Superseded:
         return None  # a newer request for the same document took over
     except (EngineError, UnknownFimTemplate) as exc:
-        ls.send_status("error", str(exc))
+        ls.engine_failed(str(exc))  # the status, and one showMessage per distinct error
         log.error("%s failed: %s", kind, exc)
         return None
     except Exception as exc:  # a bug or odd input: an error for this request, not the server
@@ -221,6 +221,7 @@ async def suggest(
     if result.mode is not None and ls.engines.current is not None:
         ls.prompt_mode = (ls.engines.current, result.mode)
     request = _record(ls, kind, received, t0, result, context_ms, doc.language_id)
+    ls.engine_recovered()  # a later failure is shown again
     if not result.text:
         publish(ls, request, received)
         return None

@@ -108,9 +108,9 @@ async def warm_up(ls: TandemServer) -> None:
         if check is not None:  # a remote backend: "ready" only once it answered
             await check()
     except Exception as exc:
-        ls.notify_user(str(exc), types.MessageType.Error)
-        ls.send_status("error", str(exc))
+        ls.engine_failed(str(exc))  # shown once, not again by each keystroke's same error
         return
+    ls.engine_recovered()
     if ls.engines.notice:
         ls.notify_user(ls.engines.notice, types.MessageType.Info)
     # the completion mode now, so the status names it before the first keystroke, and a

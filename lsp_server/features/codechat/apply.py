@@ -48,9 +48,10 @@ async def run_in_background(ls: TandemServer, req: ChatRequest, token: str) -> N
 async def run_and_apply(ls: TandemServer, req: ChatRequest, token: str) -> CodeChatResult:
     outcome = await run_with_progress(ls, req, token)
     if not outcome.ok:
-        return code_chat_result(
-            False, outcome.message, reason=outcome.reason, applied=_applied(req)
-        )
+        return code_chat_result(  # markdown: an answer cut where the model looped
+            False, outcome.message, reason=outcome.reason, applied=_applied(req),
+            markdown=outcome.markdown,
+        )  # fmt: skip
     if not ACTION_SPECS[req.action].edits:
         return code_chat_result(True, outcome.message, markdown=outcome.markdown)
     edit_or_failure = checked_edit(ls, req, outcome)
