@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
-from inference.defaults import DEFAULT_GGUF_LABEL, DEFAULT_GGUF_NAME, GEMMA_TERMS_URL
+from inference.defaults import DEFAULT_GGUF_LABEL, DEFAULT_GGUF_NAME, DEMO_DIR, GEMMA_TERMS_URL
 from lsp_server.protocol import STATUS_NOTIFICATION
 
 #: The sample file as the user has it, `‸A`.. marking the cursors (removed before it is sent).
@@ -163,8 +163,11 @@ class Demo:
             self.results[p["token"]] = p
 
     def _stream(self, text: str) -> None:
-        """Each chatProgress holds the whole answer so far: print only what is new (a text
-        that no longer extends the printed one, rare, is printed again on a new line)."""
+        """Each chatProgress holds the whole answer so far: print only what is new. A text
+        the printed one already holds is the answer cut back (a repetition stop): the result
+        line below says so. Any other change, rare, is printed again on a new line."""
+        if self.streamed.startswith(text):
+            return
         new = text[len(self.streamed) :] if text.startswith(self.streamed) else "\n" + text
         print(new.replace("\n", "\n  "), end="", flush=True)
         self.streamed = text
@@ -188,6 +191,8 @@ def _describe_model(status: dict) -> tuple[str, bool]:
     model = status.get("model") or ""
     is_gemma = model.endswith(DEFAULT_GGUF_NAME)
     what = f"{DEFAULT_GGUF_LABEL}, {model}" if is_gemma else model
+    if model.startswith(str(DEMO_DIR)):
+        what = f"the shipped demo pair (a plumbing demo), {model}"
     return f"{what} on the {status.get('engine')} engine", is_gemma
 
 
