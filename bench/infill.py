@@ -177,10 +177,17 @@ def make_variant(problems: list[Problem], variant: str, seed: int = 7) -> list[P
     return out
 
 
-def make_context(p: Problem) -> CompletionContext:
+def make_context(p: Problem, uri: str | None = None) -> CompletionContext:
     line = p.prompt.count("\n")
     character = len(p.prompt) - (p.prompt.rfind("\n") + 1)
-    return CompletionContext(p.uri, "python", p.prompt + p.suffix, line, character)
+    return CompletionContext(uri or p.uri, "python", p.prompt + p.suffix, line, character)
+
+
+def document_uri(p: Problem) -> str:
+    """One document per HumanEval task: its problems are cursors in the same file, so the
+    engine keeps the file's KV prefix from one problem to the next, as an editor's keystrokes
+    do (the holes of a task extend each other's prefix)."""
+    return "file:///humaneval/" + p.task_id.rsplit("/", 1)[0].replace("/", "_") + ".py"
 
 
 # --- execution ---------------------------------------------------------------------------------
@@ -231,6 +238,7 @@ def _parser() -> argparse.ArgumentParser:
         help="holes of the data set, or new multi-line / random-span holes in its programs",
     )
     ap.add_argument("--limit", type=int, default=None, help="first N problems only")
+    ap.add_argument("--offset", type=int, default=0, help="skip the first N problems")
     ap.add_argument("--json", action="store_true", help="print only the JSON result")
     ap.add_argument("--widen", type=int, default=0, help="move N suffix lines into the hole")
     ap.add_argument(
@@ -274,14 +282,20 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
-async def _generate(problems, engine, template, args) -> tuple[list[Edit], list[float], Counter]:
+async def _generate(
+    problems, engine, template, args, baseline: list | None = None
+) -> tuple[list[Edit], list[float], Counter]:
+    """Tandem's suggestion for each problem; with `baseline` (a list to fill), the raw model's
+    right after it on the same document (`_raw_one`), side by side."""
     completions, latencies, modes = [], [], Counter()
     tokens = Counter()
     raws: list[str] = []
+    oracle = isinstance(engine, OracleEngine)
     for p in problems:
+        uri = None if oracle else document_uri(p)
         t0 = time.perf_counter()
         res = await complete(
-            make_context(p),
+            make_context(p, uri),
             engine,
             template,
             max_prompt_tokens=args.max_prompt_tokens,
@@ -298,6 +312,8 @@ async def _generate(problems, engine, template, args) -> tuple[list[Edit], list[
             tokens["kept"] += res.stats.kept_tokens
             tokens["stopped_early"] += int(res.stats.stopped_early)
             tokens["decode_ms"] += max(0.0, res.stats.total_ms - res.stats.ttft_ms)
+        if baseline is not None:
+            baseline.append(await _raw_one(p, engine, args, uri))
     modes["_tokens"] = tokens  # type: ignore[assignment]
     modes["_raws"] = raws  # type: ignore[assignment]
     return completions, latencies, modes
@@ -334,26 +350,22 @@ def raw_cut(p: Problem, raw: str) -> str:
     return "\n".join(kept)
 
 
-async def _generate_raw(problems, engine, args) -> tuple[list[Edit], list[str]]:
+async def _raw_one(p: Problem, engine: Engine, args, uri: str | None) -> tuple[Edit, str]:
     """The prefix alone, greedy, no postprocessing but the cut (`raw_cut`)."""
-    edits, raws = [], []
-    for p in problems:
-        gen = engine.start(
-            GenerationRequest(
-                prompt=p.prompt,
-                max_tokens=args.max_tokens,
-                stop=["\n"] if single_line_hole(p) else [],
-                temperature=0.0,
-                kind="fim",
-                strategy="plain",
-                cache_key=p.uri + "#raw",
-            )
+    gen = engine.start(
+        GenerationRequest(
+            prompt=p.prompt,
+            max_tokens=args.max_tokens,
+            stop=["\n"] if single_line_hole(p) else [],
+            temperature=0.0,
+            kind="fim",
+            strategy="plain",
+            cache_key=uri,
         )
-        raw = await gen.text()
-        raws.append(raw)
-        text = raw_cut(p, raw)
-        edits.append(Edit(text, at_cursor=text))
-    return edits, raws
+    )
+    raw = await gen.text()
+    text = raw_cut(p, raw)
+    return Edit(text, at_cursor=text), raw
 
 
 def _score(problems, completions, args) -> dict:
@@ -415,7 +427,8 @@ def run(args: argparse.Namespace, make_engine: Callable[..., Engine] | None) -> 
     data = args.data or default_data()
     if not data:
         raise SystemExit("no data: pass --data FILE (HumanEval infilling jsonl or jsonl.gz)")
-    problems = load_problems(data, args.limit)
+    offset = getattr(args, "offset", 0) or 0
+    problems = load_problems(data, None if args.limit is None else offset + args.limit)[offset:]
     if args.variant != "single":
         problems = make_variant(problems, args.variant)
         if args.limit is not None:
@@ -441,8 +454,9 @@ def run(args: argparse.Namespace, make_engine: Callable[..., Engine] | None) -> 
     async def go():
         try:
             await engine.ready()
-            out = await _generate(problems, engine, template, args)
-            raw = await _generate_raw(problems, engine, args) if args.baseline else None
+            pairs: list | None = [] if args.baseline else None
+            out = await _generate(problems, engine, template, args, pairs)
+            raw = ([e for e, _ in pairs], [r for _, r in pairs]) if pairs is not None else None
             return out, raw
         finally:
             await engine.close()
