@@ -144,6 +144,7 @@ async def run_bench(
                     examples.append(
                         {"function": dotted, "reason": out.reason, "message": out.message}
                     )
+            print(f"{action} {dotted}: {out.reason or 'ok'}", file=sys.stderr, flush=True)
             answers.append(
                 {"function": dotted, "ok": out.ok, "reason": out.reason,
                  "answer": out.markdown or out.answer, "message": out.message}

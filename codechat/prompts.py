@@ -35,19 +35,11 @@ END_OF_TURN = (
     "<|END_OF_TURN_TOKEN|>",
 )
 
-#: The response section of the `alpaca` / `question` formats ends where a base model starts the
-#: next section (`### Instruction:`, another `### Response:`; headers of this format end in a
-#: colon, a Markdown heading in the answer does not) or writes an end-of-text marker as text.
-SECTION_STOPS = (
-    "\n### Instruction",
-    "\n### Question",
-    "\n### Response",
-    "\n### Input:",
-    "\n### Output:",
-    "<eos>",
-    "<end_of_turn>",
-    "<|endoftext|>",
-)
+#: The response section of the `alpaca` / `question` formats ends where a base model starts a
+#: next section: any `### ` header (`### Instruction:`, `### Explanation:`, `### Answer:`; on
+#: Gemma 3 270M base such a section was where it began to loop, repeating its answer block), or
+#: writes an end-of-text marker as text. Only models without a chat template get this format.
+SECTION_STOPS = ("\n### ", "<eos>", "<end_of_turn>", "<|endoftext|>")
 
 PLAIN_FORMATS = ("chatml", "deepseek", "alpaca", "question")
 FORMATS = ("auto",) + PLAIN_FORMATS

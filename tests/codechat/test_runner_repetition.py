@@ -64,3 +64,14 @@ def test_repetition_in_the_selection_is_not_a_loop():
 def test_an_answer_without_a_loop_is_ready():
     outcome, gen, _ = _run("explain", INTRO + "It returns True for 2024 and False for 1900.")
     assert outcome.ok and outcome.message == "explanation ready" and not gen.cancelled
+
+
+def test_a_base_model_answer_ends_with_its_response_section():
+    """No chat template: the `alpaca` format; the answer ends where a base model starts the next
+    section (`### Instruction:` / `### Response:`) or writes its end-of-text marker as text."""
+    tails = ("\n\n### Instruction:\nWrite a poem.", "\n### Response:\nAgain", "<eos>junk",
+             "\n\n### Explanation:\nThe code below is")  # fmt: skip
+    for tail in tails:
+        outcome, _, _ = _run("explain", INTRO + "It is True for 2024." + tail)
+        assert outcome.prompt_format == "alpaca"
+        assert outcome.ok and outcome.markdown == INTRO + "It is True for 2024.", tail
