@@ -467,7 +467,9 @@ class TandemServer(LanguageServer):
             summary["latencyP50Ms"],
             len(self.session.latencies_ms),
             error,
-            self.settings.engine,
+            # the engine that runs (a .gguf `model`, or the default model, is llama.cpp even
+            # with the setting at "local")
+            getattr(getattr(engine, "info", None), "name", "") or self.settings.engine,
             device,
             self.settings.slow_latency_ms,
         )
