@@ -288,7 +288,7 @@ async def _drive(demo: Demo, t0: float, chat_timeout_s: float) -> int:
             char += len(cur.typed)
         await _complete(demo, uri, cur, char, lines[cur.line])
 
-    await _explain(demo, uri, chat_timeout_s)
+    await _explain(demo, uri, chat_timeout_s, is_gemma)
     _connect_hint(is_gemma, bool(demo.messages) and "plumbing demo" in " ".join(demo.messages))
     return 0
 
@@ -353,9 +353,15 @@ async def _complete(demo: Demo, uri: str, cur: Cursor, char: int, line_text: str
     print(f"  {DIM}{'; '.join(parts)}{RESET}")
 
 
-async def _explain(demo: Demo, uri: str, timeout_s: float) -> None:
+async def _explain(demo: Demo, uri: str, timeout_s: float, is_gemma: bool) -> None:
     fn_end = next(i for i in range(EXPLAIN_LINE + 1, len(LINES)) if not LINES[i].strip())
     _bar(f"CodeChat: explain `load_tasks` (lines {EXPLAIN_LINE + 1}-{fn_end}), streamed")
+    if is_gemma:  # said before the answer, so a weak one is not a surprise
+        print(
+            f"  {DIM}Gemma 3 270M is a small base model, not instruction-tuned: its CodeChat\n"
+            "  answers are weak (rates in docs/model-card-gemma-3-270m.md). For CodeChat,\n"
+            f"  configure an instruction-tuned model (README, Configure a real model).{RESET}"
+        )
     t0 = time.perf_counter()
     started = await demo.client.workspace_execute_command_async(
         types.ExecuteCommandParams(
