@@ -48,6 +48,13 @@ def save_tasks(path: Path, tasks: list[Task]) -> None:
         json.dump([task.__dict__ for task in tasks], f, indent=2)
 
 
+def word_counts(text: str) -> dict[str, int]:
+    counts = {}
+    for word in text.lower().split():
+        counts[word] = counts.get(word, 0) + 1
+    return counts
+
+
 def pending(tasks: list[Task]) -> list[Task]:
     """Return the tasks that are not done yet."""
     return [task for task in tasks if ‸A
@@ -101,7 +108,8 @@ CURSORS = [
     Cursor("a function body after its docstring", *_AT["B"]),
     Cursor("the arguments of a call being typed", *_AT["C"]),
 ]
-EXPLAIN_LINE = _find("def load_tasks")
+EXPLAIN_NAME = "word_counts"
+EXPLAIN_LINE = _find(f"def {EXPLAIN_NAME}(")
 
 DIM, BOLD, RESET = "\033[2m", "\033[1m", "\033[0m"
 
@@ -355,7 +363,7 @@ async def _complete(demo: Demo, uri: str, cur: Cursor, char: int, line_text: str
 
 async def _explain(demo: Demo, uri: str, timeout_s: float, is_gemma: bool) -> None:
     fn_end = next(i for i in range(EXPLAIN_LINE + 1, len(LINES)) if not LINES[i].strip())
-    _bar(f"CodeChat: explain `load_tasks` (lines {EXPLAIN_LINE + 1}-{fn_end}), streamed")
+    _bar(f"CodeChat: explain `{EXPLAIN_NAME}` (lines {EXPLAIN_LINE + 1}-{fn_end}), streamed")
     if is_gemma:  # said before the answer, so a weak one is not a surprise
         print(
             f"  {DIM}Gemma 3 270M is a small base model, not instruction-tuned: its CodeChat\n"
