@@ -37,6 +37,8 @@ def enclosing_span(language_id: str, text: str, offset: int) -> tuple[int, int]:
     """Code-point span of the innermost function around `offset`, or the whole document."""
     if language_id == "python":
         span = _python_function(text, offset)
+        if span is None:  # a file mid-edit that does not parse: tree-sitter still finds it
+            span = syntax.enclosing_function(language_id, text, offset)
     else:
         span = syntax.enclosing_function(language_id, text, offset)
     return span if span is not None else (0, len(text))
