@@ -147,7 +147,9 @@ async def run_bench(
             print(f"{action} {dotted}: {out.reason or 'ok'}", file=sys.stderr, flush=True)
             answers.append(
                 {"function": dotted, "ok": out.ok, "reason": out.reason,
-                 "answer": out.markdown or out.answer, "message": out.message}
+                 "answer": out.markdown or out.answer, "message": out.message,
+                 "generated_tokens": (out.stats or {}).get("generated_tokens"),
+                 "finish_reason": (out.stats or {}).get("finish_reason")}
             )  # fmt: skip
             for check, ok in verifiable(action, name, out).items():
                 passed[check] += int(ok)

@@ -1,8 +1,9 @@
 """The degenerate-repetition detector (`textkit/repetition.py`): it fires on a model looping,
 within a few repeats, and never on code that repeats itself legitimately.
 
-The looping texts are real outputs of Gemma 3 270M base (Q4_K_M GGUF, greedy, llama.cpp)
-to CodeChat prompts in the `alpaca` format, cut where they had looped a few times.
+The `gemma:` loops are real outputs of Gemma 3 270M base (Q4_K_M GGUF, greedy, llama.cpp) to
+CodeChat explain prompts in the `alpaca` format, up to where the stop fired; the others are
+the other shapes a loop takes (a cycle of lines, a code line, inside one line).
 """
 
 from __future__ import annotations

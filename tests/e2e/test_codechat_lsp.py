@@ -561,7 +561,11 @@ async def test_bad_answer_is_rejected_and_nothing_applied(tmp_path):
 async def test_explain_answers_at_once_then_streams_the_answer(tmp_path):
     """Eglot times requests out after 10 s: the command answers before the model finishes, the
     answer streams (each text the whole answer so far) and arrives once as tandem/chatResult."""
-    answer = "<think>secret reasoning</think>`add` returns the **sum** of `a` and `b`, " * 3
+    # three different sentences: one repeated three times would be stopped as a loop
+    answer = "".join(
+        f"<think>secret reasoning</think>`add` returns the **sum** of `a` and `b` ({i}), "
+        for i in range(3)
+    )
     write_script({"explain": answer}, delay_s=0.05, chunk=3)
     final = answer.replace("<think>secret reasoning</think>", "").strip()
     uri = (tmp_path / "sample.py").as_uri()
