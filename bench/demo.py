@@ -396,8 +396,10 @@ async def _explain(demo: Demo, uri: str, timeout_s: float, is_gemma: bool) -> No
         )
         print(f"  {DIM}no full answer within {timeout_s:.0f} s: cancelled{RESET}")
         return
-    if not demo.streamed and result.get("markdown"):
-        print("  " + result["markdown"])
+    kept = (result.get("markdown") or "").strip()
+    if kept and kept != demo.streamed.strip():  # cut back (a repetition stop): what is kept
+        label = "answer" if not demo.streamed else "kept"
+        print(f"  {BOLD}{label}:{RESET} " + kept.replace("\n", "\n  "))
     print(f"  {DIM}{result.get('message')} ({'ok' if result.get('ok') else 'failed'}) "
           f"after {secs:.1f} s{RESET}")  # fmt: skip
 
