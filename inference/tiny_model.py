@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 TINY_MODEL_NOTICE = (
-    "Using a tiny randomly initialised test model: its suggestions are noise. "
-    "Point `tandem.model` at a real local model directory for useful completions."
+    "Using a tiny randomly initialised test model: a plumbing demo, its suggestions are noise."
 )
 
 _SEED_TEXT = '''

@@ -100,8 +100,15 @@ def build_parser() -> argparse.ArgumentParser:
     lsp.set_defaults(func=_lsp)
 
     demo = sub.add_parser("demo", help="drive `tandem lsp` through a real LSP client (make run)")
-    demo.add_argument("--model", help="model dir (default: the shipped demo model)")
-    demo.add_argument("--draft-model", help="draft model dir")
+    demo.add_argument(
+        "--model",
+        help="a .gguf file or model dir (default: none, so the server picks: the fetched "
+        "Gemma 3 270M, else the shipped demo pair)",
+    )
+    demo.add_argument("--draft-model", help="draft model (.gguf file or dir)")
+    demo.add_argument(
+        "--chat-timeout", type=float, default=300.0, help="seconds to wait for the explain"
+    )
     demo.set_defaults(func=_demo)
 
     from lsp_server import stats
@@ -111,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     st.set_defaults(func=stats.run)
 
     for name, (module, help_) in PASSTHROUGH.items():
+        if "{names}" in help_:  # the bench list comes from bench/cli.py, so it cannot go stale
+            import importlib
+
+            help_ = help_.format(names=", ".join(importlib.import_module(module).names()))
         sp = sub.add_parser(name, help=help_, add_help=False)
         sp.add_argument("rest", nargs=argparse.REMAINDER)
         sp.set_defaults(func=_passthrough(module))
@@ -120,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: Subcommands with their own argument parser: everything after the name goes to them as is
 #: (argparse's REMAINDER would reject `tandem serve --model DIR` as unrecognized arguments).
 PASSTHROUGH = {
-    "bench": ("bench.cli", "benchmarks: spec, latency, infill, codechat"),
+    "bench": ("bench.cli", "benchmarks: {names}"),
     "serve": ("inference.serve", "start a vLLM OpenAI-compatible server (see --help)"),
     "train-demo": ("training.cli", "retrain the shipped demo model pair"),
 }

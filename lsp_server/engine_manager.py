@@ -4,10 +4,12 @@ and turns load failures into a clear, remembered error instead of a crash."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
 
 from inference.base import Engine, EngineError
+from inference.defaults import FETCH_HINT, default_model, demo_model
 from lsp_server.prompt_guard import guarded
 from lsp_server.settings import Settings
 
@@ -65,7 +67,11 @@ def build_llamacpp_engine(s: Settings) -> Engine:
 
 
 def build_engine(s: Settings) -> tuple[Engine, str | None]:
-    """Blocking: construct the engine for `s`. Returns (engine, notice for the user or None)."""
+    """Blocking: construct the engine for `s`. Returns (engine, notice for the user or None).
+
+    With no `model` configured: the fetched default GGUF (Gemma 3 270M) on llama.cpp, named in
+    the log and the status; else the shipped demo pair, with a notice shown to the user that it
+    is a plumbing demo (`inference/defaults.py` has the order)."""
     if s.engine == "openai":
         try:
             from inference.openai import OpenAIEngine
@@ -93,6 +99,16 @@ def build_engine(s: Settings) -> tuple[Engine, str | None]:
             ),
             None,
         )
+    if not s.model and s.engine in ("local", "llamacpp"):
+        d = default_model()
+        if d.kind == "gguf":  # the fetched Gemma: the llama.cpp engine, as if configured
+            log.info("%s", d.notice)
+            return build_llamacpp_engine(dataclasses.replace(s, model=str(d.target))), None
+        if s.engine == "llamacpp":  # the demo pair is not a GGUF: say what is missing
+            raise EngineError(
+                'engine "llamacpp" needs `model` pointing at a .gguf file, and the default '
+                f"model is not fetched: {FETCH_HINT}"
+            )
     if uses_llamacpp(s):
         return build_llamacpp_engine(s), None
     if is_gguf(s.draft_model):
@@ -104,10 +120,8 @@ def build_engine(s: Settings) -> tuple[Engine, str | None]:
 
     notice = None
     model, draft = s.model, s.draft_model
-    if not model:
-        from inference.defaults import default_model
-
-        d = default_model()
+    if not model:  # no model configured and no fetched default: the demo pair, said so
+        d = demo_model()
         model, notice = str(d.target), d.notice
         draft = draft or (str(d.draft) if d.draft else None)
     engine = LocalEngine.load(

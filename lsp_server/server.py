@@ -456,7 +456,7 @@ class TandemServer(LanguageServer):
             info = running.info
             engine, model = info.name, info.model or self.settings.model_name or "(server default)"
         else:  # nothing loaded yet: what the settings ask for
-            engine, model = self.settings.engine, self.settings.model or "(default demo model)"
+            engine, model = self.settings.engine, self.settings.model or "(default model)"
         status = Status(
             state=state,  # type: ignore[typeddict-item]
             message=redact_url(message),
@@ -487,7 +487,9 @@ class TandemServer(LanguageServer):
             summary["latencyP50Ms"],
             len(self.session.latencies_ms),
             error,
-            self.settings.engine,
+            # the engine that runs (a .gguf `model`, or the default model, is llama.cpp even
+            # with the setting at "local")
+            getattr(getattr(engine, "info", None), "name", "") or self.settings.engine,
             device,
             self.settings.slow_latency_ms,
         )

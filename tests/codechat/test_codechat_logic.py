@@ -225,6 +225,17 @@ def test_tree_sitter_checks_other_languages():
 # --- scope and test files ------------------------------------------------------------------
 
 
+def test_enclosing_span_python_finds_the_function_while_the_file_does_not_parse():
+    """Mid-typing elsewhere (an unclosed bracket below), "explain" still means this function,
+    not the whole file: ast fails, tree-sitter finds it."""
+    src = (
+        "def word_counts(text):\n    counts = {}\n    return counts\n\n\n"
+        "def pending(tasks):\n    return [t for t in tasks if \n"
+    )
+    s, e = enclosing_span("python", src, src.index("counts = {}"))
+    assert src[s:e].rstrip() == "def word_counts(text):\n    counts = {}\n    return counts"
+
+
 def test_enclosing_span_python_and_fallback():
     s, e = enclosing_span("python", SRC, SRC.index("self.items"))
     assert SRC[s:e] == "    def push(self, x):\n        self.items.append(x)\n"

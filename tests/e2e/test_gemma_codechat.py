@@ -10,13 +10,10 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, client_capabilities
 
 ROOT = Path(__file__).resolve().parents[2]
-MODELS = Path(os.environ.get("TANDEM_MODELS") or Path.home() / ".cache" / "tandem" / "models")
-GEMMA = MODELS / "gemma-3-270m-q4_k_m.gguf"
 MAX_TOKENS = 200
 SOURCE = (
     "def is_leap(year):\n"
@@ -29,11 +26,6 @@ SOURCE = (
     "    return sum(xs) / len(xs)\n"
 )
 
-pytestmark = pytest.mark.skipif(
-    not GEMMA.is_file(),
-    reason=f"{GEMMA} not fetched (make test runs scripts/fetch_default_model.py)",
-)
-
 
 def _plain(obj):
     if hasattr(obj, "_asdict"):
@@ -43,7 +35,7 @@ def _plain(obj):
     return obj
 
 
-async def test_explain_on_gemma_ends_by_itself(tmp_path):
+async def test_explain_on_gemma_ends_by_itself(tmp_path, default_gguf):
     """`is_leap`: Gemma loops on it ("… is a simple example of a python program …"), so this
     also proves the repetition stop on the real model; a fluke answer that ends by itself is
     just as fine."""
@@ -58,7 +50,7 @@ async def test_explain_on_gemma_ends_by_itself(tmp_path):
     client.feature("tandem/status")(lambda p: statuses.append(_plain(p)))
     caps = client_capabilities("visual-studio-code")
     caps.experimental = {"tandem": {"chatResult": True}}
-    settings = {"model": str(GEMMA), "threads": 1, "chatMaxTokens": MAX_TOKENS}
+    settings = {"model": str(default_gguf), "threads": 1, "chatMaxTokens": MAX_TOKENS}
     await client.initialize_session(
         types.InitializeParams(capabilities=caps, initialization_options=settings)
     )

@@ -9,20 +9,12 @@ import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import pytest
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, client_capabilities
 
 from completion.postprocess.leak import leak_reason
 
 ROOT = Path(__file__).resolve().parents[2]
-GEMMA = (
-    Path(os.environ.get("TANDEM_MODELS") or "~/.cache/tandem/models").expanduser()
-    / "gemma-3-270m-q4_k_m.gguf"
-)
-pytestmark = pytest.mark.skipif(
-    not GEMMA.is_file(), reason="Gemma 3 270M not fetched (scripts/fetch_default_model.py)"
-)
 
 SOURCE = 'def add(a, b):\n    """Return the sum of a and b."""\n    return \n'
 
@@ -82,9 +74,9 @@ async def _complete(client, uri: str):
     )
 
 
-async def test_gemma_completes_in_prefix_mode_and_the_status_says_so(tmp_path):
+async def test_gemma_completes_in_prefix_mode_and_the_status_says_so(tmp_path, default_gguf):
     uri = (tmp_path / "calc.py").as_uri()
-    settings = {"model": str(GEMMA), "threads": 1, "maxTokens": 24, "debounce": False}
+    settings = {"model": str(default_gguf), "threads": 1, "maxTokens": 24, "debounce": False}
     async with session(settings) as client:
         result = await _complete(client, uri)
         items = result.items if hasattr(result, "items") else result
@@ -108,9 +100,9 @@ async def test_gemma_completes_in_prefix_mode_and_the_status_says_so(tmp_path):
         assert not any(s["state"] == "error" for s in client.statuses), client.statuses
 
 
-async def test_a_fim_template_the_model_lacks_is_refused_clearly(tmp_path):
+async def test_a_fim_template_the_model_lacks_is_refused_clearly(tmp_path, default_gguf):
     uri = (tmp_path / "calc.py").as_uri()
-    settings = {"model": str(GEMMA), "threads": 1, "fimTemplate": "codegemma"}
+    settings = {"model": str(default_gguf), "threads": 1, "fimTemplate": "codegemma"}
     async with session(settings) as client:
         result = await _complete(client, uri)
         assert not (result.items if hasattr(result, "items") else result)

@@ -108,3 +108,16 @@ def test_sigkill_of_serve_does_not_orphan_vllm_and_the_key_stays_off_argv(tmp_pa
             proc.kill()
         if child is not None and _alive(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_top_level_help_lists_every_bench_subcommand():
+    """`tandem --help` said "spec, latency, infill, codechat" after `engines` was added: the
+    list now comes from bench/cli.py itself."""
+    from bench.cli import names
+
+    help_ = tandem("--help", env={**ENV, "COLUMNS": "300"})  # one line per subcommand
+    assert help_.returncode == 0, help_.stderr
+    line = next(ln for ln in help_.stdout.splitlines() if ln.strip().startswith("bench "))
+    listed = line.split("benchmarks:", 1)[1].replace(",", " ").split()
+    assert listed == names() and "engines" in listed
+    count("cli", "cases", 1)

@@ -59,6 +59,9 @@ def test_health_states():
     slow = health(3000, 5, None, "local", "cpu", 1500)
     assert slow["state"] == "slow" and "llama.cpp" in slow["hint"] and "3000 ms" in slow["reason"]
     assert "llama.cpp" not in health(3000, 5, None, "openai", "http://x", 1500)["hint"]
+    # already on llama.cpp (a .gguf `model` or the default Gemma): no "try a GGUF" advice
+    on_gguf = health(3000, 5, None, "llamacpp", "cpu", 1500)["hint"]
+    assert "GGUF model with the llama.cpp engine" not in on_gguf and "threads" in on_gguf
     assert health(10, 5, "model not found", "local", "cpu", 1500) == {
         "state": "error",
         "reason": "model not found",

@@ -29,7 +29,7 @@ async def test_status_reports_the_fallback_model_that_actually_loaded():
     ls.engines = EngineManager(lambda s: (_Loaded("local", "/cache/tandem/tiny-model"), "tiny"))
     ls.send_status("loading", "loading model")
     assert ls.last_status["engine"] == "local"
-    assert ls.last_status["model"] == "(default demo model)"  # nothing loaded yet: settings
+    assert ls.last_status["model"] == "(default model)"  # nothing loaded yet: settings
     await ls.engines.get(ls.settings)
     ls.send_status("ready")
     assert ls.last_status["model"] == "/cache/tandem/tiny-model"

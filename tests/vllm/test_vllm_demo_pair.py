@@ -13,7 +13,7 @@ import pytest
 
 from completion.templates import detect_template
 from inference.base import GenerationRequest
-from inference.defaults import default_model
+from inference.defaults import demo_model
 from inference.openai import OpenAIEngine
 from inference.openai.metrics import SpecCounters
 from inference.vllm import ServeConfig, free_port
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.vllm
 
 @pytest.fixture(scope="module")
 def demo_server(tmp_path_factory: pytest.TempPathFactory, vllm_python: str):
-    pair = default_model()
+    pair = demo_model()
     assert pair.draft is not None, "the shipped demo pair has a draft"
     cfg = ServeConfig(
         model=str(pair.target),

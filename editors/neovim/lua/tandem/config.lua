@@ -9,7 +9,8 @@ M.defaults = {
   -- Project root detection (the first directory upwards holding one of these); else cwd.
   root_markers = { '.git', 'pyproject.toml', 'package.json', 'Cargo.toml', 'go.mod', 'Makefile' },
   -- The server's `tandem` settings section, camelCase as on the wire, e.g.
-  -- { model = '/models/qwen-1.5b', draftModel = '/models/qwen-0.5b', maxTokens = 64 }.
+  -- { model = '/models/qwen2.5-coder-1.5b-q8_0.gguf', maxTokens = 64 } (a GGUF file on a CPU;
+  -- empty: the server's default model).
   settings = {},
   ghost = {
     auto_trigger = true, -- ask for a suggestion while typing in Insert mode
