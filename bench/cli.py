@@ -35,16 +35,18 @@ def main(argv: list[str] | None = None) -> int:
     return int(module.main(argv[1:]) or 0)
 
 
-def _default_engine():
-    """The engine the server would build from its settings: `TANDEM_MODEL` / `TANDEM_DRAFT_MODEL`
-    when set, else the shipped demo pair."""
+def _default_engine(model: str | None = None, threads: int = 0):
+    """The engine the server would build from its settings for `model` (`--model`; else
+    `TANDEM_MODEL` / `TANDEM_DRAFT_MODEL` when set, else the server's default model)."""
     import os
 
     from lsp_server.engine_manager import build_engine
     from lsp_server.settings import Settings
 
     settings = Settings(
-        model=os.environ.get("TANDEM_MODEL"), draft_model=os.environ.get("TANDEM_DRAFT_MODEL")
+        model=model or os.environ.get("TANDEM_MODEL"),
+        draft_model=os.environ.get("TANDEM_DRAFT_MODEL"),
+        threads=threads,
     )
     engine, notice = build_engine(settings)
     if notice:

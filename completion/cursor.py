@@ -90,6 +90,11 @@ class Cursor:
     mode: str
     #: Stop strings of the plan (postprocessing cuts there too: not every backend honours them).
     stop: tuple[str, ...] = ()
+    #: Prefix mode: the model saw only the prefix, so it knows nothing of the suffix and
+    #: overruns in its own ways (postprocess/prefix_overrun.py).
+    prefix_mode: bool = False
+    #: Lines of the cross-file context as the prompt quoted them (postprocess/leak.py).
+    context_lines: frozenset[str] = frozenset()
     #: Per-request memo for the filters (layouts, parses) of one suggestion.
     cache: dict = field(default_factory=dict, repr=False, compare=False)
 

@@ -23,7 +23,7 @@ from completion.context.snippets import (
     select_snippets,
 )
 from completion.cursor import Cursor, analyze, rest_is_closers
-from completion.postprocess import postprocess, stop_strings
+from completion.postprocess import leak, postprocess, stop_strings
 from completion.templates import FimTemplate
 from completion.types import CompletionContext, Edit, PromptPlan, TokenCounter
 
@@ -61,6 +61,9 @@ def prepare(
     ignored files out of the prompt.
     """
     cur = analyze(ctx)
+    if template.order == "prefix":
+        return _prepare_prefix(ctx, cur, template, count_tokens, max_prompt_tokens, max_tokens,
+                               workspace_root)  # fmt: skip
     repo_level = template.repo_style is not None
     avail = max(16, max_prompt_tokens - count_tokens(template.render("", "")) - 4)
 
@@ -99,6 +102,8 @@ def prepare(
         repo=os.path.basename(workspace_root.rstrip("/\\")) if workspace_root else "",
     )
     stop = template.stop + ([] if cur.multiline else ["\n"])
+    if head:
+        cur = dataclasses.replace(cur, context_lines=leak.context_lines(head))
     return PromptPlan(
         prompt=prompt,
         stop=stop,
@@ -109,6 +114,38 @@ def prepare(
         mode=cur.mode,
         context_uris=sorted({s.uri for s in snippets}),
         cursor=cur,
+    )
+
+
+def _prepare_prefix(
+    ctx: CompletionContext,
+    cur: Cursor,
+    template: FimTemplate,
+    count_tokens: TokenCounter,
+    max_prompt_tokens: int,
+    max_tokens: int,
+    workspace_root: str | None,
+) -> PromptPlan:
+    """Prefix mode: the prompt is the text before the cursor, nothing else (the engine adds BOS
+    as the model wants). Measured on Gemma 3 270M (README, "Which models get which mode"): the
+    suffix or other files ahead of the prefix cost more passes than they gave and came back
+    echoed, so they stay out of the prompt; the suffix decides where the suggestion ends
+    (postprocessing), the other files feed prompt lookup only. The prefix start is anchored
+    (`fit_prefix_counted`), so the next keystroke's prompt extends this one (KV reuse)."""
+    budget = max(16, max_prompt_tokens - 4)
+    prefix, _ = fit_prefix_counted(ctx.prefix, count_tokens, budget, n_lines=ctx.line + 1)
+    stop = [] if cur.multiline else ["\n"]
+    return PromptPlan(
+        prompt=template.render(prefix, ""),
+        stop=stop,
+        max_tokens=max_tokens,
+        multiline=cur.multiline,
+        template=template.name,
+        lookup_text=lookup_text(ctx.other_documents, ctx.uri, workspace_root),
+        mode=cur.mode,
+        context_uris=[],
+        cursor=dataclasses.replace(cur, prefix_mode=True),
+        prompt_mode="prefix",
     )
 
 
@@ -127,10 +164,17 @@ def cursor_for(ctx: CompletionContext, plan: PromptPlan) -> Cursor:
     """The cursor as `prepare` saw it (the plan's mode and stop strings): prepare's own reading
     when the plan is for this very text, else read again."""
     cur = plan.cursor
+    prefix_mode = plan.prompt_mode == "prefix"
     if isinstance(cur, Cursor) and cur.prefix is ctx.prefix and cur.suffix is ctx.suffix:
         mode = plan.mode or cur.mode
-        return dataclasses.replace(cur, mode=mode, stop=tuple(plan.stop), cache={})
-    return analyze(ctx, mode=plan.mode or None, stop=tuple(plan.stop))
+        return dataclasses.replace(
+            cur, mode=mode, stop=tuple(plan.stop), cache={}, prefix_mode=prefix_mode
+        )
+    fresh = analyze(ctx, mode=plan.mode or None, stop=tuple(plan.stop))
+    fresh.prefix_mode = prefix_mode
+    if isinstance(cur, Cursor):
+        fresh.context_lines = cur.context_lines
+    return fresh
 
 
 def to_edit(text: str, raw: str, cur: Cursor) -> Edit:

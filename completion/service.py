@@ -14,6 +14,7 @@ per-document state the editor's requests share, so the LSP server keeps none of 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,11 +24,13 @@ from completion.debounce import AdaptiveDebounce, Trigger
 from completion.pipeline import cursor_for, prepare, to_edit
 from completion.postprocess import postprocess
 from completion.postprocess.stream import collect
-from completion.templates import FimTemplate, detect_template
+from completion.templates import CompletionMode, FimTemplate, choose_mode
 from completion.typeahead import TypeaheadCache
 from completion.types import CompletionContext, Edit, PromptPlan, TokenCounter
 from inference.base import Engine, GenerationCancelled, GenerationRequest, GenerationStats
 from textkit.lines import lsp_lines
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,6 +47,8 @@ class CompletionResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     #: How long the request waited (adaptive debounce) before it went to the engine.
     debounce_ms: float = 0.0
+    #: The completion mode and template the prompt was built with (None from typeahead).
+    mode: CompletionMode | None = None
 
     def as_edit(self) -> Edit:
         """The suggestion as an edit (typeahead's rest is an insertion at the cursor)."""
@@ -66,7 +71,7 @@ async def complete(
     """One completion, no per-document state (`CompletionService.request` adds it). Raises
     GenerationCancelled when the engine dropped the request (a newer one for the same document
     won); task cancellation cancels the generation too."""
-    template = template or detect_template(engine.info.special_tokens)
+    template = template or choose_mode(engine.info.special_tokens).template
     t0 = time.perf_counter()
     plan = prepare(
         ctx,
@@ -121,6 +126,8 @@ class CompletionOptions:
     """Per-request knobs (from the user's settings)."""
 
     fim_template: str | None = None
+    #: "auto" (FIM when the model has FIM tokens, else prefix), "fim" or "prefix".
+    prompt_mode: str = "auto"
     max_prompt_tokens: int = 1536
     max_tokens: int = 64
     workspace_root: str | None = None
@@ -160,6 +167,7 @@ class CompletionService:
         #: tokenized once, a keystroke re-counts only the line it changed.
         self._counter: tuple[Engine, MemoCounter] | None = None
         self._primed: set[str] = set()
+        self._mode_logged: tuple | None = None
 
     async def request(
         self,
@@ -206,9 +214,9 @@ class CompletionService:
                 self.dropped_before_engine += 1
                 raise
         engine = await get_engine()
-        template = await self._template(engine, options)
+        mode = await self.mode(engine, options)
         t0 = time.perf_counter()
-        result = await self._complete(ctx, engine, template, options)
+        result = await self._complete(ctx, engine, mode, options)
         if result.stats is not None and result.stats.finish_reason in ("stop", "length"):
             self.debounce.on_response((time.perf_counter() - t0) * 1000)
         self.typeahead.remember(ctx.uri, ctx.prefix, result.as_edit().at_cursor)
@@ -222,25 +230,31 @@ class CompletionService:
         """One more completion for `ctx`, outside the per-document state (no typeahead, no
         newest-wins, no debounce): the extra candidates a user cycles through. The template,
         prompt budget and token-count memo are the ones `request` uses."""
-        return await self._complete(ctx, engine, await self._template(engine, options), options)
+        return await self._complete(ctx, engine, await self.mode(engine, options), options)
 
-    @staticmethod
-    async def _template(engine: Engine, options: CompletionOptions) -> FimTemplate:
+    async def mode(self, engine: Engine, options: CompletionOptions) -> CompletionMode:
+        """The completion mode for this engine and these options (raises `UnknownFimTemplate`
+        / `TemplateMismatch` for a template that cannot work). Logged once per change."""
         # After the probe: a server-side tokenizer's FIM tokens are only known once it answered.
         info = await engine.ready()
-        return detect_template(info.special_tokens, options.fim_template)
+        mode = choose_mode(info.special_tokens, options.fim_template, options.prompt_mode)
+        key = (engine, mode)
+        if key != self._mode_logged:
+            self._mode_logged = key
+            log.info("completion mode: %s (%s)", mode.describe(), info.model or info.name)
+        return mode
 
     async def _complete(
         self,
         ctx: CompletionContext,
         engine: Engine,
-        template: FimTemplate,
+        mode: CompletionMode,
         options: CompletionOptions,
     ) -> CompletionResult:
-        return await complete(
+        result = await complete(
             ctx,
             engine,
-            template,
+            mode.template,
             max_prompt_tokens=min(
                 options.max_prompt_tokens, engine.info.max_context_tokens - options.max_tokens
             ),
@@ -250,6 +264,8 @@ class CompletionService:
             strategy=options.strategy,
             count_tokens=self._count_tokens(engine),
         )
+        result.mode = mode
+        return result
 
     def _prime(self, ctx: CompletionContext, engine: Engine) -> None:
         """Once per document, count all its lines in the background (one batch call), so the

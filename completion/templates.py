@@ -1,4 +1,10 @@
-"""FIM prompt templates, detected from the tokenizer's special tokens.
+"""FIM prompt templates, detected from the tokenizer's special tokens, and the completion mode.
+
+Two modes (`choose_mode`): "fim" when the model has a family's FIM tokens (or the user's
+`fimTemplate`, once each of its markers is checked to be one token of this vocabulary), and
+"prefix" for every other model: the prompt is the text before the cursor alone, which any base
+model continues (Gemma 3, Llama, ...); `PREFIX` is its template. A family's markers never reach
+a prompt as plain text: a template whose markers the vocabulary lacks is refused, by name.
 
 Token strings are the ones the model families publish (model cards, tokenizer configs, tech
 reports); each is tested against a tokenizer built with that family's special tokens, so a
@@ -33,7 +39,8 @@ class FimTemplate:
     #: <pre><suf>S<mid>P, StarCoder's SPM. Suffix-first orders put the cursor at the very end
     #: of the prompt, so the next keystroke's prompt extends the previous one and the KV
     #: cache of everything before it is reused.
-    order: Literal["psm", "spm", "spm-starcoder"] = "psm"
+    #: "prefix": no markers, the prompt is the prefix alone (`PREFIX`, prefix mode).
+    order: Literal["psm", "spm", "spm-starcoder", "prefix"] = "psm"
     #: Multi-file layout the model was trained on: "starcoder2" / "qwen" use file separator
     #: tokens; None: other files go into the prefix as comments.
     repo_style: Literal["starcoder2", "qwen"] | None = None
@@ -90,6 +97,8 @@ class FimTemplate:
     ) -> str:
         """The prompt. `files` ((path, text), in prompt order) are used by repo-level layouts
         only; the pipeline puts them into `prefix` as comments for the other templates."""
+        if self.order == "prefix":
+            return prefix  # the suffix decides where to stop (postprocessing), not the model
         if self.order == "spm":
             # mistral-common's encode_fim: the suffix without SentencePiece's leading "▁", the
             # prefix with it. HF Mistral tokenizers add that "▁" only at the start of the text,
@@ -286,3 +295,97 @@ def detect_template(special_tokens: list[str], override: str | None = None) -> F
         "the model has no known fill-in-the-middle tokens; set `tandem.fimTemplate` "
         f"(one of: {', '.join(sorted(TEMPLATES))}) or use a FIM-trained code model"
     )
+
+
+class TemplateMismatch(UnknownFimTemplate):
+    """The user's `fimTemplate` names markers this model's vocabulary does not have as tokens:
+    they would go into the prompt as plain text (the model never stops, echoes them)."""
+
+
+#: Prefix mode's "template": no markers, no stops of its own (the engine stops at the model's
+#: end-of-generation tokens); the prompt is the prefix.
+PREFIX = FimTemplate(
+    "prefix", "", "", "", eos=[], markers=(), order="prefix",
+    description="no FIM tokens: the model continues the text before the cursor",
+)  # fmt: skip
+
+#: Values of the `completionPrompt` setting.
+MODE_CHOICES = ("auto", "fim", "prefix")
+
+
+@dataclass(frozen=True)
+class CompletionMode:
+    """How completion prompts are built for this model, and why (shown in the status and log)."""
+
+    kind: Literal["fim", "prefix"]
+    template: FimTemplate
+    reason: str = ""
+
+    def describe(self) -> str:
+        """`fim: qwen` or `prefix: the model has no FIM tokens`."""
+        if self.kind == "fim":
+            return f"fim: {self.template.name}" + (f" ({self.reason})" if self.reason else "")
+        return f"prefix: {self.reason}" if self.reason else "prefix"
+
+
+def template_tokens(t: FimTemplate) -> list[str]:
+    """The markers a template puts into a prompt (each must be one token of the vocabulary);
+    repo-level tokens only when the template uses them."""
+    out = [m.strip() for m in (t.prefix, t.suffix, t.middle) if m.strip()]
+    if t.repo_style:
+        out += [x for x in (t.file_sep, t.repo_name) if x]
+    return out
+
+
+def missing_markers(t: FimTemplate, special_tokens: list[str]) -> list[str]:
+    """The template's prompt markers that are not tokens of this vocabulary."""
+    tokens = {_normalize(x) for x in special_tokens}
+    return [m for m in template_tokens(t) if _normalize(m) not in tokens]
+
+
+def validated_template(name: str, special_tokens: list[str]) -> FimTemplate:
+    """The user's template, checked against the vocabulary. Repo-level tokens the vocabulary
+    lacks are dropped (other files then go in as comments, as detection does); a missing FIM
+    marker is a `TemplateMismatch` naming the template and the markers."""
+    t = template_by_name(name)
+    if t.repo_style and missing_markers(t, special_tokens):
+        core = t.without_repo_level()
+        if not missing_markers(core, special_tokens):
+            return core
+    missing = missing_markers(t, special_tokens)
+    if missing:
+        raise TemplateMismatch(
+            f"fimTemplate {t.name!r} does not fit this model: its vocabulary has no "
+            f"{', '.join(missing)} token{'s' if len(missing) > 1 else ''}, so the markers would "
+            "reach the prompt as plain text. Remove `tandem.fimTemplate` (prefix mode needs "
+            "none) or name the template of this model's family"
+        )
+    return t
+
+
+def choose_mode(
+    special_tokens: list[str], fim_template: str | None = None, prompt_mode: str = "auto"
+) -> CompletionMode:
+    """The completion mode for a model: its FIM tokens (or the validated `fim_template`), else
+    prefix mode. `prompt_mode` ("auto", "fim", "prefix": the `completionPrompt` setting)
+    forces one; "fim" on a model without FIM tokens is an error, not a silent prefix mode."""
+    if prompt_mode not in MODE_CHOICES:
+        raise UnknownFimTemplate(
+            f"completionPrompt {prompt_mode!r}: expected one of {', '.join(MODE_CHOICES)}"
+        )
+    if prompt_mode == "prefix":
+        return CompletionMode("prefix", PREFIX, "set by completionPrompt")
+    if fim_template:
+        return CompletionMode(
+            "fim", validated_template(fim_template, special_tokens), "set by fimTemplate"
+        )
+    try:
+        return CompletionMode("fim", detect_template(special_tokens))
+    except UnknownFimTemplate:
+        if prompt_mode == "fim":
+            raise UnknownFimTemplate(
+                'completionPrompt is "fim" but the model has no known fill-in-the-middle '
+                f"tokens; set `tandem.fimTemplate` (one of: {', '.join(sorted(TEMPLATES))}) "
+                'or use completionPrompt "auto" (prefix mode)'
+            ) from None
+        return CompletionMode("prefix", PREFIX, "the model has no FIM tokens")

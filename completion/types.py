@@ -148,5 +148,7 @@ class PromptPlan:
     mode: str = ""
     #: Documents quoted as cross-file context, in prompt order (for logs and tests).
     context_uris: list[str] = field(default_factory=list)
+    #: "fim" (the model's FIM tokens) or "prefix" (the prefix alone; see completion.templates).
+    prompt_mode: str = "fim"
     #: The `completion.cursor.Cursor` prepare read (`cursor_for` reuses it for the same text).
     cursor: object | None = field(default=None, repr=False, compare=False)

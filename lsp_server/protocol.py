@@ -142,6 +142,19 @@ class Status(TypedDict):
     #: This session's suggestion numbers and the health verdict (see below).
     session: NotRequired["SessionSummary"]
     health: NotRequired["Health"]
+    #: How completion prompts are built for the loaded model (known once it loaded).
+    prompt: NotRequired["PromptInfo"]
+
+
+class PromptInfo(TypedDict):
+    """The completion mode: "fim" (the model's FIM tokens) or "prefix" (no FIM tokens: the
+    model continues the text before the cursor)."""
+
+    mode: Literal["fim", "prefix"]
+    #: The FIM template's name ("qwen", ...), "prefix" in prefix mode.
+    template: str
+    #: For people: "fim: qwen", "prefix: the model has no FIM tokens".
+    description: str
 
 
 class CodeChatArgs(TypedDict):

@@ -30,7 +30,7 @@ from lsp_server.documents import RecentDocuments, sanitize_text
 from lsp_server.engine_manager import EngineManager
 from lsp_server.events_log import EventsLog
 from lsp_server.framing import DEFAULT_MAX_MESSAGE_BYTES, FrameReader, decode_body
-from lsp_server.protocol import STATUS_NOTIFICATION, Status, StatusRequest
+from lsp_server.protocol import STATUS_NOTIFICATION, PromptInfo, Status, StatusRequest
 from lsp_server.session_stats import SessionStats, health
 from lsp_server.settings import Settings
 from lsp_server.validation import params_error
@@ -245,6 +245,8 @@ class TandemServer(LanguageServer):
         self.snoozed_until = 0.0
         #: Whether the user was told (once, by showMessage) that suggestions are slow.
         self.told_slow = False
+        #: (engine, its completion.templates.CompletionMode) for the status; None until known.
+        self.prompt_mode: tuple[Any, Any] | None = None
 
     # -- transports: our robust frame reader instead of pygls's (see lsp_server/framing.py) -------
 
@@ -427,6 +429,11 @@ class TandemServer(LanguageServer):
         )
         if request is not None:
             status["request"] = request
+        if self.prompt_mode is not None and running is self.prompt_mode[0]:
+            mode = self.prompt_mode[1]
+            status["prompt"] = PromptInfo(
+                mode=mode.kind, template=mode.template.name, description=mode.describe()
+            )
         status.update(self.toggles_and_session(state, message))
         self.last_status = status
         try:

@@ -45,8 +45,13 @@ class Settings:
     temperature: float = 0.0
     #: Per-language switch: {"*": true, "markdown": false}.
     enable: dict[str, bool] = field(default_factory=lambda: {"*": True})
-    #: FIM template name; None = detect from the tokenizer's special tokens.
+    #: FIM template name; None = detect from the tokenizer's special tokens. Checked against
+    #: the model's vocabulary: a template whose markers are not tokens of it is refused.
     fim_template: str | None = None
+    #: How completion prompts are built. "auto": "fim" when the model has FIM tokens (or
+    #: `fimTemplate` names its family), else "prefix": the text before the cursor alone, which
+    #: any base model continues (Gemma 3, Llama, ...). "fim" / "prefix" force one.
+    completion_prompt: Literal["auto", "fim", "prefix"] = "auto"
     #: Token budget of a FIM prompt (prefix + suffix + cross-file context).
     max_prompt_tokens: int = 1536
     #: "auto" | "plain" | "prompt_lookup" | "draft".
@@ -147,6 +152,7 @@ _CHOICES = {
     "engine": {"local", "llamacpp", "openai"},
     "speculative": {"auto", "plain", "prompt_lookup", "draft"},
     "completion_mode": {"auto", "inline", "completion", "both"},
+    "completion_prompt": {"auto", "fim", "prefix"},
 }
 
 

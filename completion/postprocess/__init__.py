@@ -19,6 +19,8 @@ from completion.postprocess import (
     block_end,
     drop_short,
     indentation,
+    leak,
+    prefix_overrun,
     repetition,
     stop_strings,
     suffix_overlap,
@@ -29,6 +31,8 @@ from completion.postprocess.base import Filter
 
 FILTERS: dict[str, Filter] = {
     "stop_strings": stop_strings.apply,
+    "leak": leak.apply,
+    "prefix_overrun": prefix_overrun.apply,
     "repetition": repetition.apply,
     "suffix_overlap": suffix_overlap.apply,
     "auto_closed": auto_closed.apply,

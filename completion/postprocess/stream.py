@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from completion.cursor import Cursor
-from completion.postprocess import postprocess, stop_strings
+from completion.postprocess import postprocess, prefix_overrun, stop_strings
 from inference.base import Generation, GenerationCancelled
 
 #: Complete non-blank lines past the kept text, with the same kept text at each, before the
@@ -47,6 +47,8 @@ class StreamWatch:
         if lines == self._checked_lines:
             return False
         self._checked_lines = lines
+        if prefix_overrun.cut_index(complete, self.cur) is not None:
+            return True  # prefix mode: the line that ends the suggestion has arrived
         # the syntax cut is left out: a partial answer parses worse than the whole one, so
         # where it cuts moves as lines arrive; the block end, the suffix and repetition do not
         kept = postprocess(complete, self.cur, skip=("syntax_truncate",))

@@ -271,6 +271,8 @@ class OpenAIEngine(Engine):
         #: /metrics in the background, <= 1/s, only while requests run (never awaited by one)
         self._spec_poller = MetricsPoller(self._read_spec)
         self._probed_specials: list[str] | None = None
+        #: A local tokenizer or the server's /tokenize says which tokens exist.
+        self._vocab_known = tokenizer_dir is not None
         self._max_context = 4096
         self._tokenizer: Any = None
         if tokenizer_dir is not None:
@@ -288,7 +290,10 @@ class OpenAIEngine(Engine):
             for t in getattr(tok, "added_tokens_decoder", {}).values():
                 specials.add(t.content if hasattr(t, "content") else str(t))
             has_chat = bool(getattr(tok, "chat_template", None)) or has_chat
-        specials.update(self.fim_tokens)
+        if not self._vocab_known:
+            # nothing says which tokens the server's vocabulary has: trust the user's template
+            # (with a local tokenizer or a /tokenize probe it is checked against the vocabulary)
+            specials.update(self.fim_tokens)
         return EngineInfo(
             name="openai",
             model=self.model or "",
@@ -402,6 +407,8 @@ class OpenAIEngine(Engine):
         results = await asyncio.gather(*(one(t) for t in self.probe_tokens))
         if any(status == 404 for _, status, _ in results):
             log.info("%s has no /tokenize endpoint: special tokens unknown", base)
+        elif results and all(status == 200 for _, status, _ in results):
+            self._vocab_known = True
         return [token for token, status, n in results if status == 200 and n == 1]
 
     # -- HTTP plumbing -----------------------------------------------------------------------

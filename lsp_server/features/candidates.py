@@ -47,6 +47,7 @@ async def alternatives(
         return []
     options = CompletionOptions(
         fim_template=settings.fim_template,
+        prompt_mode=settings.completion_prompt,
         max_prompt_tokens=settings.max_prompt_tokens,
         max_tokens=settings.max_tokens,
         workspace_root=ls.workspace.root_path,

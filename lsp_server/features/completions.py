@@ -197,6 +197,7 @@ async def suggest(
     context_ms = (time.perf_counter() - t0) * 1000  # snapshot, positions, redaction
     options = CompletionOptions(
         fim_template=settings.fim_template,
+        prompt_mode=settings.completion_prompt,
         max_prompt_tokens=settings.max_prompt_tokens,
         max_tokens=settings.max_tokens,
         workspace_root=ls.workspace.root_path,
@@ -217,6 +218,8 @@ async def suggest(
         log.exception("%s failed for %s", kind, uri)
         ls.send_status("error", f"{kind} failed: {type(exc).__name__}: {exc}")
         raise JsonRpcInternalError(f"{kind} failed: {type(exc).__name__}: {exc}") from None
+    if result.mode is not None and ls.engines.current is not None:
+        ls.prompt_mode = (ls.engines.current, result.mode)
     request = _record(ls, kind, received, t0, result, context_ms, doc.language_id)
     if not result.text:
         publish(ls, request, received)

@@ -9,6 +9,8 @@ from types import ModuleType
 
 from lsprotocol import types
 
+from completion.service import CompletionOptions
+from completion.templates import UnknownFimTemplate
 from lsp_server.features import completion_mode
 from lsp_server.server import TandemServer
 from lsp_server.settings import SECTION
@@ -111,7 +113,19 @@ async def warm_up(ls: TandemServer) -> None:
         return
     if ls.engines.notice:
         ls.notify_user(ls.engines.notice, types.MessageType.Info)
-    ls.send_status("ready", f"{engine.info.name}: {engine.info.model}")
+    # the completion mode now, so the status names it before the first keystroke, and a
+    # `fimTemplate` that does not fit the model is refused at once, where every client sees it
+    options = CompletionOptions(
+        fim_template=ls.settings.fim_template, prompt_mode=ls.settings.completion_prompt
+    )
+    try:
+        mode = await ls.completions.mode(engine, options)
+    except UnknownFimTemplate as exc:
+        ls.notify_user(str(exc), types.MessageType.Error)
+        ls.send_status("error", str(exc))
+        return
+    ls.prompt_mode = (engine, mode)
+    ls.send_status("ready", f"{engine.info.name}: {engine.info.model} ({mode.describe()})")
 
 
 _TOGGLES = {"enabled", "disabled_languages", "enable", "candidates", "completion_mode",

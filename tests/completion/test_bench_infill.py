@@ -197,3 +197,40 @@ def test_held_out_random_spans_at_line_start_or_in_indentation_come_back_unchang
     assert len(chosen) > 100
     exact = sum(check(h, _oracle_edit(p, "exact"))[1] for p, h in chosen)
     assert exact / len(chosen) >= 0.99, (exact, len(chosen))
+
+
+def test_raw_baseline_cuts_at_the_first_newline_or_the_first_dedent():
+    single = bench.Problem("t/0/L1", "def f(x):\n", "    return y\n", "    y = x\n", "", "f")
+    assert bench.raw_cut(single, "    y = x\n    z = 2\n") == "    y = x\n"
+    assert bench.raw_cut(single, "    y = x") == "    y = x\n"
+    multi = bench.Problem("t/0/M", "def f(x):\n    if x:\n", "    return y\n",
+                          "        y = 1\n        z = 2\n", "", "f")  # fmt: skip
+    raw = "        y = 1\n\n        z = 2\n    return y\ndef g():\n"
+    assert bench.raw_cut(multi, raw) == "        y = 1\n\n        z = 2\n"
+    assert bench.raw_cut(multi, "        y = 1\n        z") == "        y = 1\n        z"
+
+
+@needs_data
+def test_model_run_with_the_raw_baseline_writes_per_problem_outputs(tmp_path, capsys, tiny_gguf):
+    """`--model PATH --baseline raw --out FILE` on a real (random-weight) GGUF, in prefix mode:
+    both variants are executed side by side, with empty rate, leaks and per-mode numbers."""
+    from bench.cli import _default_engine
+
+    out = tmp_path / "rows.jsonl"
+    argv = ["--data", str(SINGLE), "--model", str(tiny_gguf[0]), "--threads", "1",
+            "--baseline", "raw", "--limit", "3", "--max-tokens", "8", "--out", str(out),
+            "--completion-prompt", "prefix", "--json"]  # fmt: skip
+    res = _run(capsys, argv, _default_engine)
+    assert res["mode"] == "prefix: set by completionPrompt" and res["template"] == "prefix"
+    assert res["engine"] == "llamacpp" and res["n"] == 3
+    for block in (res, res["baseline_raw"]):
+        assert {"pass_rate", "exact_match", "empty_rate", "leaks", "per_mode"} <= set(block)
+        assert block["splits"]["single"]["n"] == 3
+        assert all("empty_rate" in m for m in block["per_mode"].values())
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [r["task_id"] for r in rows] == [p.task_id for p in bench.load_problems(SINGLE, 3)]
+    for r in rows:
+        assert set(r["tandem"]) >= {"text", "raw", "passed", "exact", "leak"}
+        assert set(r["raw"]) >= {"text", "raw", "passed", "exact"}
+        assert r["raw"]["text"] == bench.raw_cut(bench.Problem(r["task_id"], "", "", r["canonical"],
+                                                               "", ""), r["raw"]["raw"])  # fmt: skip

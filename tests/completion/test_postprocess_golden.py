@@ -2,7 +2,9 @@
 document after inserting the suggestion (█ then marks the end of the inserted text).
 
 `fixtures/postprocess/<filter>/*.txt` run one filter alone (its own effect, nothing else);
-`fixtures/pipeline/<language>/*.txt` run `prepare` + `finalize` end to end.
+`fixtures/pipeline/<language>/*.txt` run `prepare` + `finalize` end to end. A `prompt: prefix`
+header runs the case in prefix mode (a model without FIM tokens: `completion.templates.PREFIX`);
+`fixtures/pipeline/prefix/` holds real outputs of Gemma 3 270M base (issue 24).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from cmpl_helpers import CURSOR, Golden, ctx_at_marker, goldens, words
 from completion.cursor import analyze
 from completion.pipeline import finalize_edit, prepare
 from completion.postprocess import FILTERS
-from completion.templates import template_by_name
+from completion.templates import PREFIX, template_by_name
 
 LANG_URI = {
     "python": "main.py",
@@ -41,13 +43,17 @@ FILTER_CASES = goldens("postprocess")
 PIPELINE_CASES = goldens("pipeline")
 
 
+def _template(g: Golden):
+    return PREFIX if g.headers.get("prompt") == "prefix" else template_by_name("tandem-demo")
+
+
 @pytest.mark.parametrize("g", FILTER_CASES, ids=[g.id for g in FILTER_CASES])
 def test_filter_golden(g: Golden):
     name = g.path.parent.name
     ctx = _ctx(g)
-    template = template_by_name("tandem-demo")
-    plan = prepare(ctx, template, words)
+    plan = prepare(ctx, _template(g), words)
     cur = analyze(ctx, mode=g.headers.get("mode") or plan.mode, stop=tuple(plan.stop))
+    cur.prefix_mode = plan.prompt_mode == "prefix"
     out = FILTERS[name](g.raw, cur)
     assert _after(g, out) == g.after, f"{name} on {g.raw!r} gave {out!r}"
 
@@ -55,7 +61,7 @@ def test_filter_golden(g: Golden):
 @pytest.mark.parametrize("g", PIPELINE_CASES, ids=[g.id for g in PIPELINE_CASES])
 def test_pipeline_golden(g: Golden):
     ctx = _ctx(g)
-    plan = prepare(ctx, template_by_name("tandem-demo"), words)
+    plan = prepare(ctx, _template(g), words)
     if "mode" in g.headers:
         assert plan.mode == g.headers["mode"]
     edit = finalize_edit(g.raw, ctx, plan)

@@ -93,6 +93,16 @@ export interface TandemStatus {
   snoozedUntil?: number | null;
   session?: SessionSummary;
   health?: Health;
+  /** How completion prompts are built for the loaded model. */
+  prompt?: PromptInfo;
+}
+
+export interface PromptInfo {
+  /** "fim": the model's FIM tokens; "prefix": no FIM tokens, the model continues the prefix. */
+  mode: 'fim' | 'prefix' | string;
+  template: string;
+  /** e.g. "fim: qwen", "prefix: the model has no FIM tokens". */
+  description: string;
 }
 
 export interface ChatProgress {
