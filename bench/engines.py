@@ -764,6 +764,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 log(f"{r} failed: {res['error']}")
             results.append(res)
+            if a.out:  # what is done so far, in case the run is cut short
+                a.out.write_text(json.dumps({"partial": True, "rows": results}) + "\n")
 
     summary = summarize(results, bandwidth)
     report = {

@@ -22,6 +22,7 @@ import asyncio
 import difflib
 import inspect
 import json
+import os
 import statistics
 import sys
 import textwrap
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from codechat.prompts import build_prompt
 from codechat.tasks import ChatTask
 from completion import CompletionContext, prepare
-from completion.templates import detect_template
+from completion.templates import choose_mode
 from inference.base import Engine, GenerationRequest
 
 #: Stdlib functions without docstrings, 19-23 lines: the "add docs" edit copies them.
@@ -99,7 +100,7 @@ def edit_workloads(engine: Engine, fmt: str = "auto") -> list[Workload]:
 def fim_workloads(engine: Engine, max_tokens: int = 64) -> list[Workload]:
     import importlib
 
-    template = detect_template(engine.info.special_tokens)
+    template = choose_mode(engine.info.special_tokens).template
     out = []
     for module, marker, cut in FIM_CURSORS:
         text = inspect.getsource(importlib.import_module(module))
@@ -261,6 +262,9 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
     p = argparse.ArgumentParser(prog="tandem bench spec", description=__doc__.split("\n")[0])
     p.add_argument("--engine", choices=["local", "openai"], default="local")
     p.add_argument("--model", help="target model dir (default: the shipped demo model)")
+    p.add_argument("--gguf", help="a GGUF file on Tandem's llama.cpp engine instead (completions "
+                   "in prefix mode where it has no FIM tokens)")  # fmt: skip
+    p.add_argument("--threads", type=int, help="llama.cpp threads (default: all cores)")
     p.add_argument("--draft-model", help="draft model dir (default: the demo draft)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument(
@@ -283,7 +287,14 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    if make_engine is None:
+    if make_engine is None and a.gguf:
+        from inference.llamacpp import LlamaCppEngine
+
+        engine = LlamaCppEngine.load(a.gguf, n_threads=a.threads)
+        # the auto column's own engine: same file, its own context, selector and caches
+        auto_engine = LlamaCppEngine.load(a.gguf, n_threads=a.threads)
+        has_draft = False
+    elif make_engine is None:
         from inference.defaults import default_model
         from inference.local import LocalEngine
 
@@ -319,6 +330,7 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
             await auto_engine.close()
 
     t0 = time.perf_counter()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     results = asyncio.run(go())
     report = {
         "bench": "spec",
@@ -326,6 +338,7 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
         "model": engine.info.model,
         "device": engine.info.device,
         "draft": has_draft,
+        "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
         "repeats": a.repeats,
         "note": "ratio_vs_plain = median over rounds of plain seconds / strategy seconds (each "
         "round runs every strategy once, order rotating), same engine; FIM workloads run "
