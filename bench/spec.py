@@ -271,6 +271,7 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
         "--repeats", type=int, default=5, help="runs per strategy (median; the order rotates)"
     )
     p.add_argument("--only", choices=["edit", "fim"], help="one workload family")
+    p.add_argument("--limit", type=int, help="the first N workloads of each family")
     p.add_argument("--json", action="store_true", help="print only the JSON report on stdout")
     p.add_argument("--out", help="also write the JSON report here")
     a, rest = p.parse_known_args(argv)
@@ -316,9 +317,9 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
     )
     workloads: list[Workload] = []
     if a.only in (None, "edit"):
-        workloads += edit_workloads(engine)
+        workloads += edit_workloads(engine)[: a.limit]
     if a.only in (None, "fim"):
-        workloads += fim_workloads(engine)
+        workloads += fim_workloads(engine)[: a.limit]
 
     async def go() -> dict:
         try:
