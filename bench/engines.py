@@ -723,7 +723,8 @@ def main(argv: list[str] | None = None) -> int:
         if dtype == GGUF_ROW and gguf is None:
             p.error(f"row {r} needs --gguf FILE")
         if engine != "transformers" and not gguf_path(config, dtype).is_file():
-            p.error(f"missing {gguf_path(config, dtype)} (scripts/build_real_size_model.py)")
+            hint = "" if dtype == GGUF_ROW else " (scripts/build_real_size_model.py)"
+            p.error(f"missing {gguf_path(config, dtype)}{hint}")
     needs_hf = any(r.startswith("transformers:") for r in rows)
     if gguf is not None and not needs_hf:
         count = gguf_token_counter(gguf)  # the GGUF's own tokenizer: no Hugging Face folder
