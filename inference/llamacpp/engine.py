@@ -16,7 +16,6 @@ import codecs
 import concurrent.futures
 import logging
 import os
-import statistics
 import threading
 import time
 from collections import OrderedDict
@@ -245,8 +244,9 @@ class LlamaCppEngine(Engine):
 
     def measure_verify_slope(self, width: int, repeats: int = 3) -> float:
         """What each verified position beyond the first adds to a target pass, in one-token
-        steps (`StrategySelector.verify_slope`), timed on this context: the median of
-        `repeats` one-token steps against passes of `width` positions, all with logits, fed
+        steps (`StrategySelector.verify_slope`), timed on this context: the fastest of
+        `repeats` one-token steps against the fastest of as many passes of `width` positions,
+        all with logits, each timed inside the context's lock, fed
         after a document's KV (an idle slot's, rolled back after, so its prefix stays).
 
         Where every position costs little beyond reading the weights once, the slope is near
@@ -266,16 +266,16 @@ class LlamaCppEngine(Engine):
             wide: list[float] = []
             for _ in range(repeats):
                 for n, times in ((1, one), (width, wide)):
-                    t0 = time.perf_counter()
                     ctx.eval(seq, tokens[:n], base, n, greedy)  # the decoder's own picker
-                    times.append(time.perf_counter() - t0)
+                    times.append(ctx.last_eval_s)  # its own work, not a wait for the lock
                     ctx.keep(seq, base)
         except Exception:  # an estimate: never fail anything over it
             log.exception("measuring the cost of a verify pass failed")
             return 0.0
         finally:
             self.slots.release(slot)
-        slope = (statistics.median(wide) / statistics.median(one) - 1) / max(1, width - 1)
+        # the least disturbed of each (a busy machine only ever adds time)
+        slope = (min(wide) / min(one) - 1) / max(1, width - 1)
         log.info("llama.cpp verify pass of %d positions: slope %.3f per position", width, slope)
         return max(0.0, slope)
 
