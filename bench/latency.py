@@ -38,7 +38,7 @@ from lsprotocol import types
 from pygls.lsp.client import LanguageClient
 
 from completion import CompletionContext, prepare
-from completion.templates import detect_template
+from completion.templates import choose_mode
 from inference.base import Engine, GenerationRequest
 from lsp_server.protocol import STATUS_NOTIFICATION
 
@@ -62,7 +62,7 @@ def _median(xs: list[float]) -> float:
 async def ttft_prefix_reuse(engine: Engine, trials: int, log: Callable[[str], None]) -> dict:
     text = _source(SOURCE_MODULE)
     at = text.index(CURSOR_MARKER)
-    template = detect_template(engine.info.special_tokens)
+    template = choose_mode(engine.info.special_tokens).template
 
     def request(offset: int, key: str) -> GenerationRequest:
         line = text.count("\n", 0, offset)
@@ -241,6 +241,59 @@ async def typing_storm(
     return out
 
 
+async def typing_latency(options: dict, keystrokes: int, pause_ms: float, log) -> dict:
+    """A suggestion while typing, end to end through the LSP: each keystroke (didChange) asks
+    for a suggestion and waits for it, then the user pauses `pause_ms` before the next one.
+    Every request reuses the KV prefix of the one before (the same document, one more
+    character). p50/p90 of keystroke -> suggestion, as the client sees it, debounce included
+    (the server's defaults)."""
+    text = _source(SOURCE_MODULE)
+    at = text.index(CURSOR_MARKER)
+    line = text.count("\n", 0, at)
+    col = len(CURSOR_MARKER) - len(CURSOR_MARKER.lstrip())
+    typed = (STORM_TEXT * 2)[:keystrokes]
+    uri = "file:///bench/typing.py"
+    s = _Session()
+    await s.start(options)
+    latencies: list[float] = []
+    suggested = 0
+    try:
+        s.open(uri, text[:at] + " " * col + "\n" + text[at:])
+        _, warm = s.request(uri, line, col)  # load the model and prefill the document
+        await warm
+        for i, ch in enumerate(typed):
+            s.insert(uri, i + 2, line, col + i, ch)
+            t0 = time.perf_counter()
+            _, fut = s.request(uri, line, col + i + 1)
+            result = await fut
+            latencies.append((time.perf_counter() - t0) * 1000)
+            items = getattr(result, "items", result) or []
+            suggested += any(getattr(it, "insert_text", None) for it in items)
+            await asyncio.sleep(pause_ms / 1000)
+        done = s.requests_done()
+    finally:
+        await s.stop()
+    reused = [
+        _as_dict(d["stats"]).get("prefix_tokens_reused", 0)
+        for d in done
+        if d.get("stats") and not d.get("cached")
+    ]
+    ordered = sorted(latencies)
+    out = {
+        "keystrokes": len(typed),
+        "pause_ms": pause_ms,
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p90_ms": round(ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))], 1),
+        "max_ms": round(ordered[-1], 1),
+        "with_a_suggestion": suggested,
+        "typeahead_answers": sum(1 for d in done if d.get("cached")),
+        "median_prefix_tokens_reused": int(statistics.median(reused)) if reused else 0,
+    }
+    log(f"bench latency: typing, keystroke → suggestion p50 {out['p50_ms']} ms, p90 "
+        f"{out['p90_ms']} ms ({suggested}/{len(typed)} with a suggestion)")  # fmt: skip
+    return out
+
+
 def _big_document(lines: int) -> str:
     mods = ["textwrap", "shlex", "json.decoder", "json.encoder", "fnmatch", "difflib", "heapq",
             "string", "base64", "calendar", "ipaddress", "statistics", "argparse"]  # fmt: skip
@@ -327,7 +380,7 @@ async def chat_in_flight(engine: Engine, trials: int, log: Callable[[str], None]
     """FIM latency idle vs with a long chat generation running, paired per trial."""
     text = _source(SOURCE_MODULE)
     at = text.index(CURSOR_MARKER)
-    template = detect_template(engine.info.special_tokens)
+    template = choose_mode(engine.info.special_tokens).template
 
     def fim(i: int) -> GenerationRequest:
         offset = at + i
@@ -451,6 +504,12 @@ def _as_dict(obj):
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="tandem bench latency", description=__doc__.split("\n")[0])
     p.add_argument("--model", help="target model dir (default: the shipped demo model)")
+    p.add_argument("--gguf", help="a GGUF file on the llama.cpp engine (the default model: "
+                   "~/.cache/tandem/models/gemma-3-270m-q4_k_m.gguf)")  # fmt: skip
+    p.add_argument("--threads", type=int, default=0, help="llama.cpp threads (0: all cores)")
+    p.add_argument("--only", choices=["typing"], help="only the typing measurement")
+    p.add_argument("--pause-ms", type=float, default=150.0,
+                   help="typing: the pause after each suggestion before the next key")  # fmt: skip
     p.add_argument("--draft-model", help="draft model dir (default: the demo draft)")
     p.add_argument("--device", default="auto")
     p.add_argument("--trials", type=int, default=5, help="cold/next-keystroke pairs")
@@ -468,15 +527,27 @@ def main(argv: list[str] | None = None) -> int:
     from inference.defaults import demo_model
     from inference.local import LocalEngine
 
-    model, draft = a.model, a.draft_model
+    model, draft = a.gguf or a.model, a.draft_model
     if model is None:
         d = demo_model()
         log(d.notice)
         model, draft = str(d.target), (str(d.draft) if d.draft else None)
     options = {"model": model, **({"draftModel": draft} if draft else {})}
+    if a.threads:
+        options["threads"] = a.threads
+
+    def load() -> Engine:
+        if str(model).endswith(".gguf"):
+            from inference.llamacpp import LlamaCppEngine
+
+            return LlamaCppEngine.load(model, draft, n_threads=a.threads or None)
+        return LocalEngine.load(model, draft, device=a.device)
 
     async def go() -> dict:
-        engine = LocalEngine.load(model, draft, device=a.device)
+        typing = await typing_latency(options, min(a.keystrokes, 20), a.pause_ms, log)
+        if a.only == "typing":
+            return {"typing": typing}
+        engine = load()
         try:
             reuse = await ttft_prefix_reuse(engine, a.trials, log)
             in_flight = await chat_in_flight(engine, a.trials, log)
@@ -487,6 +558,7 @@ def main(argv: list[str] | None = None) -> int:
         loaded = await typing_storm_under_load(options, a.keystrokes, a.gap_ms, log)
         overhead = await server_overhead({**options, "debounce": False}, a.lines, a.requests, log)
         return {
+            "typing": typing,
             "ttft_prefix_reuse": reuse,
             "chat_in_flight": in_flight,
             "typing_storm": storm,
@@ -495,11 +567,14 @@ def main(argv: list[str] | None = None) -> int:
         }
 
     t0 = time.perf_counter()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     report = {
         "bench": "latency",
         "model": model,
         "draft": draft,
+        "threads": a.threads or "all cores",
         **asyncio.run(go()),
+        "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
         "seconds": round(time.perf_counter() - t0, 1),
     }
     print(json.dumps(report, indent=None if a.json else 2))

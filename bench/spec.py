@@ -22,6 +22,7 @@ import asyncio
 import difflib
 import inspect
 import json
+import os
 import statistics
 import sys
 import textwrap
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 from codechat.prompts import build_prompt
 from codechat.tasks import ChatTask
 from completion import CompletionContext, prepare
-from completion.templates import detect_template
+from completion.templates import choose_mode
 from inference.base import Engine, GenerationRequest
 
 #: Stdlib functions without docstrings, 19-23 lines: the "add docs" edit copies them.
@@ -99,7 +100,7 @@ def edit_workloads(engine: Engine, fmt: str = "auto") -> list[Workload]:
 def fim_workloads(engine: Engine, max_tokens: int = 64) -> list[Workload]:
     import importlib
 
-    template = detect_template(engine.info.special_tokens)
+    template = choose_mode(engine.info.special_tokens).template
     out = []
     for module, marker, cut in FIM_CURSORS:
         text = inspect.getsource(importlib.import_module(module))
@@ -261,12 +262,16 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
     p = argparse.ArgumentParser(prog="tandem bench spec", description=__doc__.split("\n")[0])
     p.add_argument("--engine", choices=["local", "openai"], default="local")
     p.add_argument("--model", help="target model dir (default: the shipped demo model)")
+    p.add_argument("--gguf", help="a GGUF file on Tandem's llama.cpp engine instead (completions "
+                   "in prefix mode where it has no FIM tokens)")  # fmt: skip
+    p.add_argument("--threads", type=int, help="llama.cpp threads (default: all cores)")
     p.add_argument("--draft-model", help="draft model dir (default: the demo draft)")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument(
         "--repeats", type=int, default=5, help="runs per strategy (median; the order rotates)"
     )
     p.add_argument("--only", choices=["edit", "fim"], help="one workload family")
+    p.add_argument("--limit", type=int, help="the first N workloads of each family")
     p.add_argument("--json", action="store_true", help="print only the JSON report on stdout")
     p.add_argument("--out", help="also write the JSON report here")
     a, rest = p.parse_known_args(argv)
@@ -283,7 +288,14 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
-    if make_engine is None:
+    if make_engine is None and a.gguf:
+        from inference.llamacpp import LlamaCppEngine
+
+        engine = LlamaCppEngine.load(a.gguf, n_threads=a.threads)
+        # the auto column's own engine: same file, its own context, selector and caches
+        auto_engine = LlamaCppEngine.load(a.gguf, n_threads=a.threads)
+        has_draft = False
+    elif make_engine is None:
         from inference.defaults import demo_model
         from inference.local import LocalEngine
 
@@ -305,9 +317,9 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
     )
     workloads: list[Workload] = []
     if a.only in (None, "edit"):
-        workloads += edit_workloads(engine)
+        workloads += edit_workloads(engine)[: a.limit]
     if a.only in (None, "fim"):
-        workloads += fim_workloads(engine)
+        workloads += fim_workloads(engine)[: a.limit]
 
     async def go() -> dict:
         try:
@@ -319,6 +331,7 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
             await auto_engine.close()
 
     t0 = time.perf_counter()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     results = asyncio.run(go())
     report = {
         "bench": "spec",
@@ -326,6 +339,7 @@ def main(argv: list[str] | None = None, make_engine: Callable[..., Engine] | Non
         "model": engine.info.model,
         "device": engine.info.device,
         "draft": has_draft,
+        "load_average": {"before": load_before, "after": [round(x, 2) for x in os.getloadavg()]},
         "repeats": a.repeats,
         "note": "ratio_vs_plain = median over rounds of plain seconds / strategy seconds (each "
         "round runs every strategy once, order rotating), same engine; FIM workloads run "

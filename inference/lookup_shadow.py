@@ -8,6 +8,14 @@ says how many tokens each verification pass would have accepted. Greedy verifica
 exactly the drafted tokens that match the output, so this replay is what lookup would have got
 (it leaves out the other open documents, so it errs low). Only a workload whose replay shows
 enough tokens per pass gets a real measurement.
+
+Tokens per pass is not speed where a wide pass costs more than a one-token step. On Gemma 3
+270M a pass verifying 8 drafts costs several one-token steps: its 262,144-word output layer is
+most of the model, and it is computed for every verified position; prompt lookup decoded at
+about half of plain's speed there. So a replay is scored in *one-token steps*: each replayed
+pass of width w (drafts + the target's own token) costs `selector.pass_cost(w)`, which the
+engine measures once on its own context (`measure_verify_slope`), and the score is the tokens
+over the summed costs: the speed-up lookup would have made over plain decoding.
 """
 
 from __future__ import annotations
@@ -37,17 +45,26 @@ def lookup_tokens_per_pass(
     prompt: list[int], output: list[int], num_speculative: int = 8, k_max: int = 32
 ) -> float:
     """Tokens per target pass prompt lookup would have made producing `output` (1.0: nothing
-    drafted would have been accepted; plain decoding makes one token per pass).
+    drafted would have been accepted; plain decoding makes one token per pass)."""
+    if not output:
+        return 1.0
+    return len(output) / len(lookup_pass_widths(prompt, output, num_speculative, k_max))
+
+
+def lookup_pass_widths(
+    prompt: list[int], output: list[int], num_speculative: int = 8, k_max: int = 32
+) -> list[int]:
+    """The width of every target pass prompt lookup would have made producing `output`: the
+    tokens it drafted plus one (the target's own pick).
 
     The replay runs the decoders' own step (`inference.speculation`: draft length, acceptance,
     back-off after outright rejections) with the actual output as the target's picks: under
     greedy decoding those are the picks a real run would have verified against."""
-    if not output:
-        return 1.0
+    widths: list[int] = []
     seq = list(prompt)
     packed = pack(seq)  # grows with the accepted tokens: never packed whole again
     state = SpeculationState(k=num_speculative, k_max=k_max)
-    i = passes = 0
+    i = 0
     while i < len(output):
         budget = len(output) - i
         n, state = draft_length(state, budget)
@@ -57,8 +74,8 @@ def lookup_tokens_per_pass(
         seq.extend(step.tokens)
         packed += pack(step.tokens)
         i += len(step.tokens)
-        passes += 1
-    return len(output) / passes
+        widths.append(len(drafted) + 1)
+    return widths
 
 
 def draft_tokens_per_pass(
@@ -103,12 +120,18 @@ class LookupReplayer:
         num_speculative: int,
         lock: threading.Lock | None = None,
         draft_matches: Callable[[list[int], list[int]], list[bool]] | None = None,
+        measure_verify_slope: Callable[[int], float] | None = None,
     ) -> None:
         """`draft_matches(prompt, output)`: for engines that can run their draft model over a
-        finished answer, whether its pick at each output position was the output's token."""
+        finished answer, whether its pick at each output position was the output's token.
+        `measure_verify_slope(width)`: for engines whose wide passes cost more than one-token
+        steps, the measured extra cost of each verified position (see
+        `StrategySelector.verify_slope`); called once, the first time a replay looks promising
+        by tokens per pass alone."""
         self.selector = selector
         self.num_speculative = num_speculative
         self.draft_matches = draft_matches
+        self.measure_verify_slope = measure_verify_slope
         self._lock = lock or contextlib.nullcontext()
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="tandem-replay")
 
@@ -126,9 +149,22 @@ class LookupReplayer:
             )
         try:  # estimates only: never fail anything over them
             if lookup:
-                tpp = lookup_tokens_per_pass(prompt[-REPLAY_CONTEXT:], output, self.num_speculative)
+                context = prompt[-REPLAY_CONTEXT:]
+                widths = lookup_pass_widths(context, output, self.num_speculative)
                 with self._lock:
-                    self.selector.note_lookup_replay(kind, tpp)
+                    unmeasured = self.selector.verify_slope is None
+                    promise = self.selector.lookup_promise
+                if (
+                    unmeasured
+                    and self.measure_verify_slope is not None
+                    and len(output) / len(widths) >= promise
+                ):
+                    slope = self.measure_verify_slope(self.num_speculative + 1)
+                    with self._lock:
+                        self.selector.verify_slope = slope
+                with self._lock:
+                    cost = sum(self.selector.pass_cost(w) for w in widths)
+                    self.selector.note_lookup_replay(kind, len(output) / cost)
             if draft and self.draft_matches is not None:
                 matches = self.draft_matches(prompt, output)
                 tpp = draft_tokens_per_pass(matches, output, self.num_speculative)

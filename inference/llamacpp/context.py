@@ -13,6 +13,7 @@ so two generations on two worker threads interleave step by step instead of corr
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -78,6 +79,9 @@ class KvContext:
         self.n_vocab = model.n_vocab
         self._batch = lib.llama_batch_init(n_batch, 0, 1)
         self.lock = threading.Lock()
+        #: Seconds the last `eval` took once it held the lock: its own work, without the wait
+        #: for another generation's step (what `LlamaCppEngine.measure_verify_slope` times).
+        self.last_eval_s = 0.0
         self._closed = False
 
     def set_threads(self, n_threads: int) -> None:
@@ -107,6 +111,7 @@ class KvContext:
         out: list[int] = []
         lib, batch = self.lib, self._batch
         with self.lock:
+            t0 = time.perf_counter()
             for start in range(0, len(tokens), self.n_batch):
                 chunk = tokens[start : start + self.n_batch]
                 rows: list[int] = []
@@ -128,6 +133,7 @@ class KvContext:
                 for i in rows:
                     ptr = lib.llama_get_logits_ith(self.ctx, i)
                     out.append(pick(np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))))
+            self.last_eval_s = time.perf_counter() - t0
         return out
 
     def close(self) -> None:

@@ -52,6 +52,21 @@ class SlotTable:
             slot.last_used = next(self._clock)
             return slot
 
+    def borrow(self, timeout: float = 60.0) -> Slot:
+        """The least recently used idle slot, for work of the engine's own (a measurement) that
+        leaves its document, its tokens and its place in the LRU order as they were."""
+        with self._cond:
+
+            def idle() -> Slot | None:
+                free = [s for s in self.slots if not s.busy]
+                return min(free, key=lambda s: s.last_used) if free else None
+
+            slot = self._cond.wait_for(idle, timeout)
+            if slot is None:
+                raise TimeoutError("no free KV slot")
+            slot.busy = True
+            return slot
+
     def release(self, slot: Slot) -> None:
         with self._cond:
             slot.busy = False

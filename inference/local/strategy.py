@@ -65,7 +65,7 @@ class StrategySelector:
     #: A candidate handed out this many times without `min_samples` measurements is skipped.
     measure_tries: int = 4
     #: Prompt lookup is measured early only when replays of finished runs show at least this
-    #: many tokens per target pass (1.0: nothing would have been accepted).
+    #: many tokens per target pass, passes weighed by `pass_cost` (1.0: no faster than plain).
     lookup_promise: float = 1.3
     #: Finished runs replayed one after the other before replays thin out.
     replay_warmup: int = 3
@@ -76,6 +76,17 @@ class StrategySelector:
     draft_promise: float = 1.6
     #: Per kind: tokens per pass the draft model would have made (engines that can replay it).
     _draft_replay: dict[str, _Ema] = field(default_factory=dict)
+    #: What each verified position beyond the first adds to a target pass, in one-token steps
+    #: (a pass of width w costs 1 + slope * (w - 1)); None: not measured, passes count alike.
+    #: The llama.cpp engine measures it (Gemma 3 270M's huge output layer makes it large);
+    #: lookup replays are scored in these costs, so lookup looks promising only where it
+    #: would be faster, not merely make several tokens per pass. A property of the engine and
+    #: machine, not of the workload: `reset` keeps it.
+    verify_slope: float | None = None
+
+    def pass_cost(self, width: int) -> float:
+        """A target pass verifying `width` positions, in one-token steps."""
+        return 1.0 + (self.verify_slope or 0.0) * max(0, width - 1)
 
     def candidates(self, kind: TaskKind) -> list[Strategy]:
         """In order of preference: the draft for FIM, prompt lookup for edits; plain last."""
@@ -182,9 +193,10 @@ class StrategySelector:
             return False
         return self._replay_due(self._replay, kind)
 
-    def note_lookup_replay(self, kind: TaskKind, tokens_per_pass: float) -> None:
-        """A finished run, replayed: lookup would have made `tokens_per_pass` per pass."""
-        self._replay.setdefault(kind, _Ema()).add(tokens_per_pass)
+    def note_lookup_replay(self, kind: TaskKind, speedup: float) -> None:
+        """A finished run, replayed: lookup would have made `speedup` tokens per one-token
+        step's worth of target passes (tokens per pass where passes cost alike, `pass_cost`)."""
+        self._replay.setdefault(kind, _Ema()).add(speedup)
 
     def _best(self, kind: TaskKind, cands: list[Strategy]) -> Strategy:
         """The fastest measured candidate; plain unless one beats it by `margin`. Without a

@@ -59,7 +59,7 @@ def _rows(lookup_text: str):
 def test_identical_stays_the_plain_truth_and_the_detail_explains_it():
     rows = _rows("abXY")
     s = summarize(rows, bandwidth=9.0)
-    assert s["identical"] is False and s["bars"]["identical"] is False
+    assert s["identical"] is False and "bars" not in s
     d = s["identical_detail"]["q8_0"]
     assert d["prompt_lookup"] is False and d["vs_reference"] is True
     assert d["batch_logit_gap"]["max"] == 0.04
@@ -75,3 +75,43 @@ def test_identical_stays_the_plain_truth_and_the_detail_explains_it():
     s = summarize(_rows("abcd"), bandwidth=9.0)
     assert s["identical"] is True
     assert s["identical_detail"]["q8_0"]["explained_by_batch_numerics"] is None
+
+
+def test_ratios_are_medians_of_per_round_ratios_per_thread_count_oriented_tandem_faster_above_1():
+    def row(engine, threads, rnd, decode, cold, nxt):
+        return {
+            "engine": engine, "dtype": "gguf", "threads": threads, "round": rnd,
+            "decode_tok_s": decode, "ttft_cold_ms": cold, "ttft_next_ms": nxt,
+            "outputs": {"plain": "x"}, "tokens": {"plain": [1]},
+            **({"decode_tok_s_by_strategy": {"plain": decode, "prompt_lookup": decode / 2}}
+               if engine == "llamacpp" else {}),
+        }  # fmt: skip
+
+    rows = [
+        row("llamacpp", 1, 0, 40.0, 1000.0, 30.0),
+        row("reference", 1, 0, 40.0, 1000.0, 30.0),
+        row("llamacpp", 2, 0, 45.0, 500.0, 20.0),
+        row("reference", 2, 0, 50.0, 400.0, 25.0),
+        # round 2: the machine got busier for both, the per-round ratio holds
+        row("reference", 2, 1, 25.0, 800.0, 50.0),
+        row("llamacpp", 2, 1, 20.0, 1000.0, 40.0),
+        row("llamacpp", 1, 1, 30.0, 900.0, 40.0),
+        row("reference", 1, 1, 20.0, 1000.0, 40.0),
+    ]
+    s = summarize(rows, bandwidth=9.0)
+    by_threads = {r["threads"]: r for r in s["ratios"]["llamacpp_vs_reference"]}
+    assert by_threads[1]["decode_by_round"] == [1.0, 1.5] and by_threads[1]["decode"] == 1.25
+    assert by_threads[2]["decode_by_round"] == [0.9, 0.8] and by_threads[2]["decode"] == 0.85
+    # first-token times: the reference's ms over Tandem's, so above 1 is Tandem faster too
+    assert by_threads[2]["ttft_cold_by_round"] == [0.8, 0.8]
+    assert by_threads[2]["ttft_next_by_round"] == [1.25, 1.25] and by_threads[2]["rounds"] == 2
+    assert s["ratios"]["prompt_lookup_vs_plain"] == [
+        {"dtype": "gguf", "threads": 1, "decode": 0.5},
+        {"dtype": "gguf", "threads": 2, "decode": 0.5},
+    ]
+    # one row per engine and thread count: medians over the rounds, each round kept
+    assert len(rows) == 4
+    lc2 = next(r for r in rows if r["engine"] == "llamacpp" and r["threads"] == 2)
+    assert lc2["decode_tok_s"] == 32.5 and lc2["decode_tok_s_by_round"] == [45.0, 20.0]
+    assert lc2["rounds"] == 2 and "round" not in lc2 and "outputs" not in lc2
+    assert s["identical"] is True

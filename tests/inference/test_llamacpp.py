@@ -276,3 +276,17 @@ def test_ngram_index_proposes_the_latest_continuation():
     assert idx.propose([7, 2, 3], 3) == [4, 5, 6]  # latest "2 3", longest n-gram first
     assert idx.propose([8, 8, 5], 2) == [6]
     assert idx.propose([8, 8, 6], 2) == []  # no follower
+
+
+async def test_the_verify_pass_cost_is_measured_on_a_slot_without_disturbing_its_document(engine):
+    """`measure_verify_slope` times wide passes after an idle document's KV and rolls them
+    back: the document keeps its slot, its tokens and its prefix reuse."""
+    prompt = CODE + "\n\ndef mul(a, b):\n"
+    first, _ = await _run(engine, prompt=prompt, max_tokens=6, strategy="plain", cache_key="m")
+    slot = next(s for s in engine.slots.slots if s.key == "m")
+    held = list(slot.tokens)
+    slope = await asyncio.to_thread(engine.measure_verify_slope, 9)
+    assert isinstance(slope, float) and slope >= 0.0
+    assert slot.key == "m" and slot.tokens == held and not slot.busy
+    again, stats = await _run(engine, prompt=prompt, max_tokens=6, strategy="plain", cache_key="m")
+    assert again == first and stats.prefix_tokens_reused == stats.prompt_tokens - 1

@@ -284,3 +284,73 @@ def test_a_draft_the_replays_favour_is_measured_at_once():
     assert s.choose("fim") == "draft"  # measured now, not at the exploration round
     s.record("fim", "draft", 5.0, 10)
     assert [s.choose("fim") for _ in range(3)] == ["draft"] * 3
+
+
+def _copying_run() -> tuple[list[int], list[int]]:
+    """A prompt and an output that copies a stretch of it: lookup accepts whole drafts."""
+    prompt = list(range(100, 160))
+    return prompt[:121] + [7] + prompt[121:], list(range(120, 150))
+
+
+def test_a_replay_weighs_each_pass_by_its_measured_cost():
+    from inference.lookup_shadow import lookup_pass_widths, lookup_tokens_per_pass
+
+    prompt, output = _copying_run()
+    widths = lookup_pass_widths(prompt, output)
+    assert len(output) / len(widths) == lookup_tokens_per_pass(prompt, output) >= 4.0
+    # nothing to draft before the copy starts, then a draft of 8, growing while accepted
+    assert widths == [1, 9, 11, 9]
+    s = StrategySelector()
+    assert [s.pass_cost(w) for w in (1, 9)] == [1.0, 1.0]  # unmeasured: passes count alike
+    s.verify_slope = 0.5  # a 9-wide pass costs 5 one-token steps
+    assert s.pass_cost(1) == 1.0 and s.pass_cost(9) == 5.0
+
+
+def _replay_picks(slope: float | None, measured: list[int]) -> list[str]:
+    """Completions whose output copies the prompt, replayed after every plain answer by a
+    `LookupReplayer` (run inline) whose engine measures `slope`; what `auto` picks."""
+    from inference.lookup_shadow import LookupReplayer, lookup_pass_widths
+
+    s = StrategySelector(explore_every=8)
+
+    def measure(width: int) -> float:
+        measured.append(width)
+        return slope
+
+    replayer = LookupReplayer(s, 8, measure_verify_slope=None if slope is None else measure)
+    prompt, output = _copying_run()
+    widths = lookup_pass_widths(prompt, output)
+    picks = []
+    # a plain token costs one step of 10 ms; a lookup run pays for its passes (at the true
+    # slope, whatever the engine measured)
+    true_slope = slope or 0.0
+    lookup_ms = sum(1.0 + true_slope * (w - 1) for w in widths) * 10.0
+    try:
+        for _ in range(48):
+            c = s.choose("fim")
+            picks.append(c)
+            if c == "plain":
+                s.record("fim", c, ms=len(output) * 10.0, tokens=len(output))
+                replayer._replay("fim", c, prompt, output)
+            else:
+                s.record("fim", c, ms=lookup_ms, tokens=len(output))
+    finally:
+        replayer.close()
+    return picks
+
+
+def test_lookup_is_never_picked_for_completions_where_its_wide_passes_make_it_slower():
+    """Gemma 3 270M: a verify pass of 9 positions costs ~5 one-token steps (its output layer is
+    most of the model). The replay promises 4+ tokens per pass, but weighed by the measured
+    cost (once, the first time lookup looks promising) lookup would be slower than plain: it is
+    never run. Where the engine measures wide passes as cheap, the same replays put it to use."""
+    measured: list[int] = []
+    picks = _replay_picks(slope=0.9, measured=measured)
+    assert measured == [9]  # measured once, for the decoder's draft length + 1
+    assert set(picks) == {"plain"}
+    measured = []
+    picks = _replay_picks(slope=0.02, measured=measured)
+    assert measured == [9] and picks[1] == "prompt_lookup"
+    assert picks[2:].count("prompt_lookup") >= 40
+    # an engine that measures nothing (transformers) keeps counting passes alike
+    assert _replay_picks(slope=None, measured=[])[1] == "prompt_lookup"
