@@ -89,12 +89,12 @@ editors-test: $(STAMP) $(VSCODE_DEPS) $(EDITORS_STAMP) $(CODE_SERVER_STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/editors
 
 lint: $(STAMP)
-	$(BIN)/ruff check lsp_server completion codechat inference textkit bench testing training tests scripts
-	$(BIN)/ruff format --check lsp_server completion codechat inference textkit bench testing training tests scripts
+	$(BIN)/ruff check lsp_server completion codechat nextedit inference textkit bench testing training tests scripts
+	$(BIN)/ruff format --check lsp_server completion codechat nextedit inference textkit bench testing training tests scripts
 
 format: $(STAMP)
-	$(BIN)/ruff format lsp_server completion codechat inference textkit bench testing training tests scripts
-	$(BIN)/ruff check --fix lsp_server completion codechat inference textkit bench testing training tests scripts
+	$(BIN)/ruff format lsp_server completion codechat nextedit inference textkit bench testing training tests scripts
+	$(BIN)/ruff check --fix lsp_server completion codechat nextedit inference textkit bench testing training tests scripts
 
 bench: $(STAMP)
 	$(BIN)/tandem bench spec --json
