@@ -173,5 +173,7 @@ class LookupReplayer:
         except Exception:
             log.exception("replaying a finished run failed")
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    def close(self, wait: bool = False) -> None:
+        """Stop replaying; `wait`: until a replay under way has ended (an engine frees its
+        native context only after that: a replay may be measuring on it)."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)

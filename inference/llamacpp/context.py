@@ -84,13 +84,21 @@ class KvContext:
         self.last_eval_s = 0.0
         self._closed = False
 
+    def _check_open(self) -> None:
+        """Under `lock`: a closed context's native memory is freed, and touching it would crash
+        the process (a replay or measurement thread can outlive the engine's close)."""
+        if self._closed:
+            raise EngineError("the llama.cpp context is closed")
+
     def set_threads(self, n_threads: int) -> None:
         with self.lock:
+            self._check_open()
             self.lib.llama_set_n_threads(self.ctx, n_threads, n_threads)
 
     def keep(self, seq: int, n: int) -> None:
         """Drop positions >= n of sequence `seq` (n = 0 empties it)."""
         with self.lock:
+            self._check_open()
             self.lib.llama_memory_seq_rm(self.memory, seq, n, -1)
 
     def eval(self, seq: int, tokens: list[int], pos0: int, n_out: int, pick: Picker) -> list[int]:
@@ -111,6 +119,7 @@ class KvContext:
         out: list[int] = []
         lib, batch = self.lib, self._batch
         with self.lock:
+            self._check_open()
             t0 = time.perf_counter()
             for start in range(0, len(tokens), self.n_batch):
                 chunk = tokens[start : start + self.n_batch]

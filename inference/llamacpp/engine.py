@@ -393,8 +393,10 @@ class LlamaCppEngine(Engine):
                 g.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._replayer.close()
-        # free native memory only once the workers have stopped (within one decode step)
+        # free native memory only once the workers and a replay under way (which may measure
+        # on the target's context) have stopped
         await asyncio.to_thread(self._pool.shutdown, True)
+        await asyncio.to_thread(self._replayer.close, True)
         for ctx in (self.draft, self.target):
             if ctx is not None:
                 ctx.close()

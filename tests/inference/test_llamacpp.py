@@ -290,3 +290,19 @@ async def test_the_verify_pass_cost_is_measured_on_a_slot_without_disturbing_its
     assert slot.key == "m" and slot.tokens == held and not slot.busy
     again, stats = await _run(engine, prompt=prompt, max_tokens=6, strategy="plain", cache_key="m")
     assert again == first and stats.prefix_tokens_reused == stats.prompt_tokens - 1
+
+
+async def test_a_measurement_racing_the_engines_close_never_touches_freed_memory(tiny_gguf):
+    """The replay thread's verify-cost measurement once outlived `close()` and evaluated on a
+    freed llama.cpp context: the whole process died (SIGSEGV in CI). Now `close()` waits for a
+    replay under way, and a closed context refuses work with an error instead of crashing."""
+    eng = LlamaCppEngine.load(*tiny_gguf, n_threads=1)
+    await _run(eng, prompt=CODE, max_tokens=4, strategy="plain", cache_key="c")
+    measuring = asyncio.create_task(asyncio.to_thread(eng.measure_verify_slope, 9, 50))
+    await asyncio.sleep(0)
+    await eng.close()
+    assert isinstance(await measuring, float)  # ended (measured or gave up), did not crash
+    with pytest.raises(EngineError, match="closed"):
+        eng.target.eval(0, [1], 0, 1, lambda row: 0)
+    with pytest.raises(EngineError, match="closed"):
+        eng.target.keep(0, 0)
