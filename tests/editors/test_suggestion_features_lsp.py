@@ -12,6 +12,7 @@ import sys
 import pytest
 import pytest_lsp
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from tests.e2e.test_lsp_completion import CANDIDATES, SOURCE
@@ -229,10 +230,12 @@ async def test_snooze_and_unsnooze(client):
         types.ExecuteCommandParams(command="tandem.snooze", arguments=[{"minutes": 0}])
     )
     assert (await _inline(client, *pos)).items
-    bad = _d(await client.workspace_execute_command_async(
-        types.ExecuteCommandParams(command="tandem.snooze", arguments=[{"minutes": "soon"}])
-    ))  # fmt: skip
-    assert bad["state"] != "snoozed"
+    # a bad argument is refused (InvalidParams), never taken as "snooze for the default"
+    with pytest.raises(JsonRpcInvalidParams, match="minutes"):
+        await client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command="tandem.snooze", arguments=[{"minutes": "soon"}])
+        )
+    assert (await _status(client))["state"] != "snoozed"
 
 
 async def test_completion_mode_changes_without_restart(client):

@@ -83,6 +83,15 @@ async def lsp(vllm_server, **settings):
             initialization_options=options,
         )
     )
+    # the start-up health check (engine build, model discovery) before the first request:
+    # completions have a deadline from their arrival (completionTimeoutS), and a loaded CI
+    # machine must not charge the tokenizer's load to the first one
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 300
+    while loop.time() < deadline:
+        if client.statuses and client.statuses[-1].get("state") != "loading":
+            break
+        await asyncio.sleep(0.05)
     try:
         yield client
     finally:

@@ -21,6 +21,7 @@ export const SERVER_SETTING_KEYS = [
   'threads',
   'contextSize',
   'completionMode',
+  'completionPrompt',
   'maxDocumentBytes',
   'clientRequestTimeoutS',
   'completionTimeoutS',
