@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
 from completion.types import CompletionContext, OpenDocument
+from inference.base import Generation, GenerationCancelled
 
 CURSOR = "█"
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -75,3 +77,25 @@ def load_golden(path: Path) -> Golden:
 
 def goldens(kind: str) -> list[Golden]:
     return [load_golden(p) for p in sorted((FIXTURES / kind).rglob("*.txt"))]
+
+
+class ChunkedGeneration(Generation):
+    """Yields text a few characters at a time; stops (and raises) after cancel(): a stand-in
+    stream for the stream-stop tests, which count how much was sent before the stop."""
+
+    def __init__(self, text: str, size: int = 5) -> None:
+        super().__init__("chunks")
+        self.text, self.size = text, size
+        self.cancelled = False
+        self.sent = 0
+
+    async def __aiter__(self):
+        for i in range(0, len(self.text), self.size):
+            if self.cancelled:
+                raise GenerationCancelled()
+            self.sent = i + self.size
+            yield self.text[i : i + self.size]
+            await asyncio.sleep(0)
+
+    def cancel(self) -> None:
+        self.cancelled = True

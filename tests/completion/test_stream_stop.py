@@ -7,39 +7,18 @@ import asyncio
 import random
 
 import pytest
-from cmpl_helpers import ctx_at_marker
+from cmpl_helpers import ChunkedGeneration, ctx_at_marker
 
 from completion.cursor import analyze
 from completion.postprocess import postprocess
 from completion.postprocess.stream import StreamWatch, collect
 from completion.templates import template_by_name
-from inference.base import Generation, GenerationCancelled
+from inference.base import GenerationCancelled
 from testing.holes import HoleRunner, cut_holes, excerpt
 
 
-class _Chunks(Generation):
-    """Yields text a few characters at a time; stops (and raises) after cancel()."""
-
-    def __init__(self, text: str, size: int = 5) -> None:
-        super().__init__("chunks")
-        self.text, self.size = text, size
-        self.cancelled = False
-        self.sent = 0
-
-    async def __aiter__(self):
-        for i in range(0, len(self.text), self.size):
-            if self.cancelled:
-                raise GenerationCancelled()
-            self.sent = i + self.size
-            yield self.text[i : i + self.size]
-            await asyncio.sleep(0)
-
-    def cancel(self) -> None:
-        self.cancelled = True
-
-
 def _collect(text: str, cur):
-    gen = _Chunks(text)
+    gen = ChunkedGeneration(text)
     res = asyncio.run(collect(gen, cur))
     return res, gen
 
@@ -70,7 +49,7 @@ def test_single_line_modes_are_not_watched():
 
 
 def test_a_newer_request_cancelling_the_generation_still_raises():
-    class _Dropped(_Chunks):
+    class _Dropped(ChunkedGeneration):
         async def __aiter__(self):
             yield "    return"
             raise GenerationCancelled()
