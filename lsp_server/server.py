@@ -293,6 +293,8 @@ class TandemServer(LanguageServer):
         self.prompt_mode: tuple[Any, Any] | None = None
         #: The engine error last shown by showMessage (None: none since the last success).
         self.shown_engine_error: str | None = None
+        #: The engine that was running when that error was shown (a reload is news again).
+        self.shown_error_engine: Any = None
         #: Called as observer(uri, event) on didOpen/didChange/didClose ("open", "change",
         #: "close"), after the workspace applied it (next-edit history listens here).
         self.document_observers: list[Callable[[str, str], None]] = []
@@ -442,11 +444,20 @@ class TandemServer(LanguageServer):
         self.send_status("error", message)
         if message != self.shown_engine_error:
             self.shown_engine_error = message
+            self.shown_error_engine = self.engines.current
             self.notify_user(message, types.MessageType.Error)
 
     def engine_recovered(self) -> None:
-        """The engine served a request (or loaded): the next failure is news again."""
+        """The engine served a request: the next failure is news again."""
         self.shown_engine_error = None
+        self.shown_error_engine = None
+
+    def engine_loaded(self, engine: Any) -> None:
+        """An engine finished loading. A new one makes the next failure news again; the one
+        a keystroke already failed on (its load finished just after) does not, or the same
+        error would be shown twice."""
+        if self.shown_engine_error is not None and engine is not self.shown_error_engine:
+            self.engine_recovered()
 
     def send_status(
         self, state: str, message: str = "", request: StatusRequest | None = None

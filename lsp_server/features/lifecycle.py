@@ -123,7 +123,7 @@ async def warm_up(ls: TandemServer) -> None:
     except Exception as exc:
         ls.engine_failed(str(exc))  # shown once, not again by each keystroke's same error
         return
-    ls.engine_recovered()
+    ls.engine_loaded(engine)
     if ls.engines.notice:
         ls.notify_user(ls.engines.notice, types.MessageType.Info)
     # the completion mode now, so the status names it before the first keystroke, and a

@@ -46,3 +46,22 @@ async def test_status_reports_the_running_engine_while_settings_already_changed(
         "openai",
         "qwen2.5-coder-1.5b",
     )
+
+
+async def test_an_engine_error_is_shown_once_when_the_load_finishes_after_the_failure():
+    """The CI race: a keystroke fails on the engine before warm-up's "loaded" step runs. That
+    load is not news, so the same error on the next keystroke is not shown a second time; a
+    newly loaded engine (settings changed) makes it news again."""
+    ls = TandemServer()
+    shown: list[str] = []
+    ls.notify_user = lambda message, kind=None: shown.append(message)  # type: ignore[method-assign]
+    first = _Loaded("local", "/m/a")
+    ls.engines = EngineManager(lambda s: (first, None))
+    engine = await ls.engines.get(ls.settings)
+    ls.engine_failed("out of memory")  # the keystroke
+    ls.engine_loaded(engine)  # warm-up finishing after it
+    ls.engine_failed("out of memory")  # the next keystroke
+    assert shown == ["out of memory"]
+    ls.engine_loaded(_Loaded("local", "/m/b"))  # another engine: a failure is news again
+    ls.engine_failed("out of memory")
+    assert shown == ["out of memory", "out of memory"]
