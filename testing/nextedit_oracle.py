@@ -69,7 +69,10 @@ def _region_and_diff(text: str) -> tuple[str, list[str], list[str], str] | None:
         body = found[-1].replace(generic.CURSOR, "")
         fmt = "generic"
     diffs = re.findall(r"```diff\n(.*?)```", text, flags=re.S)
-    lines = diffs[-1].split("\n") if diffs else []
+    # the newest edit: the last file section of the last diff block (one block may list
+    # several recent edits, oldest first)
+    newest = re.split(r"^--- ", diffs[-1], flags=re.M)[-1] if diffs else ""
+    lines = newest.split("\n")
     minus = [x[1:] for x in lines if x.startswith("-") and not x.startswith("---")]
     plus = [x[1:] for x in lines if x.startswith("+") and not x.startswith("+++")]
     return fmt, body.split("\n"), minus, plus
@@ -94,6 +97,11 @@ def render(fmt: str, lines: list[str], chat: bool = False) -> str:
         body = "\n".join(lines)
         return f"```file\n{zeta.REGION_START}\n{body}\n{zeta.REGION_END}\n```"
     return ("<region>\n" if chat else "") + "\n".join(lines) + "\n" + generic.CLOSE
+
+
+def is_next_edit_prompt(req: GenerationRequest) -> bool:
+    """Whether `req` is a next-edit prompt (any of the three formats), not CodeChat's."""
+    return req.kind == "edit" and _region_and_diff(_prompt_text(req)) is not None
 
 
 def rename_responder(req: GenerationRequest) -> str:

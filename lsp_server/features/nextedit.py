@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -139,7 +140,17 @@ def register(server: TandemServer, client_capabilities: types.ClientCapabilities
     @server.feature(NEXT_EDIT_REQUEST)
     async def next_edit(ls: TandemServer, params: Any) -> NextEditResult:
         uri, version, position = _parse(params)
-        return await next_edit_for(ls, uri, version, position)
+        t0 = time.perf_counter()
+        result = await next_edit_for(ls, uri, version, position)
+        # one line per answer: a user whose editor shows nothing can read why (off, stale...)
+        log.info(
+            "nextEdit %s: %d edit(s)%s, %.0f ms",
+            relative_path(ls, uri),
+            len(result["edits"]),
+            f" ({result['reason']})" if result.get("reason") else "",
+            (time.perf_counter() - t0) * 1000,
+        )
+        return result
 
     @server.command(NEXT_EDIT_APPLY_COMMAND)
     async def apply_next_edit(ls: TandemServer, *args: Any) -> dict:

@@ -3,8 +3,9 @@
 
 A screen test must know exactly what "the model" says so it can assert on what the user sees.
 This engine answers a FIM prompt from the line the cursor is on (`FIM_RULES`: a line ending
-that the user typed → the raw model output) and a CodeChat prompt from its action
-(`CHAT_ANSWERS`). Everything between the editor and this answer is real: the LSP server, the
+that the user typed → the raw model output), a next-edit prompt as the rename stand-in does
+(testing/nextedit_oracle.py: the newest edit's renamed word, renamed through the region) and a
+CodeChat prompt from its action (`CHAT_ANSWERS`). Everything between the editor and this answer is real: the LSP server, the
 prompt, postprocessing (closers, indentation), the range, the CodeChat checks and diff.
 
 Explicit requests (cycling) sample alternatives at a temperature above 0: those get the rule's
@@ -16,6 +17,7 @@ from __future__ import annotations
 import itertools
 
 from inference.base import EngineInfo, Generation, GenerationRequest
+from testing.nextedit_oracle import is_next_edit_prompt, rename_responder
 from testing.scripted import ScriptedEngine, ScriptedGeneration
 
 #: (the cursor line before the cursor ends with, greedy answer, alternatives for cycling)
@@ -105,14 +107,17 @@ class ScriptedEditorEngine(ScriptedEngine):
         if req.kind == "fim":
             alt = next(self._alternatives) if req.temperature > 0 else 0
             return fim_answer(req.prompt or "", alt)
+        if is_next_edit_prompt(req):
+            return rename_responder(req)
         text = req.prompt or "\n".join(m["content"] for m in req.messages or [])
         return CHAT_ANSWERS.get(action_of(text), "")
 
     def start(self, request: GenerationRequest) -> Generation:
         # Chat answers stream in small pieces a little apart (a user watches them arrive);
-        # completions come at once.
+        # completions and next edits come at once.
         gen = super().start(request)
-        if request.kind != "fim" and isinstance(gen, ScriptedGeneration):
+        chat = request.kind != "fim" and not is_next_edit_prompt(request)
+        if chat and isinstance(gen, ScriptedGeneration):
             gen._delay = 0.04
         return gen
 

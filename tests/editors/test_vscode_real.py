@@ -63,6 +63,15 @@ def add(a, b):
 
 """
 
+#: The next-edit scenario's file: renaming `w` on the first line makes the stand-in propose
+#: the same rename on lines 3 and 5.
+GEO = """def area(w, h):
+    \"\"\"Area of a rectangle.\"\"\"
+    check(w)
+    check(h)
+    return w * h
+"""
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -105,10 +114,12 @@ def workbench(vsix, tmp_path_factory):
     for d in (user / "User", user / "Machine", exts, work / ".git"):
         d.mkdir(parents=True)
     (work / "demo.py").write_text(SOURCE)
+    (work / "geo.py").write_text(GEO)
     settings = json.dumps(
         {
             "tandem.serverPath": sys.executable,
             "tandem.serverArgs": ["-m", "lsp_server", "lsp"],
+            "tandem.nextEdit": True,  # on with any model (the stand-in is not a NES model)
             "workbench.startupEditor": "none",
             "security.workspace.trust.enabled": False,
             "telemetry.telemetryLevel": "off",
@@ -279,6 +290,24 @@ class Screen:
             time.sleep(0.1)
         return None
 
+    def next_edit_marks(self, index: int = 0) -> list[dict]:
+        """Per visible line, top to bottom: its text, the text drawn struck through (what the
+        next edit replaces) and the text drawn after the line (`→ ` and the new line: CSS
+        `::after` content, which is not in the line's text)."""
+        js = """root => [...root.querySelectorAll('.view-lines .view-line')]
+            .sort((a, b) => (parseFloat(a.style.top) || 0) - (parseFloat(b.style.top) || 0))
+            .map(row => {
+                const spans = [...row.querySelectorAll('span')];
+                const struck = spans.filter(e => !e.querySelector('span')
+                        && getComputedStyle(e).textDecorationLine.includes('line-through'))
+                    .map(e => e.textContent.replace(/\u00a0/g, ' '));
+                const after = spans.map(e => getComputedStyle(e, '::after').content)
+                    .filter(c => c && c !== 'none' && c !== 'normal')
+                    .map(c => c.replace(/^"|"$/g, '').replace(/\u00a0/g, ' '));
+                return {text: row.textContent.replace(/\u00a0/g, ' '), struck, after};
+            })"""
+        return self.editor(index).evaluate(js)
+
     def status_item(self):
         return self.page.locator(".statusbar-item", has_text="Tandem").first
 
@@ -432,3 +461,51 @@ def test_vscode_extension_in_real_vscode(workbench):
     ]  # fmt: skip
     assert not stderr_copies, stderr_copies[:3]
     assert other != '"red"'
+
+
+def test_vscode_next_edit_in_real_vscode(workbench):
+    """The user renames a parameter on one line; the matching change two and four lines below
+    shows in place (the old name struck through, the new line after it), Alt+N jumps to it,
+    Alt+Y accepts it. The "model" is the rename stand-in (testing/nextedit_oracle.py)."""
+    s = workbench
+    s.page.locator(".explorer-folders-view .monaco-list-row", has_text="geo.py").first.dblclick(
+        timeout=60_000
+    )
+    s.wait_for(lambda: "def area(w, h):" in s.lines(), "geo.py open")
+    sparkle = s.status_item().locator(".codicon-sparkle")
+    s.wait_for(lambda: sparkle.count() == 1, "the server ready in the status bar", 90)
+    s.editor().click()
+    s.goto(1)
+    s.keys("Home", *["ArrowRight"] * len("def area("), "Shift+ArrowRight")
+    s.type("width")
+    s.wait_for(lambda: "def area(width, h):" in s.lines(), "the rename typed")
+
+    def shown() -> list[dict] | None:
+        marks = s.next_edit_marks()
+        return marks if sum(len(m["struck"]) for m in marks) >= 2 else None
+
+    marks = s.wait_for(shown, "the next edit shown in place", 30)
+    s.shot("next-edit-shown")
+    by_text = {m["text"]: m for m in marks}
+    assert by_text["    check(w)"]["struck"] == ["w"], marks
+    assert by_text["    check(w)"]["after"] == ["→ check(width)"], marks
+    assert by_text["    return w * h"]["struck"] == ["w"], marks
+    assert by_text["    return w * h"]["after"] == ["→ return width * h"], marks
+    assert not by_text["    check(h)"]["struck"] and not by_text["    check(h)"]["after"], marks
+
+    s.keys("Alt+n")  # jump to the first edit
+    where = s.page.locator(".statusbar-item", has_text="Ln ").first
+    s.wait_for(lambda: where.inner_text().startswith("Ln 3, Col 11"), "the cursor on the edit")
+    s.shot("next-edit-jumped")
+    s.keys("Alt+y")  # accept
+    expected = [
+        "def area(width, h):",
+        '    """Area of a rectangle."""',
+        "    check(width)",
+        "    check(h)",
+        "    return width * h",
+    ]
+    s.wait_for(lambda: s.lines()[:5] == expected, "the edit accepted")
+    s.shot("next-edit-accepted")
+    marks = s.next_edit_marks()
+    assert not any(m["struck"] or m["after"] for m in marks), marks
