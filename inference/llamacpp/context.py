@@ -8,6 +8,7 @@ sequence is edited in place: `keep(seq, n)` drops every position from `n` on
 
 A context is not thread-safe: every decode (and the read of its logits) runs under one lock,
 so two generations on two worker threads interleave step by step instead of corrupting state.
+The decode itself runs on the process's one llama.cpp compute thread (`compute.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 import numpy as np
 
 from inference.base import EngineError
+from inference.llamacpp.compute import on_compute_thread
 from inference.llamacpp.model import GgufModel
 
 #: Picks the next token from one row of logits (greedy argmax, or a sampler).
@@ -116,11 +118,11 @@ class KvContext:
                 "(raise `contextSize` or shorten the prompt)"
             )
         first_out = len(tokens) - n_out
-        out: list[int] = []
         lib, batch = self.lib, self._batch
-        with self.lock:
-            self._check_open()
-            t0 = time.perf_counter()
+
+        def decode() -> list[int]:
+            # on the compute thread (compute.py: one OpenMP team for the whole process)
+            out: list[int] = []
             for start in range(0, len(tokens), self.n_batch):
                 chunk = tokens[start : start + self.n_batch]
                 rows: list[int] = []
@@ -142,6 +144,12 @@ class KvContext:
                 for i in rows:
                     ptr = lib.llama_get_logits_ith(self.ctx, i)
                     out.append(pick(np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))))
+            return out
+
+        with self.lock:
+            self._check_open()
+            t0 = time.perf_counter()
+            out = on_compute_thread(decode)
             self.last_eval_s = time.perf_counter() - t0
         return out
 
