@@ -400,8 +400,16 @@ async def _explain(demo: Demo, uri: str, timeout_s: float, is_gemma: bool) -> No
     if kept and kept != demo.streamed.strip():  # cut back (a repetition stop): what is kept
         label = "answer" if not demo.streamed else "kept"
         print(f"  {BOLD}{label}:{RESET} " + kept.replace("\n", "\n  "))
-    print(f"  {DIM}{result.get('message')} ({'ok' if result.get('ok') else 'failed'}) "
-          f"after {secs:.1f} s{RESET}")  # fmt: skip
+    outcome = _outcome_label(result)
+    print(f"  {DIM}{result.get('message')} ({outcome}) after {secs:.1f} s{RESET}")
+
+
+def _outcome_label(result: dict) -> str:
+    """ok / stopped (a repetition stop keeps the text before the loop: not a failure of Tandem's,
+    and the answer above is what the model said) / failed."""
+    if result.get("ok"):
+        return "ok"
+    return "stopped" if result.get("reason") == "repetition" else "failed"
 
 
 def _connect_hint(is_gemma: bool, fell_back: bool) -> None:

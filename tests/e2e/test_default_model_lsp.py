@@ -10,71 +10,26 @@ what any sensible continuation satisfies, not exact strings."""
 from __future__ import annotations
 
 import ast
-import os
-import sys
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, client_capabilities
 
 from inference.defaults import DEMO_DIR
+from tests.e2e.real_server import real_session, wait_ready
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-
-
-def _plain(obj):
-    if hasattr(obj, "_asdict"):
-        obj = obj._asdict()
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    return obj
 
 
 @asynccontextmanager
 async def session(models_dir: Path, settings: dict | None = None):
     """`tandem lsp` with TANDEM_MODELS=models_dir and `settings` (None: no configuration at
     all), initialized as VS Code with inline completion; waits until the model is ready."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "TANDEM_MODELS": str(models_dir)}
-    env.pop("TANDEM_TEST_ENGINE_FACTORY", None)
-    config = ClientServerConfig(
-        server_command=[sys.executable, "-m", "lsp_server", "lsp"], server_env=env
-    )
-    client = await config.start()
-    client.statuses = []  # type: ignore[attr-defined]
-
-    @client.feature("tandem/status")
-    def status(params):
-        client.statuses.append(_plain(params))
-
-    caps = client_capabilities("visual-studio-code")
-    caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()
-    await client.initialize_session(
-        types.InitializeParams(capabilities=caps, initialization_options=settings)
-    )
-    try:
-        await _ready(client)
+    async with real_session(settings, env={"TANDEM_MODELS": str(models_dir)}) as client:
+        await wait_ready(client)
         yield client
-    finally:
-        await client.shutdown_session()
-        await client.stop()
-
-
-async def _ready(client) -> dict:
-    import asyncio
-
-    for _ in range(3000):  # the model loads in the background after `initialized`
-        done = [s for s in client.statuses if s["state"] in ("ready", "error")]
-        if done:
-            assert done[-1]["state"] == "ready", done[-1]
-            return done[-1]
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"the model never loaded: {client.statuses}")
 
 
 def _shown(client) -> list[str]:

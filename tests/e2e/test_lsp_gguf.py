@@ -6,21 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import os
-import sys
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, client_capabilities
 
 from completion import CompletionContext, finalize, prepare
 from completion.templates import detect_template
 from inference.base import GenerationRequest
 from lsp_server.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.real_server import plain, real_session
 
 SOURCE = '''import os
 
@@ -78,51 +73,6 @@ def target(tiny_gguf) -> tuple[int, int, str]:
     raise AssertionError("the tiny GGUF suggested nothing at any candidate cursor")
 
 
-@asynccontextmanager
-async def session(settings: dict):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("TANDEM_TEST_ENGINE_FACTORY", None)
-    config = ClientServerConfig(
-        server_command=[sys.executable, "-m", "lsp_server", "lsp"], server_env=env
-    )
-    client = await config.start()
-    client.statuses = []  # type: ignore[attr-defined]
-    client.chat_progress = []  # type: ignore[attr-defined]
-
-    @client.feature("tandem/status")
-    def status(params):
-        client.statuses.append(_plain(params))
-
-    @client.feature("tandem/chatProgress")
-    def chat_progress(params):
-        client.chat_progress.append(_plain(params))
-
-    @client.feature(types.WORKSPACE_APPLY_EDIT)
-    def apply_edit(params):
-        return types.ApplyWorkspaceEditResult(applied=False)
-
-    caps = client_capabilities("visual-studio-code")
-    caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()
-    await client.initialize_session(
-        types.InitializeParams(capabilities=caps, initialization_options=settings)
-    )
-    try:
-        yield client
-    finally:
-        await client.shutdown_session()
-        await client.stop()
-
-
-def _plain(obj):
-    if hasattr(obj, "_asdict"):
-        obj = obj._asdict()
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    return obj
-
-
 def _open(client, uri: str, text: str = SOURCE) -> None:
     client.text_document_did_open(
         types.DidOpenTextDocumentParams(
@@ -158,7 +108,7 @@ async def test_inline_completion_from_a_gguf_with_speculation_stats(tmp_path, ti
     settings = {
         "model": str(model), "draftModel": str(draft), "threads": 1, "speculative": "draft"
     }  # fmt: skip
-    async with session(settings) as client:
+    async with real_session(settings) as client:
         _open(client, uri)
         result = await _inline(client, uri, line, col)
         items = result.items if hasattr(result, "items") else result
@@ -179,14 +129,14 @@ async def test_inline_completion_from_a_gguf_with_speculation_stats(tmp_path, ti
         status = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command="tandem.status", arguments=[])
         )
-        assert _plain(status)["state"] in ("ready", "generating")
+        assert plain(status)["state"] in ("ready", "generating")
 
 
 async def test_codechat_renders_the_gguf_chat_template(tmp_path, tiny_gguf):
     model, _ = tiny_gguf
     uri = (tmp_path / "sample.py").as_uri()
     settings = {"model": str(model), "threads": 1, "chatMaxTokens": 24}
-    async with session(settings) as client:
+    async with real_session(settings) as client:
         _open(client, uri)
         result = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(
@@ -194,7 +144,7 @@ async def test_codechat_renders_the_gguf_chat_template(tmp_path, tiny_gguf):
                 arguments=[{"uri": uri, "instruction": "What does total do?"}],
             )
         )
-        result = _plain(result)
+        result = plain(result)
         # the command answers at once; the run's stats arrive in tandem/status when it ends
         assert result["ok"] and result.get("pending"), result
         chat: list[dict] = []
@@ -212,7 +162,7 @@ async def test_codechat_renders_the_gguf_chat_template(tmp_path, tiny_gguf):
 
 async def test_engine_llamacpp_without_a_gguf_is_a_clear_error(tmp_path, tiny_model_dir):
     uri = (tmp_path / "sample.py").as_uri()
-    async with session({"engine": "llamacpp", "model": str(tiny_model_dir)}) as client:
+    async with real_session({"engine": "llamacpp", "model": str(tiny_model_dir)}) as client:
         _open(client, uri)
         await _inline(client, uri, 10, 11)
         msgs = [str(s.get("message", "")) for s in client.statuses]

@@ -4,55 +4,12 @@ vocabulary lacks is refused with a clear error, in the status and as window/show
 
 from __future__ import annotations
 
-import os
-import sys
-from contextlib import asynccontextmanager
-from pathlib import Path
-
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, client_capabilities
 
 from completion.postprocess.leak import leak_reason
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.e2e.real_server import plain, real_session
 
 SOURCE = 'def add(a, b):\n    """Return the sum of a and b."""\n    return \n'
-
-
-@asynccontextmanager
-async def session(settings: dict):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("TANDEM_TEST_ENGINE_FACTORY", None)
-    config = ClientServerConfig(
-        server_command=[sys.executable, "-m", "lsp_server", "lsp"], server_env=env
-    )
-    client = await config.start()
-    client.statuses = []  # type: ignore[attr-defined]
-
-    @client.feature("tandem/status")
-    def status(params):
-        client.statuses.append(_plain(params))
-
-    caps = client_capabilities("visual-studio-code")
-    caps.text_document.inline_completion = types.InlineCompletionClientCapabilities()
-    await client.initialize_session(
-        types.InitializeParams(capabilities=caps, initialization_options=settings)
-    )
-    try:
-        yield client
-    finally:
-        await client.shutdown_session()
-        await client.stop()
-
-
-def _plain(obj):
-    if hasattr(obj, "_asdict"):
-        obj = obj._asdict()
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    return obj
 
 
 async def _complete(client, uri: str):
@@ -77,7 +34,7 @@ async def _complete(client, uri: str):
 async def test_gemma_completes_in_prefix_mode_and_the_status_says_so(tmp_path, default_gguf):
     uri = (tmp_path / "calc.py").as_uri()
     settings = {"model": str(default_gguf), "threads": 1, "maxTokens": 24, "debounce": False}
-    async with session(settings) as client:
+    async with real_session(settings) as client:
         result = await _complete(client, uri)
         items = result.items if hasattr(result, "items") else result
         assert items, f"no inline completion from Gemma: {client.statuses[-3:]}"
@@ -91,7 +48,7 @@ async def test_gemma_completes_in_prefix_mode_and_the_status_says_so(tmp_path, d
             "template": "prefix",
             "description": "prefix: the model has no FIM tokens",
         }
-        status = _plain(
+        status = plain(
             await client.workspace_execute_command_async(
                 types.ExecuteCommandParams(command="tandem.status", arguments=[])
             )
@@ -103,7 +60,7 @@ async def test_gemma_completes_in_prefix_mode_and_the_status_says_so(tmp_path, d
 async def test_a_fim_template_the_model_lacks_is_refused_clearly(tmp_path, default_gguf):
     uri = (tmp_path / "calc.py").as_uri()
     settings = {"model": str(default_gguf), "threads": 1, "fimTemplate": "codegemma"}
-    async with session(settings) as client:
+    async with real_session(settings) as client:
         result = await _complete(client, uri)
         assert not (result.items if hasattr(result, "items") else result)
         errors = [s["message"] for s in client.statuses if s["state"] == "error"]

@@ -2,50 +2,9 @@
 -- the next-edit suggestion for the matching change a few lines below shows in place, one key
 -- jumps to it and one key accepts it. The server's "model" is the rename stand-in
 -- (testing/nextedit_oracle.py). Env: TANDEM_TEST_CMD (JSON list), TANDEM_TEST_DIR, TANDEM_TEST_OUT.
-local out = { steps = {} }
-local function log(...)
-  table.insert(out.steps, table.concat(vim.tbl_map(tostring, { ... }), ' '))
-end
-
-local function finish(err)
-  out.error = err
-  local f = assert(io.open(os.getenv('TANDEM_TEST_OUT'), 'w'))
-  f:write(vim.json.encode(out))
-  f:close()
-  local ids = vim.tbl_map(function(c) return c.id end, vim.lsp.get_clients({ name = 'tandem' }))
-  for _, id in ipairs(ids) do
-    vim.lsp.stop_client(id)
-  end
-  vim.wait(10000, function()
-    for _, id in ipairs(ids) do
-      if vim.lsp.get_client_by_id(id) ~= nil then
-        return false
-      end
-    end
-    return true
-  end, 50)
-  vim.cmd('qa!')
-end
-
-local co
-local function sleep(ms)
-  vim.defer_fn(function() assert(coroutine.resume(co)) end, ms)
-  coroutine.yield()
-end
-local function wait_until(ms, pred)
-  local waited = 0
-  while not pred() do
-    if waited >= ms then
-      return false
-    end
-    sleep(20)
-    waited = waited + 20
-  end
-  return true
-end
-local function keys(s)
-  vim.api.nvim_feedkeys(vim.keycode(s), 'mt', false) -- 'm': mappings apply, like real typing
-end
+local lib = dofile(vim.fs.joinpath(vim.fs.dirname(debug.getinfo(1, 'S').source:sub(2)), 'driver_lib.lua'))
+local out, log, finish = lib.out, lib.log, lib.finish
+local sleep, wait_until, keys = lib.sleep, lib.wait_until, lib.keys
 
 local SOURCE = {
   'def area(w, h):',
@@ -108,10 +67,4 @@ local function main()
   finish(nil)
 end
 
-co = coroutine.create(function()
-  local ok, err = xpcall(main, debug.traceback)
-  if not ok then
-    finish(err)
-  end
-end)
-vim.schedule(function() assert(coroutine.resume(co)) end)
+lib.run(main)
