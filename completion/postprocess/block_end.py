@@ -132,8 +132,21 @@ def _statement(text: str, cur: Cursor) -> str:
 
 def _open_statement(text: str, cur: Cursor) -> str:
     """Mid-line: keep lines while the cursor line's statement is open (see the docstring)."""
-    if "\n" not in text:
-        return _statement(text, cur)
+    end, _ = _statement_end(text, cur)
+    if end is None:
+        return _statement(text, cur) if "\n" not in text else text
+    if end == -1:
+        return _block(text, cur)
+    return _statement(text[:end], cur)
+
+
+def _statement_end(text: str, cur: Cursor) -> tuple[int | None, bool]:
+    """Mid-line, where the cursor line's statement ends in `text`: (the index of the newline
+    ending the first complete line at which it is closed; -1 when a line opens a block first
+    (the block rule decides); None while it is still open) and whether that answer is final.
+    A line is judged by the text before its newline, so the answer never changes as text is
+    appended, except where the newline lies inside a string the output opened: then the depth
+    at the end of the whole text stands in, which more text can change (not final)."""
     start = len(cur.before)
     full = cur.before + text
     depth_at_end: dict[int, int] = {}
@@ -142,15 +155,22 @@ def _open_statement(text: str, cur: Cursor) -> str:
         depth = d + (1 if c in "([{" else -1 if c in ")]}" else 0)
         if c == "\n" and i >= start:
             depth_at_end[i] = d
-    lines_end = [i for i, c in enumerate(full) if c == "\n" and i >= start]
-    for nl in lines_end:
-        line_start = full.rfind("\n", 0, nl) + 1
-        line = full[line_start:nl]
+    for nl in (i for i, c in enumerate(full) if c == "\n" and i >= start):
+        line = full[full.rfind("\n", 0, nl) + 1 : nl]
         if cur.opens_block(line):
-            return _block(text, cur)
+            return -1, nl in depth_at_end
         if depth_at_end.get(nl, depth) <= 0 and line.strip():
-            return _statement(full[start:nl], cur)
-    return text
+            return nl - start, nl in depth_at_end
+    return None, False
+
+
+def statement_closed(text: str, cur: Cursor) -> bool:
+    """Mid-line with a multi-line allowance: a complete line of `text` already closed the
+    cursor line's statement, so `apply` cuts there whatever follows (the stream can stop)."""
+    if cur.mode != "inline" or not cur.multiline:
+        return False
+    end, final = _statement_end(text, cur)
+    return final and end is not None and end >= 0
 
 
 def apply(text: str, cur: Cursor) -> str:

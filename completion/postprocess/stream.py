@@ -6,8 +6,10 @@ reach `max_tokens` or an EOS only to throw that text away costs decode time, so 
 watched: at every completed line the text so far goes through the same `postprocess` (without
 the syntax cut, which moves while an answer is incomplete); once its result has stopped
 changing while the model kept writing lines that are cut (`SETTLE_LINES` complete non-blank
-lines past the kept text, the same result at each of them; one line mid-line, where the first
-line that closes the statement ends the suggestion), the generation is cancelled. The kept text is then the same text full postprocessing of the
+lines past the kept text, the same result at each of them; one line mid-line), the generation
+is cancelled. Mid-line it stops sooner: the complete line that closes the cursor line's
+statement ends the suggestion whatever follows (`block_end.statement_closed`), so its newline
+is enough. The kept text is then the same text full postprocessing of the
 longer output gives (the cut filters look back, not forward; the property tests check this).
 
 Single-line suggestions stop at the first newline already (a stop string), so only multi-line
@@ -19,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from completion.cursor import Cursor
-from completion.postprocess import postprocess, prefix_overrun, stop_strings
+from completion.postprocess import block_end, postprocess, prefix_overrun, stop_strings
 from inference.base import Generation, GenerationCancelled
 from textkit.repetition import find_loop
 
@@ -50,6 +52,8 @@ class StreamWatch:
         self._checked_lines = lines
         if prefix_overrun.cut_index(complete, self.cur) is not None:
             return True  # prefix mode: the line that ends the suggestion has arrived
+        if block_end.statement_closed(complete, self.cur):
+            return True  # mid-line: a complete line closed the statement; the rest is cut
         # the syntax cut is left out: a partial answer parses worse than the whole one, so
         # where it cuts moves as lines arrive; the block end, the suffix and repetition do not
         kept = postprocess(complete, self.cur, skip=("syntax_truncate",))

@@ -43,6 +43,23 @@ def test_suffix_typed_again_stops_generation():
     assert postprocess(res.raw, cur) == postprocess(raw, cur) == "    out.extend(xs)"
 
 
+def test_mid_line_stops_once_a_complete_line_closed_the_statement():
+    """Mid-line before a closer (multi-line allowed, the statement might span lines): the
+    first line that closes the statement is the suggestion, so the stream stops at its
+    newline instead of waiting for one more line (make run's list comprehension: 24 tokens
+    for a one-line suggestion)."""
+    doc = "def pending(tasks):\n    return [task for task in tasks if █]\n\n\nx = 1\n"
+    cur = analyze(ctx_at_marker(doc))
+    assert cur.mode == "inline" and cur.multiline
+    raw = "not task.done]\n\n\ndef count_done(tasks):\n    return sum(1 for t in tasks)\n"
+    res, gen = _collect(raw, cur)
+    assert res.stopped_early and gen.cancelled
+    assert "count_done" not in res.raw  # never generated
+    assert postprocess(res.raw, cur) == postprocess(raw, cur) == "not task.done"
+    # a statement still open at the line end goes on: not stopped at the first line
+    assert not StreamWatch(cur).over("sorted(\n")
+
+
 def test_single_line_modes_are_not_watched():
     cur = analyze(ctx_at_marker("x = foo(█, 2)\n"))
     assert not cur.multiline and not StreamWatch(cur).over("a\nb\nc\nd\n")
