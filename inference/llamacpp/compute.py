@@ -19,6 +19,7 @@ and its target, two engines), which competed for the same cores anyway.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -43,6 +44,16 @@ def _get() -> concurrent.futures.ThreadPoolExecutor:
                 1, thread_name_prefix="tandem-llama-compute", initializer=_remember_thread
             )
         return _executor
+
+
+def _forget_after_fork() -> None:
+    """A forked child has no compute thread (only the forking thread survives a fork): it
+    starts its own on first use instead of queueing work for a thread that is not there."""
+    global _executor, _thread_ident, _lock
+    _executor, _thread_ident, _lock = None, None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def on_compute_thread(fn: Callable[[], T]) -> T:

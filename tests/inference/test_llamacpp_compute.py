@@ -56,3 +56,23 @@ def test_the_engine_decodes_on_the_compute_thread(default_gguf):
         ctx.close()
         model.close()
     assert where == [compute]
+
+
+def test_a_forked_child_gets_its_own_compute_thread():
+    """After a fork only the forking thread exists: work must not queue for the parent's."""
+    import os
+
+    on_compute_thread(lambda: None)  # the parent's thread exists
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 only if the call returns (a hang is killed below)
+        code = 0 if on_compute_thread(lambda: 41) + 1 == 42 else 1
+        os._exit(code)
+    for _ in range(300):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            assert os.waitstatus_to_exitcode(status) == 0
+            return
+        threading.Event().wait(0.05)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    raise AssertionError("the forked child hung on the parent's compute thread")
